@@ -1,0 +1,113 @@
+"""What the three widgets share: reading a lead file, rendering a frame or a chart, telling an app from a notebook.
+
+Presentation only: nothing here decides what a lead is or how it is sent.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: File types the explorer's upload button offers.
+ACCEPTED_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
+
+
+def read_leads(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> pd.DataFrame:
+    """Read a lead file (CSV, Parquet or Excel) into a DataFrame, choosing the reader by file suffix.
+
+    CSV is read as UTF-8, with or without a byte order mark. Parquet needs pyarrow, Excel needs openpyxl (both come
+    with the `notebooks` extra).
+
+    Args:
+        source: a path, or the file's bytes (from an upload) with `name` giving its file name.
+        name: the file name when `source` is bytes (its suffix picks the reader).
+
+    Returns:
+        The file's rows, as pandas reads them.
+
+    Raises:
+        ValueError: the suffix is not one of `ACCEPTED_SUFFIXES`.
+
+    Example:
+        >>> read_leads(b"email,First Name\\na@example.com,Ana\\n", name="leads.csv").shape
+        (1, 2)
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        file_name = name or ""
+        handle: Any = io.BytesIO(bytes(source))
+    else:
+        file_name = os.fspath(source)
+        handle = file_name
+    suffix = Path(file_name).suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return pd.read_csv(handle, encoding="utf-8-sig")
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(handle)
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(handle)
+    raise ValueError(f"cannot read {file_name!r}: expected one of {', '.join(ACCEPTED_SUFFIXES)}")
+
+
+def running_in_voila(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this kernel was started by Voilà (the notebook is served as an app), not by JupyterLab or nbclient.
+
+    Notebooks use it to leave pushing to the buttons when they are served as an app, so that opening the page never
+    sends anything by itself.
+
+    Args:
+        environ: the environment to look at (defaults to `os.environ`).
+
+    Returns:
+        True inside a Voilà kernel.
+
+    Example:
+        >>> running_in_voila({"VOILA_KERNEL_ID": "1f2e"}), running_in_voila({})
+        (True, False)
+    """
+    env = os.environ if environ is None else environ
+    # Voilà sets VOILA_KERNEL_ID in the kernel before running the first cell; SERVER_SOFTWARE comes with the request.
+    return bool(env.get("VOILA_KERNEL_ID")) or env.get("SERVER_SOFTWARE", "").startswith("voila")
+
+
+def frame_html(frame: pd.DataFrame, *, max_rows: int = 50, index: bool = True) -> str:
+    """An escaped HTML table of the first `max_rows` rows, with a line saying how many were left out."""
+    shown = frame.head(max_rows)
+    table = shown.to_html(index=index, escape=True, na_rep="", border=0, classes="publitrac-table")
+    more = len(frame) - len(shown)
+    note = f"<div><i>{more} more row{'s' if more != 1 else ''} not shown</i></div>" if more > 0 else ""
+    style = "max-height: 360px; overflow: auto; font-size: 12px"
+    return f'<div style="{style}">{table}</div>{note}'
+
+
+def message_html(text: str, *, kind: str = "info") -> str:
+    """One escaped line of text, coloured by kind (info, ok, warning, error)."""
+    colour = {"ok": "#1b7f3b", "warning": "#9a6700", "error": "#b3261e"}.get(kind, "inherit")
+    return f'<span style="color: {colour}">{html.escape(text)}</span>'
+
+
+def barh_png(values: pd.Series, *, title: str, xlabel: str, xmax: float | None = None) -> bytes:
+    """A horizontal bar chart of `values` (index as labels), as PNG bytes for an `ipywidgets.Image`.
+
+    Drawn on a bare `Figure` (no pyplot), so it leaves no global figure behind and needs no display.
+    """
+    from matplotlib.figure import Figure
+
+    labels = [str(label) for label in values.index][::-1]
+    numbers = [float(value) for value in values.to_numpy()][::-1]
+    figure = Figure(figsize=(6.0, 0.8 + 0.28 * max(len(labels), 1)), dpi=90)
+    axes = figure.subplots()
+    axes.barh(labels, numbers, color="#4c72b0")
+    axes.set_title(title, fontsize=10)
+    axes.set_xlabel(xlabel, fontsize=9)
+    axes.tick_params(labelsize=8)
+    if xmax is not None:
+        axes.set_xlim(0, xmax)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()

@@ -1,0 +1,318 @@
+"""The lead explorer: what is in a lead file, how complete it is, which rows have invalid or duplicate emails."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+import publitrac
+
+from ._common import ACCEPTED_SUFFIXES, barh_png, frame_html, message_html, read_leads
+
+SHOW_OPTIONS = (
+    ("All rows", "all"),
+    ("Invalid emails", "invalid"),
+    ("Duplicate emails", "duplicate"),
+    ("Any problem", "problems"),
+)
+ANY_COLUMN = ""
+# Names a "leads per company" chart picks by default; any column can be chosen in the dropdown.
+_GROUP_HINTS = (
+    "company",
+    "organisation",
+    "organization",
+    "societe",
+    "entreprise",
+    "empresa",
+    "firma",
+    "account",
+)
+
+
+class LeadExplorer(widgets.VBox):
+    """Look at a lead file before sending it: completeness per column, invalid and duplicate emails, a table.
+
+    The problems come from `publitrac.validate` (the same check the sync runs before sending), so the rows flagged
+    here are the rows a sync would report as invalid (errors) or send after an earlier row (duplicate warnings).
+
+    Args:
+        source: a DataFrame, a path to a CSV/Parquet/Excel file, or None to load later (path box or upload button).
+        email: the email column; detected from its name when None.
+        max_rows: how many rows the tables show at most.
+
+    Example:
+        >>> import pandas as pd
+        >>> explorer = LeadExplorer(pd.DataFrame({"Email": ["a@example.com", "nope", "a@example.com"]}))
+        >>> explorer.show.value = "invalid"
+        >>> list(explorer.visible["Email"])
+        ['nope']
+    """
+
+    def __init__(
+        self,
+        source: pd.DataFrame | str | os.PathLike[str] | None = None,
+        *,
+        email: str | None = None,
+        max_rows: int = 50,
+    ) -> None:
+        self.max_rows = max_rows
+        self.df: pd.DataFrame | None = None
+        self.problems: pd.DataFrame | None = None
+        self.source_name = ""
+
+        self.upload = widgets.FileUpload(
+            accept=",".join(ACCEPTED_SUFFIXES), multiple=False, description="Upload"
+        )
+        self.path = widgets.Text(placeholder="path/to/leads.csv", description="File")
+        self.load_button = widgets.Button(description="Load", icon="folder-open")
+        self.status = widgets.HTML()
+        self.email_column = widgets.Dropdown(description="Email column", options=[], value=None)
+
+        self.summary = widgets.HTML()
+        self.completeness = widgets.HTML()
+        self.completeness_chart = widgets.Image(format="png")
+        self.group_column = widgets.Dropdown(description="Leads per", options=[], value=None)
+        self.group_chart = widgets.Image(format="png")
+        self.problems_table = widgets.HTML()
+        self.show = widgets.ToggleButtons(options=SHOW_OPTIONS, value="all", description="Show")
+        self.filter_column = widgets.Dropdown(description="Column", options=[("any column", ANY_COLUMN)])
+        self.filter_text = widgets.Text(placeholder="contains…", description="Filter")
+        self.table = widgets.HTML()
+
+        self.tabs = widgets.Tab(
+            children=[
+                widgets.VBox([self.summary, widgets.HBox([self.completeness, self.completeness_chart])]),
+                widgets.VBox([self.group_column, self.group_chart]),
+                self.problems_table,
+                widgets.VBox([self.show, widgets.HBox([self.filter_column, self.filter_text]), self.table]),
+            ],
+            titles=("Overview", "Leads per value", "Problems", "Rows"),
+        )
+        super().__init__(
+            [
+                widgets.HBox([self.upload, self.path, self.load_button]),
+                self.status,
+                self.email_column,
+                self.tabs,
+            ]
+        )
+
+        self.load_button.on_click(lambda _: self._load_path())
+        self.upload.observe(lambda _: self._load_upload(), names="value")
+        self.email_column.observe(lambda _: self._revalidate(), names="value")
+        self.group_column.observe(lambda _: self._draw_groups(), names="value")
+        for control in (self.show, self.filter_column, self.filter_text):
+            control.observe(lambda _: self._draw_table(), names="value")
+
+        self._email_hint = email
+        if source is not None:
+            self.load(source)
+        else:
+            self.status.value = message_html("Choose a file (path or upload) to look at.")
+
+    # -- loading -------------------------------------------------------------------------------------------------
+
+    def load(self, source: pd.DataFrame | str | os.PathLike[str] | bytes, *, name: str | None = None) -> None:
+        """Show a new frame, or the leads read from a file (a path, or uploaded bytes with their file name).
+
+        Args:
+            source: a DataFrame, a path, or file content as bytes.
+            name: the file name when `source` is bytes.
+
+        Raises:
+            ValueError: the file type is not supported (also shown in the status line).
+        """
+        if isinstance(source, pd.DataFrame):
+            frame, self.source_name = source, name or "DataFrame"
+        else:
+            frame = read_leads(source, name=name)
+            self.source_name = name or ("upload" if isinstance(source, bytes) else os.fspath(source))
+        self.df = frame
+        columns = [str(column) for column in frame.columns]
+        text_columns = [("any column", ANY_COLUMN)] + [(column, column) for column in columns]
+        self.filter_column.options = text_columns
+        self.filter_column.value = ANY_COLUMN
+
+        detected = self._detect_email(frame)
+        with self.email_column.hold_trait_notifications():
+            self.email_column.options = columns
+            self.email_column.value = detected
+        self.group_column.options = columns
+        self.group_column.value = self._default_group_column(frame, detected)
+        self._revalidate()
+
+    def _load_path(self) -> None:
+        path = self.path.value.strip()
+        if not path:
+            self.status.value = message_html("Type a file path first.", kind="warning")
+            return
+        try:
+            self.load(path)
+        except (OSError, ValueError) as error:
+            self.status.value = message_html(f"Could not read {path}: {error}", kind="error")
+
+    def _load_upload(self) -> None:
+        if not self.upload.value:
+            return
+        upload = self.upload.value[0]
+        try:
+            self.load(bytes(upload["content"]), name=str(upload["name"]))
+        except (OSError, ValueError) as error:
+            self.status.value = message_html(f"Could not read {upload['name']}: {error}", kind="error")
+
+    def _detect_email(self, frame: pd.DataFrame) -> str | None:
+        try:
+            return publitrac.map_columns(frame, email=self._email_hint).email
+        except publitrac.ConfigurationError as error:
+            self.status.value = message_html(str(error), kind="warning")
+            return None
+
+    @staticmethod
+    def _default_group_column(frame: pd.DataFrame, email: str | None) -> str | None:
+        candidates = [str(column) for column in frame.columns if str(column) != email]
+        for column in candidates:
+            if any(hint in column.lower() for hint in _GROUP_HINTS):
+                return column
+        return candidates[0] if candidates else None
+
+    # -- what the panes show -------------------------------------------------------------------------------------
+
+    def _revalidate(self) -> None:
+        frame = self.df
+        if frame is None:
+            return
+        email = self.email_column.value
+        if email is None:
+            self.problems = None
+            self.status.value = message_html(
+                f"{self.source_name}: {len(frame)} rows. Pick the email column to check the emails.",
+                kind="warning",
+            )
+        else:
+            self.problems = publitrac.validate(frame, email=email)
+            self.status.value = message_html(
+                f"{self.source_name}: {len(frame)} rows, {frame.shape[1]} columns.", kind="ok"
+            )
+        self._draw_overview()
+        self._draw_groups()
+        self._draw_problems()
+        self._draw_table()
+
+    def completeness_frame(self) -> pd.DataFrame:
+        """Per column: how many cells are filled (blank text counts as missing), missing, and the share filled.
+
+        Returns:
+            A frame indexed by column with `filled`, `missing` and `complete` (0 to 1), in column order.
+        """
+        frame = self._frame()
+        filled = frame.notna()
+        for column in frame.columns:
+            values = frame[column]
+            if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+                blank = values.astype("string").str.strip().eq("").fillna(False).astype(bool)
+                filled[column] = filled[column] & ~blank
+        counts = filled.sum()
+        return pd.DataFrame(
+            {"filled": counts, "missing": len(frame) - counts, "complete": counts / max(len(frame), 1)},
+            index=frame.columns,
+        )
+
+    def row_positions(self, kind: str) -> np.ndarray:
+        """The 0-based positions of the rows of one kind: `invalid` (email errors), `duplicate` (an email already
+        seen in an earlier row), `problems` (any error or warning) or `all`.
+
+        Args:
+            kind: one of the `show` toggle's values.
+
+        Returns:
+            Sorted positions.
+        """
+        frame = self._frame()
+        if kind == "all":
+            return np.arange(len(frame))
+        problems = self.problems
+        if problems is None or problems.empty:
+            return np.empty(0, dtype=np.int64)
+        on_email = problems["field"].eq("email")
+        selected = {
+            "invalid": on_email & problems["severity"].eq("error"),
+            "duplicate": on_email & problems["severity"].eq("warning"),
+            "problems": pd.Series(True, index=problems.index),
+        }[kind]
+        return np.unique(problems.loc[selected, "position"].to_numpy(dtype=np.int64))
+
+    @property
+    def visible(self) -> pd.DataFrame:
+        """The rows the table shows: those of the `show` toggle whose filter column contains the filter text."""
+        return self._frame().iloc[self._visible_positions()]
+
+    def _visible_positions(self) -> np.ndarray:
+        positions = self.row_positions(self.show.value)
+        text = self.filter_text.value.strip()
+        if text:
+            frame = self._frame()
+            columns = [self.filter_column.value] if self.filter_column.value else list(frame.columns)
+            texts = frame.iloc[positions][columns].astype("string")
+            hits = texts.apply(lambda values: values.str.contains(text, case=False, regex=False)).fillna(
+                False
+            )
+            positions = positions[hits.any(axis=1).to_numpy(dtype=bool)]
+        return positions
+
+    def _frame(self) -> pd.DataFrame:
+        if self.df is None:
+            raise ValueError("no leads loaded yet: call load() or use the path box or the upload button")
+        return self.df
+
+    def _draw_overview(self) -> None:
+        completeness = self.completeness_frame()
+        invalid, duplicate = len(self.row_positions("invalid")), len(self.row_positions("duplicate"))
+        frame = self._frame()
+        facts = [f"<b>{len(frame)}</b> rows", f"<b>{frame.shape[1]}</b> columns"]
+        if self.problems is not None:
+            facts += [f"<b>{invalid}</b> invalid emails", f"<b>{duplicate}</b> duplicate emails"]
+        self.summary.value = " · ".join(facts)
+        shown = completeness.assign(complete=(completeness["complete"] * 100).round(1).astype(str) + " %")
+        self.completeness.value = frame_html(shown, max_rows=len(shown))
+        self.completeness_chart.value = barh_png(
+            completeness["complete"] * 100,
+            title="Completeness per column",
+            xlabel="% of rows filled",
+            xmax=100,
+        )
+
+    def _draw_groups(self) -> None:
+        column = self.group_column.value
+        if self.df is None or column is None:
+            self.group_chart.value = b""
+            return
+        counts = self.df[column].value_counts(dropna=True).head(15)
+        self.group_chart.value = barh_png(
+            counts, title=f"Leads per {column} (top {len(counts)})", xlabel="leads"
+        )
+
+    def _draw_problems(self) -> None:
+        problems = self.problems
+        if problems is None:
+            self.problems_table.value = message_html("Pick the email column first.", kind="warning")
+        elif problems.empty:
+            self.problems_table.value = message_html("No problem found.", kind="ok")
+        else:
+            self.problems_table.value = frame_html(problems, max_rows=self.max_rows, index=False)
+
+    def _draw_table(self) -> None:
+        if self.df is None:
+            return
+        positions = self._visible_positions()
+        shown_positions = positions[: self.max_rows]
+        shown = self.df.iloc[shown_positions]
+        if self.problems is not None and not self.problems.empty:
+            notes: Any = self.problems.groupby("position")["problem"].agg("; ".join)
+            shown = shown.assign(problems=notes.reindex(shown_positions).fillna("").to_numpy())
+        header = message_html(f"{len(positions)} of {len(self.df)} rows match.")
+        more = "" if len(positions) <= self.max_rows else message_html(f" Showing the first {self.max_rows}.")
+        self.table.value = header + more + frame_html(shown, max_rows=self.max_rows)

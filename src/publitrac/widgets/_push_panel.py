@@ -1,0 +1,416 @@
+"""The push panel: connect, dry run, push with confirmation and progress, read the report, retry, download."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import html
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import ipywidgets as widgets
+import pandas as pd
+import traitlets
+
+import publitrac
+
+from ._common import frame_html, message_html
+from ._mapping_editor import MappingEditor
+
+#: The environment variable naming the port the panel's local sandbox listens on (0 or unset: any free port).
+SANDBOX_PORT_VARIABLE = "PUBLITRAC_SANDBOX_PORT"
+STATUSES = ("accepted", "invalid", "failed", "not_sent", "in_flight")
+_HIDDEN = {"display": "none"}
+_SHOWN = {"display": "flex"}
+
+
+class PushPanel(widgets.VBox):
+    """Push a frame of leads to Publitrac (or to the local sandbox) and show what happened to each row.
+
+    Connection: the API key comes from `PUBLITRAC_API_KEY` unless typed in the password field, which is cleared as
+    soon as it has been read (a Password widget's value is synced to the browser like any other, so it must not stay
+    there). The base URL comes from `PUBLITRAC_BASE_URL` or its text box. With "Local sandbox" on (the default unless
+    both variables are set), Connect starts `publitrac.sandbox.run_sandbox` and keeps it running until `close()`,
+    accepting the key given (field or environment) or the demo key.
+
+    The buttons call `publitrac.sync` (`dry_run=True` for the dry run) with the mapping given, exactly as
+    `df.publitrac.sync` and `publitrac sync` do. In a kernel, the button's push runs as a task on the kernel's event
+    loop (the page stays live and the progress bar moves); the methods `dry_run()`, `push()` and `retry_failed()`
+    block and return the report, for notebooks and tests.
+
+    Args:
+        df: the leads.
+        mapping: a LeadMapping, a MappingEditor (its current mapping is used), or overrides {column: field}.
+        email: the email column, when `mapping` is not a LeadMapping or an editor.
+        custom_fields: the custom fields, when `mapping` is not a LeadMapping or an editor.
+        sandbox: start with the "Local sandbox" switch on or off (None: on unless both environment variables are set).
+        sandbox_options: keywords for `run_sandbox` (faults, latency, seed...).
+        sandbox_port: the sandbox's port (None: `PUBLITRAC_SANDBOX_PORT`, else a free port).
+        sync_options: keywords for `publitrac.sync` (concurrency, rate_limit, max_attempts...).
+        environ: where to read the environment variables (defaults to `os.environ`).
+
+    Example:
+        >>> import pandas as pd
+        >>> panel = PushPanel(pd.DataFrame({"email": ["ana@example.com", "nope"]}), sandbox=True)
+        >>> panel.dry_run().summary["invalid"]
+        1
+    """
+
+    report = traitlets.Any(None, allow_none=True, help="The last SyncReport (dry run, push or retry).")
+    busy = traitlets.Bool(False, help="True while a push or retry runs.")
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        mapping: publitrac.LeadMapping | MappingEditor | Mapping[str, str | None] | None = None,
+        email: str | None = None,
+        custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+        sandbox: bool | None = None,
+        sandbox_options: Mapping[str, Any] | None = None,
+        sandbox_port: int | None = None,
+        sync_options: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.df = df
+        self._environ = os.environ if environ is None else environ
+        self._mapping_source = mapping
+        self._email = email
+        self._custom_fields = custom_fields
+        self.sandbox_options = dict(sandbox_options or {})
+        self.sandbox_port = sandbox_port
+        self.sync_options = dict(sync_options or {})
+        self.client: publitrac.Publitrac | None = None
+        self.sandbox: Any = None
+        self.task: asyncio.Task[Any] | None = None
+        self.history: list[Any] = []
+        self._stack = contextlib.ExitStack()
+        self._destination = ""
+
+        env_key = bool(self._environ.get("PUBLITRAC_API_KEY"))
+        env_url = self._environ.get("PUBLITRAC_BASE_URL", "")
+        if sandbox is None:
+            sandbox = not (env_key and env_url)
+        self.use_sandbox = widgets.Checkbox(value=sandbox, description="Local sandbox", indent=False)
+        self.base_url = widgets.Text(
+            value=env_url, description="Base URL", placeholder="https://your-host/v2"
+        )
+        self.api_key = widgets.Password(
+            description="API key",
+            placeholder="(from PUBLITRAC_API_KEY)" if env_key else "paste your API key",
+        )
+        self.connect_button = widgets.Button(description="Connect", icon="plug")
+        self.connection = widgets.HTML(message_html("Not connected."))
+
+        self.dry_run_button = widgets.Button(description="Dry run", icon="eye")
+        self.push_button = widgets.Button(description="Push", icon="upload", button_style="primary")
+        self.confirm_text = widgets.HTML()
+        self.confirm_button = widgets.Button(description="Yes, push", button_style="danger")
+        self.cancel_button = widgets.Button(description="Cancel")
+        self.confirm_box = widgets.HBox(
+            [self.confirm_text, self.confirm_button, self.cancel_button], layout=_HIDDEN
+        )
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress", layout=_HIDDEN)
+        self.progress_text = widgets.HTML()
+
+        self.summary = widgets.HTML()
+        self.details = widgets.HTML()
+        self.status_filter = widgets.ToggleButtons(
+            options=("all", *STATUSES), value="all", description="Status"
+        )
+        self.results_table = widgets.HTML()
+        self.retry_button = widgets.Button(description="Retry failed rows", icon="redo", disabled=True)
+        self.download = widgets.HTML()
+        self.sandbox_info = widgets.HTML()
+
+        super().__init__(
+            [
+                widgets.HTML("<b>Connection</b>"),
+                widgets.HBox([self.use_sandbox, self.base_url]),
+                widgets.HBox([self.api_key, self.connect_button]),
+                self.connection,
+                widgets.HTML("<b>Push</b>"),
+                widgets.HBox([self.dry_run_button, self.push_button]),
+                self.confirm_box,
+                widgets.HBox([self.progress, self.progress_text]),
+                self.summary,
+                self.details,
+                self.status_filter,
+                self.results_table,
+                widgets.HBox([self.retry_button, self.download]),
+                self.sandbox_info,
+            ]
+        )
+        self.use_sandbox.observe(lambda _: self._sync_controls(), names="value")
+        self.connect_button.on_click(lambda _: self._guard(self.connect))
+        self.dry_run_button.on_click(lambda _: self._guard(self.dry_run))
+        self.push_button.on_click(lambda _: self._guard(self.request_push))
+        self.confirm_button.on_click(lambda _: self._guard(self._on_confirm))
+        self.cancel_button.on_click(lambda _: self._hide_confirmation())
+        self.retry_button.on_click(lambda _: self._guard(self._on_retry))
+        self.status_filter.observe(lambda _: self._draw_results(), names="value")
+        self._sync_controls()
+
+    # -- what the panel works on ---------------------------------------------------------------------------------
+
+    @property
+    def mapping(self) -> publitrac.LeadMapping:
+        """The mapping the panel sends with (the editor's current one when it was given an editor).
+
+        Raises:
+            ConfigurationError: the mapping is not valid (the editor shows why).
+        """
+        source = self._mapping_source
+        if isinstance(source, MappingEditor):
+            if source.mapping is None:
+                raise publitrac.ConfigurationError(f"the mapping is not valid yet: {source.error}")
+            return source.mapping  # type: ignore[no-any-return]
+        if isinstance(source, publitrac.LeadMapping):
+            return source
+        return publitrac.map_columns(
+            self.df, email=self._email, mapping=source, custom_fields=self._custom_fields
+        )
+
+    # -- connection ----------------------------------------------------------------------------------------------
+
+    def connect(self) -> publitrac.Publitrac:
+        """Connect with the current settings; with "Local sandbox" on, start the sandbox first.
+
+        The key typed in the password field (if any) is read once and the field is cleared.
+
+        Returns:
+            The connection, also kept as `.client`.
+
+        Raises:
+            ConfigurationError: no API key or no base URL (for a real account).
+        """
+        typed = self.api_key.value
+        self.api_key.value = ""
+        self.disconnect()
+        key = typed or self._environ.get("PUBLITRAC_API_KEY") or None
+        origin = "typed in" if typed else ("from PUBLITRAC_API_KEY" if key else "")
+        if self.use_sandbox.value:
+            from publitrac.sandbox import DEFAULT_API_KEY, run_sandbox
+
+            key = key or DEFAULT_API_KEY
+            origin = origin or "the sandbox's demo key"
+            port = self._sandbox_port()
+            self.sandbox = self._stack.enter_context(
+                run_sandbox(api_key=key, port=port, **self.sandbox_options)
+            )
+            base_url = self.sandbox.base_url
+            self._destination = f"the local sandbox at {base_url}"
+        else:
+            base_url = self.base_url.value.strip() or None
+            self._destination = base_url or ""
+        self.client = publitrac.Publitrac(api_key=key, base_url=base_url)
+        del key, typed
+        self.connection.value = message_html(
+            f"Connected to {self._destination} (API key {origin}).", kind="ok"
+        )
+        return self.client
+
+    def disconnect(self) -> None:
+        """Close the connection and stop the panel's sandbox, if any."""
+        client, self.client = self.client, None
+        if client is not None:
+            closer = getattr(client, "close", None)
+            if callable(closer):
+                closer()
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+        self.sandbox = None
+        self.connection.value = message_html("Not connected.")
+
+    def close(self) -> None:
+        """Disconnect (stopping the sandbox) and close the widgets."""
+        self.disconnect()
+        super().close()
+
+    def _sandbox_port(self) -> int:
+        if self.sandbox_port is not None:
+            return self.sandbox_port
+        raw = self._environ.get(SANDBOX_PORT_VARIABLE, "").strip()
+        return int(raw) if raw else 0
+
+    def _sync_controls(self) -> None:
+        self.base_url.disabled = self.use_sandbox.value
+
+    # -- dry run and push ----------------------------------------------------------------------------------------
+
+    def dry_run(self) -> Any:
+        """Validate and build the bodies without sending anything; show what would be sent and what is invalid.
+
+        Returns:
+            The dry run's SyncReport (invalid rows `invalid`, the others `not_sent`).
+        """
+        mapping = self.mapping
+        report = publitrac.sync(self.df, self.client, mapping=mapping, dry_run=True, progress=False)
+        self._show_report(report, title="Dry run: nothing was sent")
+        bodies = publitrac.preview(self.df, 3, mapping=mapping)
+        import json
+
+        preview = html.escape(json.dumps(bodies, indent=2, ensure_ascii=False))
+        problems = report.problems
+        errors = problems[problems["severity"] == "error"] if problems is not None else pd.DataFrame()
+        self.details.value = (
+            f"<details open><summary>The first {len(bodies)} bodies that would be sent</summary>"
+            f"<pre style='font-size: 12px'>{preview}</pre></details>"
+            + (
+                f"<details open><summary>{len(errors)} problems that keep rows from being sent</summary>"
+                f"{frame_html(errors, max_rows=50, index=False)}</details>"
+                if len(errors)
+                else ""
+            )
+        )
+        return report
+
+    def request_push(self) -> None:
+        """What the Push button does: connect if needed, then ask for confirmation with the number of rows."""
+        if self.client is None:
+            self.connect()
+        dry = publitrac.sync(self.df, self.client, mapping=self.mapping, dry_run=True, progress=False)
+        to_send = int(dry.summary.get("not_sent", 0))
+        invalid = int(dry.summary.get("invalid", 0))
+        skipped = f" {invalid} invalid row{'s' if invalid != 1 else ''} will not be sent." if invalid else ""
+        self.confirm_text.value = message_html(
+            f"Push {to_send} row{'s' if to_send != 1 else ''} to {self._destination}?{skipped}",
+            kind="warning",
+        )
+        self.confirm_box.layout = widgets.Layout(**_SHOWN)
+
+    def _hide_confirmation(self) -> None:
+        self.confirm_box.layout = widgets.Layout(**_HIDDEN)
+        self.confirm_text.value = ""
+
+    def _on_confirm(self) -> None:
+        self._hide_confirmation()
+        self._launch(self.df, title="Push")
+
+    def _on_retry(self) -> None:
+        self._launch(self._failed_rows(), title="Retry of the failed rows")
+
+    def push(self) -> Any:
+        """Send every valid row now (no confirmation: calling it is the confirmation); block until done.
+
+        Returns:
+            The SyncReport, also kept as `.report`.
+        """
+        return self._run_blocking(self.df, title="Push")
+
+    def retry_failed(self) -> Any:
+        """Send again the rows of the last report that failed; block until done.
+
+        Returns:
+            The retry's SyncReport (rows that failed before and were accepted now are `accepted`).
+        """
+        return self._run_blocking(self._failed_rows(), title="Retry of the failed rows")
+
+    def _failed_rows(self) -> pd.DataFrame:
+        if self.report is None:
+            raise publitrac.ConfigurationError("nothing to retry: push first")
+        return self.report.failed_rows()  # type: ignore[no-any-return]
+
+    def _launch(self, rows: pd.DataFrame, *, title: str) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._run_blocking(rows, title=title)
+            return
+        # In a kernel the click arrives on the kernel's event loop: run there as a task, so the page stays live.
+        self.task = loop.create_task(self._run_async(rows, title=title))
+
+    def _run_blocking(self, rows: pd.DataFrame, *, title: str) -> Any:
+        client = self._start_run(rows)
+        try:
+            report = publitrac.sync(
+                rows, client, mapping=self.mapping, progress=self._progress_hook(), **self.sync_options
+            )
+        finally:
+            self.busy = False
+        self._finish_run(report, title=title)
+        return report
+
+    async def _run_async(self, rows: pd.DataFrame, *, title: str) -> Any:
+        try:
+            client = self._start_run(rows)
+            report = await publitrac.sync_async(
+                rows, client, mapping=self.mapping, progress=self._progress_hook(), **self.sync_options
+            )
+        except Exception as error:  # a background task has no caller to raise to: show it
+            self._show_error(error)
+            return None
+        finally:
+            self.busy = False
+        self._finish_run(report, title=title)
+        return report
+
+    def _start_run(self, rows: pd.DataFrame) -> publitrac.Publitrac:
+        if self.client is None:
+            self.connect()
+        assert self.client is not None
+        self.busy = True
+        self.progress.max = max(len(rows), 1)
+        self.progress.value = 0
+        self.progress.layout = widgets.Layout(**_SHOWN)
+        self.progress_text.value = f"0 / {len(rows)}"
+        return self.client
+
+    def _progress_hook(self) -> Any:
+        return False
+
+    def _finish_run(self, report: Any, *, title: str) -> None:
+        self.progress.value = self.progress.max
+        self.progress_text.value = message_html("done", kind="ok")
+        self.history.append(report)
+        self._show_report(report, title=title)
+        self.details.value = ""
+        self._draw_sandbox()
+
+    # -- showing a report ----------------------------------------------------------------------------------------
+
+    def _show_report(self, report: Any, *, title: str) -> None:
+        self.report = report
+        counts = {status: int(report.summary.get(status, 0)) for status in STATUSES}
+        parts = [
+            f"<b>{counts[status]}</b> {status.replace('_', ' ')}" for status in STATUSES if counts[status]
+        ]
+        self.summary.value = f"<b>{html.escape(title)}</b>: " + (" · ".join(parts) or "no rows")
+        failed = counts["failed"]
+        self.retry_button.disabled = failed == 0 or title.startswith("Dry run")
+        self.retry_button.description = f"Retry {failed} failed row{'s' if failed != 1 else ''}"
+        csv = report.to_csv()
+        payload = base64.b64encode(csv.encode("utf-8")).decode("ascii")
+        self.download.value = (
+            f'<a download="publitrac-results.csv" href="data:text/csv;charset=utf-8;base64,{payload}">'
+            "Download the results (CSV)</a>"
+        )
+        self._draw_results()
+
+    def _draw_results(self) -> None:
+        if self.report is None:
+            return
+        results = self.report.results
+        if self.status_filter.value != "all":
+            results = results[results["status"] == self.status_filter.value]
+        self.results_table.value = frame_html(results, max_rows=100)
+
+    def _draw_sandbox(self) -> None:
+        if self.sandbox is None:
+            self.sandbox_info.value = ""
+            return
+        self.sandbox.wait_until_applied(timeout=30)
+        held = len(self.sandbox.leads())
+        self.sandbox_info.value = message_html(f"The local sandbox now holds {held} leads.", kind="ok")
+
+    def _show_error(self, error: BaseException) -> None:
+        self.summary.value = message_html(f"{type(error).__name__}: {error}", kind="error")
+
+    def _guard(self, action: Any) -> None:
+        # A button callback has no caller to raise to: errors (never holding secrets) are shown in the panel.
+        try:
+            action()
+        except publitrac.PublitracError as error:
+            self._show_error(error)
