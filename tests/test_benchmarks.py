@@ -1,0 +1,156 @@
+"""The benchmark script runs end to end on a tiny N and writes every figure, so that it cannot rot.
+
+The figures themselves are not asserted against their targets here (a loaded CI machine would make that flaky);
+`benchmarks/targets.py` is checked on crafted results instead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import measure  # noqa: E402
+import targets  # noqa: E402
+from leads import CUSTOM_COLUMNS, STANDARD_COLUMNS, make_leads, prebuilt_bodies  # noqa: E402
+
+CLIENTS = ["naive", "httpx", "aiohttp", "toolkit"]
+SUMMARY_FIGURES = [
+    "rows_per_s",
+    "rows_per_s_min",
+    "rows_per_s_max",
+    "wall_s_for_rows",
+    "cpu_ms_per_row",
+    "client_cores",
+    "peak_rss_mib",
+    "push_rss_growth_mib",
+    "server_cpu_ms_per_request",
+    "server_cores",
+]
+RATIOS = [
+    f"{figure}_toolkit_over_{baseline}"
+    for figure in ("rows_per_s", "cpu_per_row")
+    for baseline in ("aiohttp", "naive", "httpx")
+]
+DRY_RUN_FIGURES = [
+    "rows_per_s",
+    "validation_rows_per_s",
+    "bodies_rows_per_s",
+    "frame_mib",
+    "rss_with_frame_mib",
+    "peak_rss_mib",
+    "peak_above_frame_mib",
+    "peak_above_frame_mb",
+]
+
+
+def _is_figure(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@pytest.fixture(scope="module")
+def quick_result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("bench") / "latest.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--rows", "120", "--naive-rows", "40",
+         "--dry-run-rows", "1000", "5000", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "| target | value | met |" in completed.stdout
+    return dict(json.loads(output.read_text()))
+
+
+def test_every_client_has_every_figure_at_both_latencies(quick_result: dict[str, Any]) -> None:
+    summary = quick_result["sync"]["summary"]
+    keys = {(s["latency_ms"], s["client"]) for s in summary}
+    assert keys == {(latency, client) for latency in (0.0, 20.0) for client in CLIENTS}
+    for entry in summary:
+        for figure in SUMMARY_FIGURES:
+            assert _is_figure(entry[figure]) and entry[figure] >= 0, (entry["client"], figure, entry[figure])
+        assert entry["rows_per_s"] > 0 and entry["cpu_ms_per_row"] > 0 and entry["peak_rss_mib"] > 10
+    naive = [s for s in summary if s["client"] == "naive"]
+    assert all(s["extrapolated"] and s["rows_measured"] == 40 for s in naive)
+
+
+def test_every_run_was_accepted_and_applied_by_the_sandbox(quick_result: dict[str, Any]) -> None:
+    runs = quick_result["sync"]["runs"]
+    assert len(runs) == 2 * len(CLIENTS)
+    for run in runs:
+        assert run["accepted"] == run["rows"] > 0
+        assert run["applied_by_server"] == run["rows"]
+
+
+def test_ratios_and_targets_are_all_there(quick_result: dict[str, Any]) -> None:
+    ratios = quick_result["sync"]["ratios"]
+    assert {r["latency_ms"] for r in ratios} == {0.0, 20.0}
+    for entry in ratios:
+        for ratio in RATIOS:
+            assert _is_figure(entry[ratio]) and entry[ratio] > 0, ratio
+    names = [t["name"] for t in quick_result["targets"]]
+    # 3 throughput ratios at 20 ms, the CPU ratio at 0 ms, the dry-run rate per size (the 1M-row peak is not run)
+    assert len(names) == 3 + 1 + 2
+    assert all(isinstance(t["met"], bool) and _is_figure(t["value"]) for t in quick_result["targets"])
+
+
+def test_dry_run_figures_for_each_size(quick_result: dict[str, Any]) -> None:
+    dry_run = quick_result["dry_run"]
+    assert [d["rows"] for d in dry_run] == [1000, 5000]
+    for entry in dry_run:
+        for figure in DRY_RUN_FIGURES:
+            assert _is_figure(entry[figure]), figure
+        assert entry["rows_per_s"] > 0 and entry["frame_mib"] > 0
+
+
+def test_meta_describes_the_machine(quick_result: dict[str, Any]) -> None:
+    machine = quick_result["meta"]["machine"]
+    assert machine["nproc"] >= 1 and machine["cpu_model"] and machine["python"].startswith("3.")
+    assert quick_result["meta"]["runtime_s"] > 0
+
+
+def _result(ratio: float, cpu_ratio: float, dry_rate: float, dry_peak_mb: float) -> dict[str, Any]:
+    return {
+        "sync": {
+            "ratios": [
+                {"latency_ms": 20.0, "rows": 10, "rows_per_s_toolkit_over_aiohttp": ratio},
+                {"latency_ms": 0.0, "rows": 10, "cpu_per_row_toolkit_over_aiohttp": cpu_ratio},
+            ]
+        },
+        "dry_run": [{"rows": 1_000_000, "rows_per_s": dry_rate, "peak_above_frame_mb": dry_peak_mb}],
+    }
+
+
+def test_targets_pass_and_fail_on_their_bounds() -> None:
+    met = [t["met"] for t in targets.evaluate(_result(0.75, 3.0, 100_000, 300.0))]
+    assert met == [True, True, True, True]
+    missed = [t["met"] for t in targets.evaluate(_result(0.74, 3.1, 99_999, 300.1))]
+    assert missed == [False, False, False, False]
+
+
+def test_baseline_bodies_match_the_frame() -> None:
+    frame = make_leads(3, tag="t1", seed=1)
+    bodies = prebuilt_bodies(frame)
+    assert [b["leadInfo"]["email"] for b in bodies] == list(frame["email"])
+    assert set(bodies[0]["leadInfo"]) == set(STANDARD_COLUMNS)
+    assert set(bodies[0]["leadCustomField"]) == set(CUSTOM_COLUMNS)
+    assert json.loads(json.dumps(bodies)) == bodies  # plain Python values, no numpy scalars
+
+
+def test_peak_reset_sees_a_new_allocation() -> None:
+    measure.settle_memory()
+    if not measure.reset_peak():
+        pytest.skip("this kernel does not allow resetting VmHWM")
+    before = measure.rss_kib()
+    block = bytearray(64 * 2**20)
+    block[::4096] = b"\x01" * len(block[::4096])  # touch every page so that it is resident
+    assert measure.peak_rss_kib() - before >= 60 * 1024
+    del block
