@@ -1,0 +1,162 @@
+"""The notebooks, executed top to bottom headless (nbclient) as a user would run them, against the sandbox.
+
+Each notebook runs once per module, with a distinctive PUBLITRAC_API_KEY and no PUBLITRAC_BASE_URL (so notebook 02
+starts its sandbox with that key); a probe cell appended by the test reads what the notebook produced, and then every
+output and the saved widget state are searched for the key and the tokens.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+import publitrac
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ("01-explore-leads.ipynb", "02-push-leads.ipynb")
+SECRET = "nb-Key!distinctive-4242-notebook"
+PROBE_MARK = "# probe added by tests/test_notebooks.py"
+PROBES = {
+    "01-explore-leads.ipynb": f"""{PROBE_MARK}
+import json
+print(json.dumps({{
+    "rows": len(df),
+    "email": mapping.email,
+    "custom": dict(mapping.custom),
+    "errors": int((problems["severity"] == "error").sum()),
+    "warnings": int((problems["severity"] == "warning").sum()),
+    "explorer_rows": len(explorer.df),
+}}))
+""",
+    "02-push-leads.ipynb": f"""{PROBE_MARK}
+import json
+held = panel.client.auth._held
+print(json.dumps({{
+    "rows": len(df),
+    "summary": {{status: int(count) for status, count in report.summary.items()}},
+    "retried": len(retry.results) if retry is not None else 0,
+    "sandbox_leads": len(panel.sandbox.leads()),
+    "sandbox_url": panel.sandbox.base_url,
+    "token": held.token.value if held is not None else None,
+    "token_requests": panel.client.token_requests,
+}}))
+""",
+}
+
+
+def execute(name: str) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(PROBES[name]))
+    client = NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()
+    probe = notebook.cells.pop()
+    text = "".join(output.get("text", "") for output in probe.outputs if output.output_type == "stream")
+    return notebook, json.loads(text.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def executed() -> dict[str, tuple[nbformat.NotebookNode, dict[str, Any]]]:
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("PUBLITRAC_")}
+    os.environ["PUBLITRAC_API_KEY"] = SECRET  # inherited by the kernels nbclient starts
+    try:
+        return {name: execute(name) for name in NAMES}
+    finally:
+        os.environ.pop("PUBLITRAC_API_KEY", None)
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def example() -> pd.DataFrame:
+    return pd.read_csv(ROOT / "examples" / "leads.csv")
+
+
+def expected(example: pd.DataFrame) -> dict[str, int]:
+    problems = publitrac.validate(example)
+    invalid = set(problems.loc[problems["severity"] == "error", "position"])
+    valid = example.drop(index=example.index[sorted(invalid)])
+    email = publitrac.map_columns(example).email
+    return {
+        "invalid": len(invalid),
+        "valid": len(example) - len(invalid),
+        "distinct": int(valid[email].astype(str).str.strip().str.lower().nunique()),
+        "warnings": int((problems["severity"] == "warning").sum()),
+    }
+
+
+# -- as committed ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_without_outputs_and_thin(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code, "a notebook without code"
+    for number, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.outputs == [] and cell.execution_count is None, f"cell {number} has outputs"
+        assert len(cell.source.splitlines()) <= 6, f"cell {number} is not thin:\n{cell.source}"
+        tree = ast.parse(cell.source)
+        defined = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda)]
+        assert not defined, f"cell {number} defines a function or class"
+        previous = notebook.cells[number - 1] if number else None
+        assert previous is not None and previous.cell_type == "markdown", f"cell {number} has no explanation above"
+    assert "widgets" not in notebook.metadata, "saved widget state"
+
+
+# -- executed -------------------------------------------------------------------------------------------------------
+
+
+def test_explore_notebook_finds_what_validation_finds(executed: dict[str, Any], example: pd.DataFrame) -> None:
+    _, probe = executed["01-explore-leads.ipynb"]
+    facts = expected(example)
+    assert probe["rows"] == len(example) == probe["explorer_rows"]
+    assert probe["email"] == publitrac.map_columns(example).email
+    assert probe["errors"] >= facts["invalid"] > 0
+    assert probe["warnings"] == facts["warnings"] > 0
+    assert probe["custom"], "the notebook maps some custom fields"
+
+
+def test_push_notebook_pushes_every_valid_row_into_the_sandbox(executed: dict[str, Any], example: pd.DataFrame) -> None:
+    notebook, probe = executed["02-push-leads.ipynb"]
+    facts = expected(example)
+    summary = probe["summary"]
+    assert probe["rows"] == len(example)
+    assert summary.get("accepted", 0) == facts["valid"]
+    assert summary.get("invalid", 0) == facts["invalid"]
+    assert summary.get("failed", 0) == 0
+    assert probe["sandbox_leads"] == facts["distinct"]
+    assert probe["sandbox_url"].startswith("http://127.0.0.1:")
+    texts = outputs_text(notebook)
+    assert f"{facts['valid']} accepted" in texts or f"'accepted': {facts['valid']}" in texts
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_output_holds_the_key_or_a_token(executed: dict[str, Any], name: str) -> None:
+    notebook, probe = executed[name]
+    saved = json.dumps(notebook)  # every output, the metadata and any widget state nbclient stored
+    assert SECRET not in saved
+    if probe.get("token"):
+        assert probe["token"] not in saved
+
+
+def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    parts: list[str] = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            for value in output.get("data", {}).values():
+                parts.append(value if isinstance(value, str) else json.dumps(value))
+    return "\n".join(parts)

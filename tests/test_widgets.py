@@ -1,0 +1,242 @@
+"""The widgets, driven as a user would: set `.value`, `.click()`, then look at their state.
+
+The push panel's tests run over real HTTP against the sandbox the panel starts (or one the test starts, standing in
+for a real account).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+import pytest
+
+import publitrac
+from publitrac import _spec
+from publitrac.widgets import LeadExplorer, MappingEditor, PushPanel, read_leads, running_in_voila
+from publitrac.widgets._mapping_editor import CUSTOM, IGNORE
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SECRET = "wk-Zq8!distinctive-widget-key"
+
+
+@pytest.fixture
+def leads() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "E-mail Address": [
+                "ana@example.com",
+                "  ",
+                "not-an-email",
+                "bo@example.com",
+                "ANA@example.com ",
+                "cy@example.org",
+            ],
+            "First Name": ["Ana", "Bo", None, "Bo", "Ana", "Cyril"],
+            "CRM Lead ID": [1.0, 2.0, None, 4.0, 5.0, 6.0],
+            "Company": ["Acme", "Acme", "Initech", "", "Acme", "Globex"],
+            "Notes": ["x", None, None, None, None, "y"],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+
+
+def all_states(root: widgets.Widget) -> str:
+    """Every synced trait of `root` and of the widgets below it, as one JSON text (what a front end can see)."""
+    seen: list[str] = []
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        state = widget.get_state()
+        seen.append(json.dumps(state, default=str))
+        for value in vars(widget).get("_trait_values", {}).values():
+            if isinstance(value, widgets.Widget):
+                stack.append(value)
+            elif isinstance(value, list | tuple):
+                stack.extend(item for item in value if isinstance(item, widgets.Widget))
+    return "\n".join(seen)
+
+
+# -- reading files and telling an app from a notebook ------------------------------------------------------------
+
+
+def test_read_leads_by_suffix(tmp_path: Any, leads: pd.DataFrame) -> None:
+    leads.to_parquet(tmp_path / "leads.parquet")
+    leads.to_excel(tmp_path / "leads.xlsx", index=False)
+    csv = ("\ufeff" + leads.to_csv(index=False)).encode("utf-8")
+    assert read_leads(tmp_path / "leads.parquet").shape == leads.shape
+    assert list(read_leads(tmp_path / "leads.xlsx").columns) == list(leads.columns)
+    from_bytes = read_leads(csv, name="upload.CSV")
+    assert list(from_bytes.columns) == list(leads.columns)  # the byte order mark is not part of the first name
+    with pytest.raises(ValueError, match="expected one of"):
+        read_leads(b"x", name="leads.json")
+
+
+def test_running_in_voila() -> None:
+    assert running_in_voila({"VOILA_KERNEL_ID": "abc"})
+    assert running_in_voila({"SERVER_SOFTWARE": "voila/0.5.13"})
+    assert not running_in_voila({"SERVER_SOFTWARE": "nginx"})
+
+
+# -- the explorer --------------------------------------------------------------------------------------------------
+
+
+def test_explorer_flags_the_rows_validation_flags(leads: pd.DataFrame) -> None:
+    explorer = LeadExplorer(leads)
+    assert explorer.email_column.value == "E-mail Address"  # the sync's own detection
+    problems = publitrac.validate(leads, email="E-mail Address")
+    email_errors = problems[(problems["field"] == "email") & (problems["severity"] == "error")]
+    duplicates = problems[(problems["field"] == "email") & (problems["severity"] == "warning")]
+
+    explorer.show.value = "invalid"
+    assert list(explorer.visible.index) == sorted(set(email_errors["row"])) == [11, 12]
+    explorer.show.value = "duplicate"
+    assert list(explorer.visible.index) == list(duplicates["row"]) == [14]
+    assert "same email" in explorer.table.value or "row 10" in explorer.table.value
+    explorer.show.value = "all"
+    assert len(explorer.visible) == len(leads)
+    assert "<b>2</b> invalid emails" in explorer.summary.value
+    assert "<b>1</b> duplicate emails" in explorer.summary.value
+    assert "not-an-email" in explorer.problems_table.value
+
+
+def test_explorer_completeness_counts_blank_text_as_missing(leads: pd.DataFrame) -> None:
+    explorer = LeadExplorer(leads)
+    completeness = explorer.completeness_frame()
+    assert completeness.loc["E-mail Address", "filled"] == 5  # "  " is missing
+    assert completeness.loc["Company", "filled"] == 5  # "" is missing
+    assert completeness.loc["Notes", "missing"] == 4
+    assert completeness.loc["CRM Lead ID", "complete"] == pytest.approx(5 / 6)
+    assert explorer.completeness_chart.value.startswith(PNG_MAGIC)
+    assert "83.3 %" in explorer.completeness.value
+
+
+def test_explorer_filters_and_charts(leads: pd.DataFrame) -> None:
+    explorer = LeadExplorer(leads)
+    explorer.filter_text.value = "acme"
+    assert list(explorer.visible.index) == [10, 11, 14]
+    explorer.filter_column.value = "First Name"
+    assert explorer.visible.empty
+    assert "0 of 6 rows match" in explorer.table.value
+    explorer.filter_text.value = "bo"
+    explorer.show.value = "invalid"
+    assert list(explorer.visible.index) == [11]
+
+    assert explorer.group_column.value == "Company"
+    company_chart = explorer.group_chart.value
+    assert company_chart.startswith(PNG_MAGIC)
+    explorer.group_column.value = "First Name"
+    assert explorer.group_chart.value.startswith(PNG_MAGIC) and explorer.group_chart.value != company_chart
+
+
+def test_explorer_escapes_what_it_shows() -> None:
+    explorer = LeadExplorer(pd.DataFrame({"email": ["<script>alert(1)</script>@x.com"]}))
+    assert "<script>" not in explorer.table.value + explorer.problems_table.value
+    assert "&lt;script&gt;" in explorer.table.value
+
+
+def test_explorer_loads_a_path_and_an_upload(tmp_path: Any, leads: pd.DataFrame) -> None:
+    explorer = LeadExplorer()
+    assert explorer.df is None
+    explorer.load_button.click()
+    assert "Type a file path" in explorer.status.value
+
+    leads.to_parquet(tmp_path / "leads.parquet")
+    explorer.path.value = str(tmp_path / "leads.parquet")
+    explorer.load_button.click()
+    assert explorer.df is not None and explorer.df.shape == leads.shape
+    assert "6 rows" in explorer.status.value
+
+    explorer.path.value = str(tmp_path / "missing.csv")
+    explorer.load_button.click()
+    assert "Could not read" in explorer.status.value
+
+    content = leads.head(3).to_csv(index=False).encode("utf-8")
+    explorer.upload.value = ({"name": "three.csv", "type": "text/csv", "size": len(content), "content": memoryview(content)},)
+    assert explorer.df.shape == (3, leads.shape[1])
+    assert "three.csv" in explorer.status.value
+
+
+def test_explorer_asks_for_the_email_column_when_none_is_found() -> None:
+    frame = pd.DataFrame({"who": ["ana@example.com", "nope"], "Company": ["Acme", "Initech"]})
+    explorer = LeadExplorer(frame)
+    assert explorer.email_column.value is None
+    assert explorer.problems is None
+    assert "Pick the email column" in explorer.status.value
+    explorer.email_column.value = "who"
+    assert list(explorer.problems["row"]) == [1]
+    explorer.show.value = "invalid"
+    assert list(explorer.visible["who"]) == ["nope"]
+
+
+# -- the mapping editor ---------------------------------------------------------------------------------------------
+
+
+def test_editor_starts_from_the_sync_detection(leads: pd.DataFrame) -> None:
+    editor = MappingEditor(leads, custom_fields=["Company"])
+    assert editor.mapping == publitrac.map_columns(leads, custom_fields=["Company"])
+    assert editor.dropdowns["First Name"].value == "firstName"
+    assert editor.dropdowns["Company"].value == CUSTOM
+    assert editor.dropdowns["Notes"].value == IGNORE
+    assert editor.custom_names["Notes"].disabled and not editor.custom_names["Company"].disabled
+    options = {value for _, value in editor.dropdowns["Notes"].options}
+    assert options == {IGNORE, CUSTOM, *_spec.lead_info_fields()}
+
+
+def test_editor_changes_make_the_mapping_and_the_preview(leads: pd.DataFrame) -> None:
+    editor = MappingEditor(leads)
+    editor.dropdowns["Notes"].value = CUSTOM
+    editor.custom_names["Notes"].value = "remarks"
+    editor.dropdowns["CRM Lead ID"].value = IGNORE
+    mapping = editor.mapping
+    assert dict(mapping.custom) == {"Notes": "remarks"}
+    assert "CRM Lead ID" in mapping.ignored and "CRM Lead ID" not in mapping.fields
+    expected = publitrac.preview(leads, 3, mapping=mapping)
+    shown = json.loads(_unescape(re.search(r"<pre[^>]*>(.*)</pre>", editor.preview.value, re.S).group(1)))
+    assert shown == expected
+    assert shown[0]["leadCustomField"] == {"remarks": "x"}
+    editor.preview_count.value = 1
+    assert len(json.loads(_unescape(re.search(r"<pre[^>]*>(.*)</pre>", editor.preview.value, re.S).group(1)))) == 1
+
+
+def test_editor_reports_an_invalid_choice_and_recovers(leads: pd.DataFrame) -> None:
+    editor = MappingEditor(leads)
+    editor.dropdowns["Notes"].value = "firstName"
+    assert editor.mapping is None
+    assert "firstName" in editor.error and "First Name" in editor.error
+    assert "firstName" in editor.message.value and editor.preview.value == ""
+    editor.dropdowns["First Name"].value = IGNORE
+    assert editor.mapping is not None and editor.mapping.fields["Notes"] == "firstName"
+
+    editor.dropdowns["E-mail Address"].value = IGNORE
+    assert editor.mapping is None and "exactly one column" in editor.error
+
+
+def test_editor_offers_a_field_added_to_the_spec(monkeypatch: pytest.MonkeyPatch, leads: pd.DataFrame) -> None:
+    fields = {**_spec.lead_info_fields(), "companyName": {"type": "string"}}
+    monkeypatch.setattr(_spec, "lead_info_fields", lambda: fields)
+    editor = MappingEditor(leads)
+    assert "companyName" in {value for _, value in editor.dropdowns["Company"].options}
+    editor.dropdowns["Company"].value = "companyName"
+    assert editor.mapping.fields["Company"] == "companyName"
+    assert '"companyName": "Acme"' in _unescape(editor.preview.value)
+
+
+def test_editor_without_an_email_column_waits_for_one() -> None:
+    editor = MappingEditor(pd.DataFrame({"who": ["ana@example.com"], "Job": ["CTO"]}))
+    assert editor.mapping is None
+    editor.dropdowns["who"].value = "email"
+    assert editor.mapping is not None and editor.mapping.email == "who"
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
