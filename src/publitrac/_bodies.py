@@ -1,0 +1,555 @@
+"""Request bodies built from a DataFrame: values converted column by column, bodies yielded chunk by chunk.
+
+A value leaves pandas clean, whatever the dtype (numpy, nullable, pyarrow, `category`, `object`):
+
+- missing values (`NaN`, `None`, `pd.NA`, `NaT`) and text that is empty once trimmed are left out of the body,
+  never sent as the text "nan";
+- text is trimmed; numpy scalars become Python values; floats that are whole numbers become ints (an id column
+  with gaps is float64: 12387.0 is sent as 12387);
+- date-times become ISO 8601 text: seconds, then the fraction of a second when there is one, then the UTC offset
+  when the value has a time zone (`2024-03-01T09:30:00+01:00`); `datetime.date` values become `2024-03-01`;
+- what happens next depends on the JSON Schema `type` the spec gives the field (`LeadInfo`'s properties for
+  standard fields, `LeadCustomField`'s `additionalProperties` for custom fields):
+
+  | value            | string              | integer              | number      | boolean                      |
+  | ---------------- | ------------------- | -------------------- | ----------- | ---------------------------- |
+  | text             | kept                | if `[+-]digits[.0]`  | if numeric  | true/false/yes/no/y/n/t/f/1/0 |
+  | boolean          | "true" / "false"    | rejected             | rejected    | kept                         |
+  | whole number     | its digits          | kept                 | kept        | if 0 or 1                    |
+  | other number     | its shortest repr   | rejected             | kept        | rejected                     |
+  | date-time        | ISO 8601            | rejected             | rejected    | rejected                     |
+  | inf, list, dict  | rejected            | rejected             | rejected    | rejected                     |
+
+  A field whose type lists several types (custom fields: string, number, boolean) keeps the value's own kind when
+  allowed: text stays text, numbers stay numbers, booleans stay booleans. Other scalars (Decimal, Period...) are
+  numbers if they are `Decimal`, else sent as `str(value)` to text fields.
+
+`_validation.find_problems` uses the same conversion, so a row it accepts always converts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+from . import _spec
+from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
+
+__all__ = ["ANY_TYPE", "Converted", "convert_column", "convert_value", "field_types", "iter_bodies", "preview"]
+
+ANY_TYPE: Final = frozenset({"string", "integer", "number", "boolean"})
+"""The types a field without a `type` in the spec accepts: any JSON scalar."""
+
+INTEGER_TEXT: Final = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+NUMBER_TEXT: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+TRUE_WORDS: Final = frozenset({"true", "yes", "y", "t", "1"})
+FALSE_WORDS: Final = frozenset({"false", "no", "n", "f", "0"})
+_CONTAINERS: Final = (list, tuple, set, frozenset, dict, np.ndarray, bytes, bytearray)
+_INT64_LIMIT: Final = 2.0**63
+
+
+def field_types(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The JSON types a field's schema admits (its `type`, or the types of its `anyOf`/`oneOf` branches).
+
+    Args:
+        schema: the field's JSON Schema.
+
+    Returns:
+        A set of type names; `ANY_TYPE` when the schema does not restrict the type.
+
+    Example:
+        >>> sorted(field_types({"type": ["string", "number", "null"]}))
+        ['number', 'string']
+    """
+    found: set[str] = set()
+    declared = schema.get("type")
+    if declared is not None:
+        found.update([declared] if isinstance(declared, str) else declared)
+    else:
+        branches = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+        if not branches:
+            return ANY_TYPE
+        for branch in branches:
+            found |= field_types(branch)
+    found.discard("null")  # a missing value is left out of the body, never sent as null
+    return frozenset(found)
+
+
+def lead_info_types() -> dict[str, frozenset[str]]:
+    """`{leadInfo field: types}` from the spec."""
+    return {name: field_types(schema) for name, schema in _spec.lead_info_fields().items()}
+
+
+def custom_field_types() -> frozenset[str]:
+    """The types the spec admits for a custom field value."""
+    extra = _spec.schema("LeadCustomField").get("additionalProperties", True)
+    return field_types(extra) if isinstance(extra, Mapping) else ANY_TYPE
+
+
+# -- one value ---------------------------------------------------------------------------------------------------
+
+def convert_value(value: Any, types: frozenset[str]) -> tuple[Any, bool]:
+    """Convert one value for a field of the given types (the reference the column conversion agrees with).
+
+    Args:
+        value: any cell value.
+        types: the field's types (see `field_types`).
+
+    Returns:
+        `(converted, ok)`: `converted` is None when the value is left out (missing, blank, or not ok).
+
+    Example:
+        >>> convert_value(12387.0, frozenset({"integer"})), convert_value(" 12a ", frozenset({"integer"}))
+        ((12387, True), (None, False))
+    """
+    if _is_missing(value):
+        return None, True
+    if isinstance(value, str):
+        return _from_text(value.strip(), types)
+    if isinstance(value, (bool, np.bool_)):
+        return _from_bool(bool(value), types)
+    if isinstance(value, (int, np.integer)):
+        return _from_int(int(value), types)
+    if isinstance(value, (float, np.floating)):
+        return _from_float(float(value), types)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return None, False
+        return _from_int(int(value), types) if value == value.to_integral_value() else _from_float(
+            float(value), types)
+    if isinstance(value, (dt.datetime, np.datetime64)):
+        return _from_datetime_text(pd.Timestamp(value).isoformat(), types)
+    if isinstance(value, dt.date):
+        return _from_datetime_text(value.isoformat(), types)
+    if isinstance(value, (dt.timedelta, np.timedelta64)):
+        return _from_datetime_text(pd.Timedelta(value).isoformat(), types)
+    if isinstance(value, _CONTAINERS) or "string" not in types:
+        return None, False
+    return _from_text(str(value).strip(), types)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()
+    return False
+
+
+def _from_text(text: str, types: frozenset[str]) -> tuple[Any, bool]:
+    if not text:
+        return None, True
+    if "string" in types:
+        return text, True
+    if "integer" in types and INTEGER_TEXT.fullmatch(text):
+        return int(text.split(".", 1)[0]), True
+    if "number" in types and NUMBER_TEXT.fullmatch(text):
+        return _from_float(float(text), types)
+    if "boolean" in types:
+        word = text.casefold()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS, True
+    return None, False
+
+
+def _from_bool(value: bool, types: frozenset[str]) -> tuple[Any, bool]:
+    if "boolean" in types:
+        return value, True
+    if "string" in types:
+        return ("true" if value else "false"), True
+    return None, False
+
+
+def _from_int(value: int, types: frozenset[str]) -> tuple[Any, bool]:
+    if "integer" in types or "number" in types:
+        return value, True
+    if "string" in types:
+        return str(value), True
+    if "boolean" in types and value in (0, 1):
+        return value == 1, True
+    return None, False
+
+
+def _from_float(value: float, types: frozenset[str]) -> tuple[Any, bool]:
+    if not math.isfinite(value):
+        return None, False
+    if value.is_integer():
+        return _from_int(int(value), types)
+    if "number" in types:
+        return value, True
+    if "string" in types:
+        return repr(value), True
+    return None, False
+
+
+def _from_datetime_text(text: str, types: frozenset[str]) -> tuple[Any, bool]:
+    return (text, True) if "string" in types else (None, False)
+
+
+# -- one column --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Converted:
+    """A converted column: `values` (None where left out; None itself when not asked for) and `bad` (a boolean
+    mask of the cells that cannot be sent as the field's type; None when there is none)."""
+
+    values: list[Any] | None
+    bad: np.ndarray | None
+
+
+def convert_column(series: pd.Series, types: frozenset[str], *, values: bool = True) -> Converted:
+    """Convert a column (or a chunk of one) for a field of the given types, vectorised by dtype.
+
+    Args:
+        series: the column; any dtype.
+        types: the field's types (see `field_types`).
+        values: build the converted values; False only finds the bad cells (cheaper: validation).
+
+    Returns:
+        The converted values and the mask of cells that cannot be sent (rules in the module docstring).
+
+    Example:
+        >>> c = convert_column(pd.Series([12387.0, None, 3.5]), frozenset({"integer"}))
+        >>> c.values, c.bad.tolist()
+        ([12387, None, None], [False, False, True])
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.SparseDtype):
+        series = series.sparse.to_dense()
+        dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _categorical(series, types, values)
+    if pdt.is_object_dtype(dtype):
+        if pdt.infer_dtype(series, skipna=True) in ("string", "empty"):
+            return _texts(series, types, values)
+        return _objects(series, types, values)
+    if isinstance(dtype, pd.ArrowDtype) and not (pdt.is_numeric_dtype(dtype) or pdt.is_string_dtype(dtype)):
+        return _objects(series, types, values)  # pyarrow dates, times, lists...: rare, exact per value
+    if pdt.is_bool_dtype(dtype):
+        return _booleans(series, types, values)
+    if pdt.is_integer_dtype(dtype):
+        return _integers(series, types, values)
+    if pdt.is_float_dtype(dtype):
+        return _floats(series.to_numpy(dtype=np.float64, na_value=np.nan), types, values)
+    if pdt.is_datetime64_any_dtype(dtype):
+        return _datetimes(series, types, values)
+    if pdt.is_string_dtype(dtype):
+        return _texts(series, types, values)
+    return _objects(series, types, values)
+
+
+def _mask_or_none(mask: np.ndarray) -> np.ndarray | None:
+    return mask if mask.any() else None
+
+
+def _missing(series: pd.Series) -> np.ndarray:
+    return series.isna().to_numpy(dtype=bool)
+
+
+def _texts(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    if "string" in types and not want:
+        return Converted(None, None)  # any text can be sent as text
+    text = series.str.strip()
+    blank = _missing(text) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
+    if "string" in types:
+        out = text.to_numpy(dtype=object, na_value=None, copy=True)
+        out[blank] = None
+        return Converted(out.tolist(), None)
+    if types == {"integer"}:
+        # The common non-text case (a CRM id read as text) stays vectorised; other mixes go value by value.
+        ok = blank | text.str.fullmatch(INTEGER_TEXT.pattern).to_numpy(dtype=bool, na_value=False)
+        if not want:
+            return Converted(None, _mask_or_none(~ok))
+        out = np.full(len(text), None, dtype=object)
+        digits = text.to_numpy(dtype=object, na_value=None)[ok & ~blank]
+        out[ok & ~blank] = [int(t.split(".", 1)[0]) for t in digits]
+        return Converted(out.tolist(), _mask_or_none(~ok))
+    return _objects(text, types, want)
+
+
+def _objects(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    cells = series.astype(object).to_numpy() if series.dtype != object else series.to_numpy()
+    pairs = [convert_value(cell, types) for cell in cells]
+    bad = np.fromiter((not ok for _, ok in pairs), dtype=bool, count=len(pairs))
+    return Converted([value for value, _ in pairs] if want else None, _mask_or_none(bad))
+
+
+def _booleans(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    missing = _missing(series)
+    if "boolean" not in types and "string" not in types:
+        return Converted([None] * len(series) if want else None, _mask_or_none(~missing))
+    if not want:
+        return Converted(None, None)
+    flags = series.to_numpy(dtype=bool, na_value=False)
+    out = flags.astype(object) if "boolean" in types else np.where(flags, "true", "false").astype(object)
+    out[missing] = None
+    return Converted(out.tolist(), None)
+
+
+def _integers(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    missing = _missing(series)
+    numpy_dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+    numbers = series.to_numpy(dtype=numpy_dtype, na_value=0)
+    return _whole_numbers(numbers, missing, types, want)
+
+
+def _whole_numbers(numbers: np.ndarray, missing: np.ndarray, types: frozenset[str], want: bool) -> Converted:
+    """Whole numbers (as an int array, or a float array of whole values) where `missing` is False."""
+    if "integer" in types or "number" in types:
+        bad = np.zeros(len(numbers), dtype=bool)
+        out = _as_python_ints(numbers) if want else None
+    elif "string" in types:
+        bad = np.zeros(len(numbers), dtype=bool)
+        out = np.array([str(v) for v in _as_python_ints(numbers)], dtype=object) if want else None
+    elif "boolean" in types:
+        bad = ~missing & (numbers != 0) & (numbers != 1)
+        out = (numbers == 1).astype(object) if want else None
+    else:
+        bad = ~missing
+        out = np.full(len(numbers), None, dtype=object) if want else None
+    if out is None:
+        return Converted(None, _mask_or_none(bad))
+    out[missing | bad] = None
+    return Converted(out.tolist(), _mask_or_none(bad))
+
+
+def _as_python_ints(numbers: np.ndarray) -> np.ndarray:
+    if numbers.dtype.kind in "iu":
+        return numbers.astype(object)  # astype(object) yields Python ints, not numpy scalars
+    out = np.empty(len(numbers), dtype=object)
+    small = np.abs(numbers) < _INT64_LIMIT
+    out[small] = numbers[small].astype(np.int64).astype(object)
+    out[~small] = [int(v) for v in numbers[~small]]
+    return out
+
+
+def _floats(numbers: np.ndarray, types: frozenset[str], want: bool) -> Converted:
+    missing = np.isnan(numbers)
+    finite = np.isfinite(numbers)
+    whole = finite & (numbers == np.trunc(np.where(finite, numbers, 0)))
+    fraction = finite & ~whole
+    converted = _whole_numbers(np.where(whole, numbers, 0), ~whole, types, want)
+    bad = ~missing & ~finite
+    if converted.bad is not None:
+        bad |= converted.bad
+    if "number" in types:
+        fraction_out = numbers[fraction].astype(object)
+    elif "string" in types:
+        fraction_out = np.array([repr(v) for v in numbers[fraction].tolist()], dtype=object)
+    else:
+        bad |= fraction
+        fraction_out = None
+    if not want:
+        return Converted(None, _mask_or_none(bad))
+    out = np.array(converted.values, dtype=object)
+    if fraction_out is not None:
+        out[fraction] = fraction_out
+    out[bad] = None
+    return Converted(out.tolist(), _mask_or_none(bad))
+
+
+def _datetimes(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    missing = _missing(series)
+    if "string" not in types:
+        return Converted([None] * len(series) if want else None, _mask_or_none(~missing))
+    if not want:
+        return Converted(None, None)
+    tz = getattr(series.dtype, "tz", None)
+    wall = (series.dt.tz_localize(None) if tz is not None else series).to_numpy()
+    out = _iso_texts(wall, missing)
+    if tz is not None:
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        offsets = ((wall - utc) // np.timedelta64(1, "s")).astype(np.int64)
+        codes, distinct = pd.factorize(offsets)
+        suffixes = np.array([_utc_offset(int(s)) for s in distinct], dtype=object)[codes]
+        out = np.array([text + suffix for text, suffix in zip(out, suffixes, strict=True)], dtype=object)
+    out[missing] = None
+    return Converted(out.tolist(), None)
+
+
+def _iso_texts(moments: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """`Timestamp.isoformat()`, vectorised: seconds, then microseconds or nanoseconds when there are some."""
+    out = np.datetime_as_string(moments, unit="s").astype(object)
+    unit = np.datetime_data(moments.dtype)[0]
+    if unit in ("ms", "us", "ns"):
+        fraction = ~missing & (moments != moments.astype("datetime64[s]"))
+        micro = fraction & (moments == moments.astype("datetime64[us]"))
+        nano = fraction & ~micro
+        if micro.any():
+            out[micro] = np.datetime_as_string(moments[micro].astype("datetime64[us]"), unit="us").astype(object)
+        if nano.any():
+            out[nano] = np.datetime_as_string(moments[nano], unit="ns").astype(object)
+    return out
+
+
+def _utc_offset(seconds: int) -> str:
+    sign = "-" if seconds < 0 else "+"
+    minutes, rest = divmod(abs(seconds), 60)
+    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{text}:{rest:02d}" if rest else text
+
+
+def _categorical(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    categories = convert_column(pd.Series(series.cat.categories), types, values=want)
+    codes = series.cat.codes.to_numpy()
+    bad = None
+    if categories.bad is not None:
+        bad = _mask_or_none(np.append(categories.bad, False)[codes])  # code -1 (missing) picks the False
+    if categories.values is None:
+        return Converted(None, bad)
+    table = np.empty(len(categories.values) + 1, dtype=object)
+    table[:-1] = categories.values
+    table[-1] = None
+    return Converted(table[codes].tolist(), bad)
+
+
+# -- bodies ------------------------------------------------------------------------------------------------------
+
+def _plan(df: pd.DataFrame, mapping: LeadMapping) -> list[tuple[bool, str, Any, frozenset[str]]]:
+    """(is custom, body key, column, types) for every column that is sent."""
+    info_types = lead_info_types()
+    custom_types = custom_field_types()
+    plan = [(False, field, column, info_types[field]) for column, field in mapping.fields.items()]
+    plan += [(True, name, column, custom_types) for column, name in mapping.custom.items()]
+    return plan
+
+
+def iter_bodies(
+    df: pd.DataFrame,
+    mapping: LeadMapping,
+    positions: Sequence[int] | np.ndarray | None = None,
+    *,
+    chunk_size: int = 2048,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield `(position, body)` for the rows at `positions`, converting `chunk_size` rows at a time.
+
+    Only one chunk of bodies exists at a time, so a million-row frame costs a chunk's memory. Rows should have
+    been validated with `find_problems` first: a cell that cannot be sent, or a missing email, raises.
+
+    Args:
+        df: the leads.
+        mapping: which column goes where (from `map_columns`).
+        positions: 0-based row positions, in the order to send them; every row when omitted.
+        chunk_size: rows converted together.
+
+    Returns:
+        An iterator of `(position, {"leadInfo": {...}, "leadCustomField": {...}})`; `leadCustomField` is left out
+        when empty. The bodies are plain JSON-ready dicts.
+
+    Raises:
+        ConfigurationError: the mapping names columns the frame does not have.
+        IndexError: a position is outside the frame.
+        ValueError: a row has no email or a value that cannot be sent (while iterating).
+
+    Example:
+        >>> df = pd.DataFrame({"Email": [" ana@exemple.fr "], "CRM Lead ID": [12.0], "Plan": ["pro"]})
+        >>> next(iter_bodies(df, map_columns(df, custom_fields=["Plan"])))
+        (0, {'leadInfo': {'email': 'ana@exemple.fr', 'crmLeadId': 12}, 'leadCustomField': {'Plan': 'pro'}})
+    """
+    mapping = map_columns(df, mapping=mapping)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    n = len(df)
+    if positions is None:
+        chunks: Iterator[slice | np.ndarray] = (slice(start, min(start + chunk_size, n))
+                                                for start in range(0, n, chunk_size))
+    else:
+        wanted = np.asarray(positions, dtype=np.int64).reshape(-1)
+        outside = wanted[(wanted < 0) | (wanted >= n)]
+        if len(outside):
+            raise IndexError(f"positions outside the frame of {n} rows: {outside[:5].tolist()}")
+        chunks = (wanted[start:start + chunk_size] for start in range(0, len(wanted), chunk_size))
+    plan = [(custom, key, df[column], types, column) for custom, key, column, types in _plan(df, mapping)]
+    return _bodies(df, plan, chunks)
+
+
+def _bodies(df: pd.DataFrame, plan: list[tuple[bool, str, pd.Series, frozenset[str], Any]],
+            chunks: Iterator[slice | np.ndarray]) -> Iterator[tuple[int, dict[str, Any]]]:
+    info_keys = [key for custom, key, *_ in plan if not custom]
+    custom_keys = [key for custom, key, *_ in plan if custom]
+    for chunk in chunks:
+        if isinstance(chunk, slice):
+            chunk_positions: Sequence[int] = range(chunk.start, chunk.stop)
+        else:
+            chunk_positions = chunk.tolist()
+        info_values: list[list[Any]] = []
+        custom_values: list[list[Any]] = []
+        for custom, key, series, types, column in plan:
+            converted = convert_column(series.iloc[chunk], types)
+            if converted.bad is not None:
+                position = chunk_positions[int(np.argmax(converted.bad))]
+                raise ValueError(
+                    f"row {df.index[position]!r} (position {position}): column {column!r} holds a value that "
+                    f"cannot be sent as {key!r}; check rows with find_problems() and send only valid ones")
+            assert converted.values is not None
+            (custom_values if custom else info_values).append(converted.values)
+        custom_rows = zip(*custom_values, strict=True) if custom_keys else repeat(())
+        for position, info_row, custom_row in zip(chunk_positions, zip(*info_values, strict=True), custom_rows):
+            info = {key: value for key, value in zip(info_keys, info_row) if value is not None}
+            if EMAIL_FIELD not in info:
+                raise ValueError(f"row {df.index[position]!r} (position {position}) has no email; check rows "
+                                 "with find_problems() and send only valid ones")
+            body: dict[str, Any] = {"leadInfo": info}
+            if custom_keys:
+                extra = {key: value for key, value in zip(custom_keys, custom_row) if value is not None}
+                if extra:
+                    body["leadCustomField"] = extra
+            yield position, body
+
+
+def preview(
+    df: pd.DataFrame,
+    n: int = 5,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None = None,
+) -> list[dict[str, Any]]:
+    """The first `n` bodies that would be sent: invalid rows are skipped, exactly as a sync skips them.
+
+    Only the head of the frame is validated (in growing windows), so a preview of a huge frame is quick.
+
+    Args:
+        df: the leads.
+        n: how many bodies.
+        email: the email column (see `map_columns`).
+        mapping: `{column: leadInfo field}` overrides, or a `LeadMapping`.
+        custom_fields: the columns to send as custom fields, a dict of new names, or `"all"`.
+
+    Returns:
+        Up to `n` JSON-ready bodies.
+
+    Raises:
+        ConfigurationError: the mapping is wrong (see `map_columns`).
+
+    Example:
+        >>> df = pd.DataFrame({"Email": ["not an email", "ana@exemple.fr"], "First Name": [" Ana ", None]})
+        >>> preview(df)
+        [{'leadInfo': {'email': 'ana@exemple.fr'}}]
+    """
+    from ._validation import find_problems, invalid_positions  # the validation converts with this module
+
+    lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)
+    bodies: list[dict[str, Any]] = []
+    start, window = 0, max(4 * n, 64)
+    while len(bodies) < n and start < len(df):
+        stop = min(len(df), start + window)
+        invalid = invalid_positions(find_problems(df.iloc[start:stop], lead_mapping))
+        valid = np.setdiff1d(np.arange(start, stop), invalid + start)[: n - len(bodies)]
+        bodies.extend(body for _, body in iter_bodies(df, lead_mapping, valid))
+        start, window = stop, window * 2
+    return bodies

@@ -1,0 +1,310 @@
+"""Find, before anything is sent, the rows Publitrac would accept with a 200 and then drop out of sight.
+
+Publitrac's delayed sync answers 200 to nearly anything and processes the lead later, so a lead without a valid
+email, or with a value of the wrong type, is lost silently. `find_problems` lists such rows, one line per problem:
+
+- `error`: the row is not sent. A missing or malformed email (syntax checked by `email-validator`, no DNS
+  lookup), or a value that cannot be sent as its field's type in the spec (see `_bodies` for the conversions:
+  `"12a"` or `3.5` for the integer `crmLeadId` is an error, `"12387"` and `12387.0` are fine).
+- `warning`: the row is sent anyway. Two rows with the same email (trimmed, lower-cased) update the same lead; the
+  later row is sent after the earlier one and wins.
+
+The work is vectorised: email syntax is checked once per *distinct* address, after a vectorised pre-filter that
+accepts plain addresses (`name.surname+tag@sub.domain.tld`) which the library is known to accept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import email_validator
+import numpy as np
+import pandas as pd
+from email_validator import EmailNotValidError, validate_email
+from pandas.api import types as pdt
+
+from ._bodies import convert_column, convert_value, custom_field_types, lead_info_types
+from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
+
+__all__ = ["PROBLEM_COLUMNS", "find_problems", "invalid_positions", "valid_positions", "validate"]
+
+PROBLEM_COLUMNS: Final = ("row", "position", "column", "field", "value", "problem", "severity")
+ERROR: Final = "error"
+WARNING: Final = "warning"
+VALUE_WIDTH: Final = 60
+CHUNK_ROWS: Final = 65_536
+
+# A strict subset of what email-validator accepts (ASCII dot-atom local part, letters-only top-level domain, no
+# "--" label and no special-use domain checked apart): addresses matching it skip the library, which costs ~30 us
+# an address. Kept RE2-compatible for pyarrow strings. tests/test_validation.py checks the subset property.
+PLAIN_EMAIL: Final = (
+    r"[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]+(?:\.[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_LOCAL_PART_MAX: Final = 64
+_ADDRESS_MAX: Final = 254
+
+
+def find_problems(df: pd.DataFrame, mapping: LeadMapping) -> pd.DataFrame:
+    """List the problems of every row, one line per problem, without sending anything.
+
+    Args:
+        df: the leads.
+        mapping: which column goes where (from `map_columns`).
+
+    Returns:
+        A frame with the columns `row` (the index label), `position` (0-based), `column`, `field`, `value` (the
+        offending value as text, truncated), `problem` (a sentence) and `severity` (`"error"`: the row is not
+        sent; `"warning"`: it is sent), sorted by position.
+
+    Raises:
+        ConfigurationError: the mapping names columns the frame does not have.
+
+    Example:
+        >>> df = pd.DataFrame({"Email": ["ana@exemple.fr", "bob@", "ANA@exemple.fr "]})
+        >>> find_problems(df, map_columns(df))[["row", "severity", "problem"]].to_dict("records")[0]
+        {'row': 1, 'severity': 'error', 'problem': 'not a valid email address: There must be something after the @-sign.'}
+    """
+    mapping = map_columns(df, mapping=mapping)
+    found = _Found(df)
+    _check_types(df, mapping, found)
+    keys = _check_emails(df, mapping.email, found)
+    _check_duplicates(df, mapping.email, keys, found)
+    return found.frame()
+
+
+def validate(
+    df: pd.DataFrame,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None = None,
+) -> pd.DataFrame:
+    """Map the columns, then list the problems of every row (see `find_problems`); nothing is sent.
+
+    Args:
+        df: the leads.
+        email: the email column; detected from its name when omitted.
+        mapping: `{column: leadInfo field}` overrides, or a `LeadMapping`.
+        custom_fields: the columns to send as custom fields, a dict of new names, or `"all"`.
+
+    Returns:
+        The problems frame of `find_problems`; empty when every row can be sent as is.
+
+    Raises:
+        ConfigurationError: the mapping is wrong (see `map_columns`).
+
+    Example:
+        >>> validate(pd.DataFrame({"E-mail": ["ana@exemple.fr", None]}))["problem"].tolist()
+        ['email is missing: a lead cannot be sent without it']
+    """
+    return find_problems(df, map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields))
+
+
+def invalid_positions(problems: pd.DataFrame) -> np.ndarray:
+    """The sorted, distinct positions of the rows that have an error (and are not sent).
+
+    Args:
+        problems: a frame from `find_problems`.
+
+    Returns:
+        An int64 array.
+
+    Example:
+        >>> invalid_positions(validate(pd.DataFrame({"email": [None, "ana@exemple.fr", "x"]}))).tolist()
+        [0, 2]
+    """
+    errors = problems["position"].to_numpy(dtype=np.int64)[(problems["severity"] == ERROR).to_numpy(dtype=bool)]
+    return np.unique(errors)
+
+
+def valid_positions(problems: pd.DataFrame, n_rows: int) -> np.ndarray:
+    """The positions, in order, of the rows that have no error (warnings allowed): the rows a sync sends.
+
+    Args:
+        problems: a frame from `find_problems`.
+        n_rows: the number of rows of the frame that was checked.
+
+    Returns:
+        An int64 array.
+
+    Example:
+        >>> valid_positions(validate(pd.DataFrame({"email": [None, "ana@exemple.fr"]})), 2).tolist()
+        [1]
+    """
+    return np.setdiff1d(np.arange(n_rows, dtype=np.int64), invalid_positions(problems))
+
+
+class _Found:
+    """Problems collected as arrays (one entry per problem), turned into a frame at the end."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.errors = np.zeros(len(df), dtype=bool)
+        self.parts: list[tuple[np.ndarray, Any, str, list[str], list[str], str]] = []
+
+    def add(self, positions: np.ndarray, column: Any, field: str, values: list[str], problems: list[str],
+            severity: str) -> None:
+        if len(positions):
+            self.parts.append((positions, column, field, values, problems, severity))
+            if severity == ERROR:
+                self.errors[positions] = True
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            positions = np.zeros(0, dtype=np.int64)
+            empty: list[str] = []
+            return _problem_frame(self.df, positions, [], empty, empty, empty, empty)
+        positions = np.concatenate([part[0] for part in self.parts]).astype(np.int64)
+        order = np.argsort(positions, kind="stable")
+        columns = [column for part in self.parts for column in repeat_n(part[1], len(part[0]))]
+        fields = [field for part in self.parts for field in repeat_n(part[2], len(part[0]))]
+        values = [value for part in self.parts for value in part[3]]
+        problems = [problem for part in self.parts for problem in part[4]]
+        severities = [severity for part in self.parts for severity in repeat_n(part[5], len(part[0]))]
+
+        def take(items: list[Any]) -> list[Any]:
+            return [items[i] for i in order]
+
+        return _problem_frame(self.df, positions[order], take(columns), take(fields), take(values),
+                              take(problems), take(severities))
+
+
+def repeat_n(item: Any, n: int) -> list[Any]:
+    return [item] * n
+
+
+def _problem_frame(df: pd.DataFrame, positions: np.ndarray, columns: list[Any], fields: list[str],
+                   values: list[str], problems: list[str], severities: list[str]) -> pd.DataFrame:
+    rows = np.empty(len(positions), dtype=object)
+    rows[:] = list(df.index[positions]) if len(positions) else []
+    column_array = np.empty(len(positions), dtype=object)
+    column_array[:] = columns
+    return pd.DataFrame({
+        "row": rows,
+        "position": positions,
+        "column": column_array,
+        "field": pd.Series(fields, dtype=object).astype(str),
+        "value": pd.Series(values, dtype=object).astype(str),
+        "problem": pd.Series(problems, dtype=object).astype(str),
+        "severity": pd.Series(severities, dtype=object).astype(str),
+    })
+
+
+def _check_types(df: pd.DataFrame, mapping: LeadMapping, found: _Found) -> None:
+    info_types = lead_info_types()
+    plan = [(column, field, info_types[field], field) for column, field in mapping.fields.items()
+            if field != EMAIL_FIELD]
+    custom_types = custom_field_types()
+    plan += [(column, name, custom_types, f"custom field {name!r}") for column, name in mapping.custom.items()]
+    for column, field, types, what in plan:
+        series = df[column]
+        bad_parts = []
+        for start in range(0, len(series), CHUNK_ROWS):
+            bad = convert_column(series.iloc[start:start + CHUNK_ROWS], types, values=False).bad
+            if bad is not None:
+                bad_parts.append(np.flatnonzero(bad) + start)
+        if not bad_parts:
+            continue
+        positions = np.concatenate(bad_parts)
+        cells = series.iloc[positions].astype(object).tolist()
+        expected = _expected(types)
+        found.add(positions, column, field, [_shown(cell) for cell in cells],
+                  [f"{what} must be {expected}; got {_described(cell)}" for cell in cells], ERROR)
+
+
+def _check_emails(df: pd.DataFrame, column: Any, found: _Found) -> pd.Series:
+    """Report missing and malformed emails; return the trimmed emails as text (NaN where missing)."""
+    series = df[column]
+    text = _as_text(series)
+    missing = text.isna().to_numpy(dtype=bool) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
+    positions = np.flatnonzero(missing)
+    found.add(positions, column, EMAIL_FIELD, [_shown(v) for v in series.iloc[positions].astype(object)],
+              ["email is missing: a lead cannot be sent without it"] * len(positions), ERROR)
+
+    unchecked = ~missing & ~_plain_emails(text)
+    if unchecked.any():
+        candidates = text[unchecked]
+        reasons = {address: _email_error(address) for address in pd.unique(candidates.to_numpy(dtype=object))}
+        failed = candidates.map(reasons).notna().to_numpy(dtype=bool)
+        positions = np.flatnonzero(unchecked)[failed]
+        addresses = candidates.to_numpy(dtype=object)[failed]
+        found.add(positions, column, EMAIL_FIELD, [_shown(a) for a in addresses],
+                  [f"not a valid email address: {reasons[a]}" for a in addresses], ERROR)
+    return text
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    if series.dtype != object and pdt.is_string_dtype(series.dtype) and not isinstance(
+            series.dtype, pd.CategoricalDtype):
+        return series.str.strip()
+    if series.dtype == object and pdt.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return series.str.strip()
+    # Numbers, dates...: the text they would be sent as, so that the library says why it is not an email.
+    texts = [convert_value(v, frozenset({"string"}))[0] for v in series.astype(object)]
+    return pd.Series(texts, index=series.index, dtype=object)
+
+
+def _plain_emails(text: pd.Series) -> np.ndarray:
+    # pandas may hand back read-only arrays (copy on write): combine them into new ones, never in place.
+    plain = (text.str.fullmatch(PLAIN_EMAIL).to_numpy(dtype=bool, na_value=False)
+             & text.str.len().le(_ADDRESS_MAX).to_numpy(dtype=bool, na_value=False)
+             & text.str.find("@").le(_LOCAL_PART_MAX).to_numpy(dtype=bool, na_value=False)
+             & ~text.str.contains("--", regex=False).to_numpy(dtype=bool, na_value=True))
+    # Read at call time: the library's list is public and may be changed by its users.
+    special = tuple(f"{sep}{name}" for name in email_validator.SPECIAL_USE_DOMAIN_NAMES for sep in ".@")
+    if special:
+        plain = plain & ~text.str.lower().str.endswith(special).to_numpy(dtype=bool, na_value=True)
+    return plain
+
+
+def _email_error(address: str) -> str | None:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Found) -> None:
+    sent = np.flatnonzero(~found.errors)
+    keys = text.iloc[sent].str.lower()
+    later = keys.duplicated(keep="first").to_numpy(dtype=bool)
+    if not later.any():
+        return
+    codes, _ = pd.factorize(keys)
+    _, first_index = np.unique(codes, return_index=True)
+    first = sent[first_index[codes[later]]]
+    positions = sent[later]
+    labels = df.index[first]
+    found.add(positions, column, EMAIL_FIELD, [_shown(v) for v in text.iloc[positions]],
+              [f"same email as row {label!r}; sent after it, the later row wins" for label in labels], WARNING)
+
+
+def _expected(types: frozenset[str]) -> str:
+    words = {"string": "text", "integer": "an integer", "number": "a number", "boolean": "true or false"}
+    named = [words.get(t, f"of type {t}") for t in ("string", "integer", "number", "boolean") if t in types]
+    named += [f"of type {t}" for t in sorted(types - words.keys())]
+    if not named:
+        return "absent"
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {_shown(value)!r}"
+    if isinstance(value, (bool, np.bool_)):
+        return f"the boolean {value}"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"the number {value}"
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+        return f"the date {_shown(value)}"
+    return f"a {type(value).__name__} ({_shown(value)})"
+
+
+def _shown(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value)
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
