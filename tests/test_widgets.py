@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import re
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,7 +115,7 @@ def test_explorer_completeness_counts_blank_text_as_missing(leads: pd.DataFrame)
     assert completeness.loc["Company", "filled"] == 5  # "" is missing
     assert completeness.loc["Notes", "missing"] == 4
     assert completeness.loc["CRM Lead ID", "complete"] == pytest.approx(5 / 6)
-    assert explorer.completeness_chart.value.startswith(PNG_MAGIC)
+    assert bytes(explorer.completeness_chart.value).startswith(PNG_MAGIC)
     assert "83.3 %" in explorer.completeness.value
 
 
@@ -130,10 +131,11 @@ def test_explorer_filters_and_charts(leads: pd.DataFrame) -> None:
     assert list(explorer.visible.index) == [11]
 
     assert explorer.group_column.value == "Company"
-    company_chart = explorer.group_chart.value
+    company_chart = bytes(explorer.group_chart.value)
     assert company_chart.startswith(PNG_MAGIC)
     explorer.group_column.value = "First Name"
-    assert explorer.group_chart.value.startswith(PNG_MAGIC) and explorer.group_chart.value != company_chart
+    first_name_chart = bytes(explorer.group_chart.value)
+    assert first_name_chart.startswith(PNG_MAGIC) and first_name_chart != company_chart
 
 
 def test_explorer_escapes_what_it_shows() -> None:
@@ -159,7 +161,8 @@ def test_explorer_loads_a_path_and_an_upload(tmp_path: Any, leads: pd.DataFrame)
     assert "Could not read" in explorer.status.value
 
     content = leads.head(3).to_csv(index=False).encode("utf-8")
-    explorer.upload.value = ({"name": "three.csv", "type": "text/csv", "size": len(content), "content": memoryview(content)},)
+    upload = {"name": "three.csv", "type": "text/csv", "size": len(content), "content": memoryview(content)}
+    explorer.upload.value = ({**upload, "last_modified": datetime.now(UTC)},)
     assert explorer.df.shape == (3, leads.shape[1])
     assert "three.csv" in explorer.status.value
 

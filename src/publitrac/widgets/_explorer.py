@@ -103,10 +103,11 @@ class LeadExplorer(widgets.VBox):
 
         self.load_button.on_click(lambda _: self._load_path())
         self.upload.observe(lambda _: self._load_upload(), names="value")
-        self.email_column.observe(lambda _: self._revalidate(), names="value")
-        self.group_column.observe(lambda _: self._draw_groups(), names="value")
+        self._loading = False
+        self.email_column.observe(lambda _: self._unless_loading(self._revalidate), names="value")
+        self.group_column.observe(lambda _: self._unless_loading(self._draw_groups), names="value")
         for control in (self.show, self.filter_column, self.filter_text):
-            control.observe(lambda _: self._draw_table(), names="value")
+            control.observe(lambda _: self._unless_loading(self._draw_table), names="value")
 
         self._email_hint = email
         if source is not None:
@@ -132,18 +133,24 @@ class LeadExplorer(widgets.VBox):
             frame = read_leads(source, name=name)
             self.source_name = name or ("upload" if isinstance(source, bytes) else os.fspath(source))
         self.df = frame
-        columns = [str(column) for column in frame.columns]
-        text_columns = [("any column", ANY_COLUMN)] + [(column, column) for column in columns]
-        self.filter_column.options = text_columns
-        self.filter_column.value = ANY_COLUMN
-
+        columns = [(str(column), column) for column in frame.columns]
         detected = self._detect_email(frame)
-        with self.email_column.hold_trait_notifications():
+        # Setting options moves a dropdown's value: hold the redraws until every control agrees.
+        self._loading = True
+        try:
+            self.filter_column.options = [("any column", ANY_COLUMN), *columns]
+            self.filter_column.value = ANY_COLUMN
             self.email_column.options = columns
             self.email_column.value = detected
-        self.group_column.options = columns
-        self.group_column.value = self._default_group_column(frame, detected)
+            self.group_column.options = columns
+            self.group_column.value = self._default_group_column(frame, detected)
+        finally:
+            self._loading = False
         self._revalidate()
+
+    def _unless_loading(self, redraw: Any) -> None:
+        if not self._loading:
+            redraw()
 
     def _load_path(self) -> None:
         path = self.path.value.strip()
@@ -173,9 +180,9 @@ class LeadExplorer(widgets.VBox):
 
     @staticmethod
     def _default_group_column(frame: pd.DataFrame, email: str | None) -> str | None:
-        candidates = [str(column) for column in frame.columns if str(column) != email]
+        candidates = [column for column in frame.columns if column != email]
         for column in candidates:
-            if any(hint in column.lower() for hint in _GROUP_HINTS):
+            if any(hint in str(column).lower() for hint in _GROUP_HINTS):
                 return column
         return candidates[0] if candidates else None
 
