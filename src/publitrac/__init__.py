@@ -1,13 +1,43 @@
-"""Push leads from pandas DataFrames to the Publitrac marketing API v2."""
+"""Push leads from pandas DataFrames to the Publitrac marketing API v2.
+
+Example:
+    >>> import publitrac
+    >>> pt = publitrac.Publitrac()                                   # doctest: +SKIP
+    >>> report = df.publitrac.sync(pt, email="E-mail")                # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-from ._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed, PublitracError
+from . import _accessor  # noqa: F401  (registers df.publitrac)
+from ._bodies import preview
+from ._client import Publitrac
+from ._exceptions import (
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionFailed,
+    PublitracError,
+    SyncInterrupted,
+)
+from ._mapping import LeadMapping, map_columns
+from ._report import SyncReport
+from ._sync import last_report, sync, sync_async
+from ._validation import validate
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionFailed",
+    "LeadMapping",
+    "Publitrac",
     "PublitracError",
+    "SyncInterrupted",
+    "SyncReport",
+    "last_report",
+    "map_columns",
+    "preview",
+    "sync",
+    "sync_async",
+    "validate",
 ]

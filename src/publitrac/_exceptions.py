@@ -3,19 +3,32 @@
     PublitracError
     ├── ConfigurationError      missing or unsafe settings (no API key, no base URL, plain http to a remote host)
     ├── ConnectionFailed        the host could not be reached at all
+    ├── SyncInterrupted         a blocking sync was interrupted (Ctrl-C); `.report` accounts for every row
     └── ApiError                the API answered something the toolkit cannot go on with (.status_code, .response)
         └── AuthenticationError the API key was refused (getToken answered 401)
+
+When an error stops a sync part way, the error's `.report` holds the report of that run (every row accounted for:
+accepted, failed, `in_flight` or `not_sent`); otherwise `.report` is None.
 
 Messages never hold the API key or a token.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._report import SyncReport
 
 
 class PublitracError(Exception):
-    """Base of every error raised by the toolkit."""
+    """Base of every error raised by the toolkit.
+
+    Attributes:
+        report: the SyncReport of the run this error stopped, or None when no sync was running.
+    """
+
+    report: SyncReport | None = None
 
 
 class ConfigurationError(PublitracError):
@@ -37,3 +50,21 @@ class AuthenticationError(ApiError):
 
 class ConnectionFailed(PublitracError):
     """The API could not be reached."""
+
+
+class SyncInterrupted(PublitracError):
+    """A blocking sync was interrupted (KeyboardInterrupt); `.report` says what happened to every row.
+
+    Args:
+        report: the report of the interrupted run.
+
+    Example:
+        >>> try:
+        ...     report = publitrac.sync(df, pt)            # doctest: +SKIP
+        ... except publitrac.SyncInterrupted as stopped:
+        ...     report = stopped.report                    # accepted, failed, in_flight or not_sent per row
+    """
+
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__(f"Sync interrupted: {report.describe()}")
+        self.report = report

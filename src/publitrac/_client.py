@@ -1,0 +1,585 @@
+"""The connection to Publitrac: settings, the token source, and the two calls made through the generated client.
+
+`Publitrac` holds the settings (API key and base URL, from the arguments or the environment) and one
+`TokenAuth` shared by every request. Both API calls go through the generated client's typed functions
+(`publitrac_client.api.auth.get_token`, `publitrac_client.api.lead.delayed_sync`) and models; the secrets stay
+out of the generated `AuthenticatedClient` (an attrs class whose repr would show its `token`): it gets a
+placeholder token, and the real headers are added by the `httpx.Auth` objects of the httpx clients installed with
+`set_httpx_client` / `set_async_httpx_client`.
+
+The sync engine sends through `LeanAsyncClient` over `LeanAiohttpTransport`: the httpx API that the generated
+client needs, on aiohttp's connection pool, which costs far less CPU per request under concurrency than httpx's
+own pool (see the README's benchmark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import email.utils
+import ipaddress
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, AsyncIterator
+
+import aiohttp
+import httpx
+import tenacity
+import yarl
+from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
+from publitrac_client import AuthenticatedClient
+from publitrac_client.api.auth import get_token
+from publitrac_client.api.lead import delayed_sync
+from publitrac_client.models import ErrorResponse, LeadSyncRequest, TokenResponse
+
+from ._auth import REDACTED, ApiKeyAuth, Token, TokenAuth, parse_ttl
+from ._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed
+
+API_KEY_ENV = "PUBLITRAC_API_KEY"
+BASE_URL_ENV = "PUBLITRAC_BASE_URL"
+USER_AGENT = "publitrac-toolkit/0.1"
+# The generated AuthenticatedClient requires a token; the real one is added by TokenAuth on each request.
+PLACEHOLDER_TOKEN = "<managed by publitrac TokenAuth>"
+DEFAULT_TIMEOUT = 30.0
+
+TRANSPORT_ERROR = 0  # the status code recorded when no HTTP answer came back
+_NOT_RETRYABLE_5XX = frozenset({501, 505})
+# Errors raised by the aiohttp transport that httpx_aiohttp does not map to an httpx.TransportError.
+_TRANSPORT_EXCEPTIONS = (httpx.TransportError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def is_transient(status_code: int) -> bool:
+    """Whether a failed call may succeed when tried again.
+
+    Args:
+        status_code: the HTTP status, or 0 (TRANSPORT_ERROR) when the connection failed.
+
+    Returns:
+        True for transport errors, 408, 429 and 5xx except 501 and 505. A 401 that survived the token
+        refresh is transient too: the token was revoked between the refresh and the replay.
+
+    Example:
+        >>> [is_transient(code) for code in (0, 400, 401, 429, 501, 503)]
+        [True, False, True, True, False, True]
+    """
+    return (
+        status_code in (TRANSPORT_ERROR, 401, 408, 429)
+        or (500 <= status_code <= 599 and status_code not in _NOT_RETRYABLE_5XX)
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers | Any, *, now: Callable[[], float] = time.time) -> float | None:
+    """The delay asked by a `Retry-After` header (seconds or an HTTP date), or None.
+
+    Args:
+        headers: the response headers.
+        now: wall clock (for HTTP dates), injectable for tests.
+
+    Returns:
+        Seconds to wait (never negative), or None when the header is absent or unreadable.
+
+    Example:
+        >>> retry_after_seconds(httpx.Headers({"Retry-After": "2"}))
+        2.0
+    """
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+class Transient(Exception):
+    """A failed attempt worth retrying (carried through tenacity; never leaves the toolkit)."""
+
+    def __init__(self, status_code: int, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.status_code = status_code
+        self.error = error
+        self.retry_after = retry_after
+
+
+class BackoffWait(tenacity.wait.wait_base):
+    """Exponential backoff with full jitter, never shorter than the server's `Retry-After`.
+
+    Args:
+        initial: the first backoff window in seconds (doubles with each attempt).
+        maximum: the largest backoff window in seconds (a longer Retry-After is still honoured).
+
+    Example:
+        >>> wait = BackoffWait(0.2, 10.0)   # used as tenacity's `wait=`
+    """
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._backoff = tenacity.wait_random_exponential(multiplier=initial, max=maximum)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        wait = float(self._backoff(retry_state))
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None and outcome.failed else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            # A little jitter on top keeps rows told "retry in 1 s" from coming back in one burst.
+            wait = max(wait, retry_after + random.uniform(0.0, 0.1 + 0.1 * retry_after))
+        return wait
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
+    """Validate a base URL and return it without a trailing slash.
+
+    Args:
+        base_url: e.g. `https://api.example.com/v2` or `http://127.0.0.1:8765/v2`.
+        allow_insecure_http: permit plain http to a host that is not this machine.
+
+    Returns:
+        The base URL without a trailing slash.
+
+    Raises:
+        ConfigurationError: not an http(s) URL, or plain http to a remote host without the opt-in.
+
+    Example:
+        >>> check_base_url("http://127.0.0.1:8765/v2/")
+        'http://127.0.0.1:8765/v2'
+    """
+    try:
+        url = httpx.URL(base_url.strip())
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"The base URL is not a valid URL: {base_url!r}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"The base URL must be an http(s) URL with a host, e.g. https://host/v2: {base_url!r}")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ConfigurationError(
+            f"Refusing plain http to {url.host}: the API key and tokens would travel unencrypted. "
+            "Use https, or pass allow_insecure_http=True if you really mean it."
+        )
+    return str(url).rstrip("/")
+
+
+class _IgnoredCookies(httpx.Cookies):
+    """A cookie jar that ignores Set-Cookie: the API uses none, and parsing them costs CPU on every answer."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class LeanAsyncClient(httpx.AsyncClient):
+    """`httpx.AsyncClient` with the per-request work the engine does not need taken out.
+
+    The generated client calls `request(method, "/lead/delayedSync", ...)` for every row; httpx would parse
+    and merge that relative URL with the base URL each time, and parse cookies from each answer. Here the merged
+    URL is cached and cookies are ignored. Relies on httpx 0.28 internals (`_merge_url`, `_cookies`): httpx is
+    pinned below 0.29 and tests/test_client.py checks both.
+
+    Example:
+        >>> client = LeanAsyncClient(base_url="http://127.0.0.1:8765/v2")
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _IgnoredCookies()
+        self._merged_urls: dict[str, httpx.URL] = {}
+
+    def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
+        if isinstance(url, str):
+            merged = self._merged_urls.get(url)
+            if merged is None:
+                merged = self._merged_urls[url] = super()._merge_url(url)
+            return merged
+        return super()._merge_url(url)
+
+
+class LeanAiohttpTransport(AiohttpTransport):
+    """httpx_aiohttp's transport, reading each answer whole and reusing parsed URLs and timeouts.
+
+    Same session, connector and exception mapping as `httpx_aiohttp.AiohttpTransport`; the answers here are
+    small JSON documents, so reading them at once (rather than streaming them through httpx) saves CPU.
+
+    Example:
+        >>> transport = LeanAiohttpTransport(limits=httpx.Limits(max_connections=32))
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._urls: dict[httpx.URL, yarl.URL] = {}
+        self._timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        session = self.client
+        timeouts = request.extensions.get("timeout") or {}
+        key = (timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(sock_connect=key[0], sock_read=key[1], connect=key[2])
+        url = self._urls.get(request.url)
+        if url is None:
+            url = self._urls[request.url] = yarl.URL(str(request.url), encoded=True)
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
+        with map_aiohttp_exceptions():
+            async with session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=request.content or None,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=timeout,
+            ) as answer:
+                content = await answer.read()
+        return httpx.Response(answer.status, headers=answer.raw_headers, content=content, request=request)
+
+
+# The last answer seen by the current task: the generated parser raises on some answers (an HTML 5xx page,
+# an unknown status code) and loses the response with it; this keeps its status code and headers.
+_last_response: contextvars.ContextVar[httpx.Response | None] = contextvars.ContextVar(
+    "publitrac_last_response", default=None
+)
+
+
+async def _remember_response(response: httpx.Response) -> None:
+    _last_response.set(response)
+
+
+def _remember_response_sync(response: httpx.Response) -> None:
+    _last_response.set(response)
+
+
+def _error_text(status_code: int, parsed: Any, raw: httpx.Response | None) -> str:
+    if isinstance(parsed, ErrorResponse) and parsed.message:
+        return f"HTTP {status_code}: {parsed.message}"
+    reason = raw.reason_phrase if raw is not None and raw.reason_phrase else ""
+    if not reason:
+        try:
+            from http import HTTPStatus
+
+            reason = HTTPStatus(status_code).phrase
+        except ValueError:
+            reason = "unknown status"
+    suffix = "" if parsed is not None or raw is None or not raw.content else " (body is not the API's JSON)"
+    return f"HTTP {status_code} {reason}{suffix}"
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A short, secret-free text for a transport error (`ConnectError: ...`)."""
+    cause = exc.__cause__ if exc.__cause__ is not None and str(exc.__cause__) else None
+    shown = cause or exc
+    text = str(shown) or type(shown).__name__
+    return f"{type(shown).__name__}: {text}"[:300]
+
+
+class Publitrac:
+    """A connection to the Publitrac API v2: settings, the token, and the generated client.
+
+    Args:
+        api_key: the API key; default: the `PUBLITRAC_API_KEY` environment variable.
+        base_url: the API's base URL, ending in `/v2`; default: the `PUBLITRAC_BASE_URL` environment variable.
+        timeout: seconds allowed for each HTTP call (connect, read, write, pool).
+        allow_insecure_http: permit plain http to a host other than this machine (off: the key would leak).
+        refresh_margin: seconds before the sliding TTL runs out at which an idle token is replaced.
+        verify: TLS verification, as httpx's `verify`.
+        clock: monotonic clock used for the token's TTL (injectable for tests).
+        transport: httpx transport for blocking calls (tests use `httpx.MockTransport`).
+        async_transport: httpx async transport for the sync engine and async token fetches (tests); default:
+            a pooled aiohttp transport per run.
+
+    Raises:
+        ConfigurationError: no API key or base URL, a malformed URL, or plain http to a remote host.
+
+    Example:
+        >>> pt = Publitrac(api_key="k3y", base_url="http://127.0.0.1:8765/v2")
+        >>> pt
+        Publitrac(base_url='http://127.0.0.1:8765/v2')
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        allow_insecure_http: bool = False,
+        refresh_margin: float = 30.0,
+        verify: bool | str = True,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        base_url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV)
+        missing = [
+            f"the API key (api_key=... or {API_KEY_ENV})" if not (api_key and api_key.strip()) else "",
+            f"the base URL (base_url=... or {BASE_URL_ENV}, e.g. https://host/v2)" if not base_url else "",
+        ]
+        if any(missing):
+            raise ConfigurationError("Missing " + " and ".join(m for m in missing if m) + ".")
+        assert api_key is not None and base_url is not None
+        self._base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self._api_key = api_key.strip()
+        self.timeout = httpx.Timeout(timeout)
+        self._verify = verify
+        self._transport = transport
+        self._async_transport = async_transport
+        self._retry_sleep: Callable[[float], Any] = time.sleep
+        self._retry_asleep: Callable[[float], Any] = asyncio.sleep
+        self.auth = TokenAuth(self._fetch_token, self._afetch_token, clock=clock, refresh_margin=refresh_margin)
+        self._client: AuthenticatedClient | None = None
+
+    def __repr__(self) -> str:
+        return f"Publitrac(base_url={self._base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL (ends in /v2)."""
+        return self._base_url
+
+    @property
+    def token_requests(self) -> int:
+        """How many getToken calls this connection has made (retries of one fetch count once)."""
+        return self.auth.fetch_count
+
+    def redact(self, text: str) -> str:
+        """`text` with the API key and the current token replaced by `***`."""
+        text = self.auth.redact(text)
+        return text.replace(self._api_key, REDACTED) if self._api_key in text else text
+
+    # -- the generated client ------------------------------------------------------------------------------
+
+    def _generated(self) -> AuthenticatedClient:
+        return AuthenticatedClient(base_url=self._base_url, token=PLACEHOLDER_TOKEN, timeout=self.timeout)
+
+    @property
+    def client(self) -> AuthenticatedClient:
+        """The generated client for blocking calls, authenticated by this connection's TokenAuth.
+
+        Example:
+            >>> from publitrac_client.api.lead import delayed_sync          # doctest: +SKIP
+            >>> delayed_sync.sync_detailed(client=pt.client, body=...)     # doctest: +SKIP
+        """
+        if self._client is None:
+            http = httpx.Client(
+                base_url=self._base_url,
+                auth=self.auth,
+                timeout=self.timeout,
+                verify=self._verify,
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                transport=self._transport,
+            )
+            self._client = self._generated().set_httpx_client(http)
+        return self._client
+
+    def close(self) -> None:
+        """Close the blocking client's connections (the engine closes its own after each run)."""
+        if self._client is not None:
+            self._client.get_httpx_client().close()
+            self._client = None
+
+    def __enter__(self) -> Publitrac:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @asynccontextmanager
+    async def async_client(self, *, max_connections: int = 32) -> AsyncIterator[AuthenticatedClient]:
+        """A generated client for one run of the engine, on a pooled aiohttp transport of this event loop.
+
+        Args:
+            max_connections: the connection pool's size (the engine passes its concurrency).
+
+        Returns:
+            An async context manager yielding an AuthenticatedClient; its connections close on exit.
+
+        Example:
+            >>> async with pt.async_client(max_connections=16) as client:          # doctest: +SKIP
+            ...     await delayed_sync.asyncio_detailed(client=client, body=...)
+        """
+        transport = self._async_transport or LeanAiohttpTransport(
+            verify=self._verify,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+        http = LeanAsyncClient(
+            base_url=self._base_url,
+            auth=self.auth,
+            timeout=self.timeout,
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            transport=transport,
+            event_hooks={"response": [_remember_response]},
+        )
+        try:
+            yield self._generated().set_async_httpx_client(http)
+        finally:
+            if self._async_transport is None:
+                await http.aclose()
+
+    # -- getToken ------------------------------------------------------------------------------------------
+
+    def _token_retrying(self, *, asynchronous: bool) -> tenacity.BaseRetrying:
+        settings: dict[str, Any] = dict(
+            retry=tenacity.retry_if_exception_type(Transient),
+            stop=tenacity.stop_after_attempt(4) | tenacity.stop_before_delay(30.0),
+            wait=BackoffWait(0.5, 8.0),
+            reraise=True,
+        )
+        if asynchronous:
+            return tenacity.AsyncRetrying(sleep=self._retry_asleep, **settings)
+        return tenacity.Retrying(sleep=self._retry_sleep, **settings)
+
+    @contextmanager
+    def _token_client(self, captured: list[httpx.Response]) -> Iterator[AuthenticatedClient]:
+        http = httpx.Client(
+            base_url=self._base_url,
+            auth=ApiKeyAuth(self._api_key),
+            timeout=self.timeout,
+            verify=self._verify,
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            transport=self._transport,
+            event_hooks={"response": [captured.append]},
+        )
+        with http:
+            yield self._generated().set_httpx_client(http)
+
+    @asynccontextmanager
+    async def _async_token_client(self, captured: list[httpx.Response]) -> AsyncIterator[AuthenticatedClient]:
+        async def capture(response: httpx.Response) -> None:
+            captured.append(response)
+
+        http = httpx.AsyncClient(
+            base_url=self._base_url,
+            auth=ApiKeyAuth(self._api_key),
+            timeout=self.timeout,
+            verify=self._verify,
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            transport=self._async_transport,
+            event_hooks={"response": [capture]},
+        )
+        try:
+            yield self._generated().set_async_httpx_client(http)
+        finally:
+            if self._async_transport is None:
+                await http.aclose()
+
+    def _fetch_token(self) -> Token:
+        try:
+            for attempt in self._token_retrying(asynchronous=False):
+                with attempt:
+                    captured: list[httpx.Response] = []
+                    try:
+                        with self._token_client(captured) as client:
+                            answer = get_token.sync_detailed(client=client)
+                    except _TRANSPORT_EXCEPTIONS as exc:
+                        raise Transient(TRANSPORT_ERROR, describe_exception(exc)) from exc
+                    except (ValueError, KeyError, TypeError):
+                        if not captured:
+                            raise
+                        return self._token_from(captured[-1], None)
+                    return self._token_from(captured[-1], answer.parsed)
+        except Transient as exc:
+            raise self._token_failure(exc) from None
+        raise AssertionError("unreachable")
+
+    async def _afetch_token(self) -> Token:
+        try:
+            async for attempt in self._token_retrying(asynchronous=True):
+                with attempt:
+                    captured: list[httpx.Response] = []
+                    try:
+                        async with self._async_token_client(captured) as client:
+                            answer = await get_token.asyncio_detailed(client=client)
+                    except _TRANSPORT_EXCEPTIONS as exc:
+                        raise Transient(TRANSPORT_ERROR, describe_exception(exc)) from exc
+                    except (ValueError, KeyError, TypeError):
+                        if not captured:
+                            raise
+                        return self._token_from(captured[-1], None)
+                    return self._token_from(captured[-1], answer.parsed)
+        except Transient as exc:
+            raise self._token_failure(exc) from None
+        raise AssertionError("unreachable")
+
+    def _token_from(self, raw: httpx.Response, parsed: Any) -> Token:
+        code = raw.status_code
+        if code == 200:
+            if not isinstance(parsed, TokenResponse) or not isinstance(parsed.token, str) or not parsed.token:
+                raise ApiError("getToken answered 200 without a usable token", status_code=code)
+            try:
+                ttl = parse_ttl(parsed.ttl)
+            except ValueError as exc:
+                raise ApiError(f"getToken answered an unusable ttl: {exc}", status_code=code) from None
+            return Token(parsed.token, ttl)
+        if code == 401:
+            raise AuthenticationError(
+                f"The API key was refused (getToken answered 401). Check {API_KEY_ENV} and the base URL "
+                f"({self._base_url}).",
+                status_code=401,
+            )
+        error = self.redact(_error_text(code, parsed, raw))
+        if is_transient(code):
+            raise Transient(code, error, retry_after_seconds(raw.headers))
+        raise ApiError(f"getToken failed: {error}", status_code=code)
+
+    def _token_failure(self, exc: Transient) -> ApiError | ConnectionFailed:
+        if exc.status_code == TRANSPORT_ERROR:
+            return ConnectionFailed(f"Could not reach {self._base_url}: {exc.error}")
+        return ApiError(f"getToken kept failing: {exc.error}", status_code=exc.status_code)
+
+
+async def post_lead(client: AuthenticatedClient, body: LeadSyncRequest, redact: Callable[[str], str]) -> tuple[
+    int, str | None, float | None
+]:
+    """Send one lead through the generated `delayed_sync` and classify the answer.
+
+    Args:
+        client: a generated client from `Publitrac.async_client()`.
+        body: the lead.
+        redact: removes secrets from error texts built from the server's answer.
+
+    Returns:
+        `(status_code, error, retry_after)`: status 0 when no answer came back; `error` is None for a 2xx.
+
+    Raises:
+        PublitracError: from the token handling (a refused API key, getToken unreachable): the run stops.
+
+    Example:
+        >>> code, error, retry_after = await post_lead(client, LeadSyncRequest.from_dict(body), pt.redact)  # doctest: +SKIP
+    """
+    _last_response.set(None)
+    try:
+        answer = await delayed_sync.asyncio_detailed(client=client, body=body)
+    except _TRANSPORT_EXCEPTIONS as exc:
+        return TRANSPORT_ERROR, redact(describe_exception(exc)), None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raw = _last_response.get()
+        if raw is None:
+            # Nothing was sent: the body itself could not be encoded.
+            return TRANSPORT_ERROR, f"not sent: {type(exc).__name__}: {exc}"[:300], None
+        code = raw.status_code
+        if 200 <= code < 300:
+            return code, None, None
+        return code, redact(_error_text(code, None, raw)), retry_after_seconds(raw.headers)
+    code = int(answer.status_code)
+    if 200 <= code < 300:
+        return code, None, None
+    return code, redact(_error_text(code, answer.parsed, None)), retry_after_seconds(answer.headers)

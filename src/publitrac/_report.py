@@ -1,0 +1,247 @@
+"""`SyncReport`: what happened to every row of a sync.
+
+The engine writes into preallocated numpy arrays (one slot per input row, by position), which costs next to
+nothing per row; the DataFrame views (`results`, `summary`, the row selections) are built when asked for.
+
+Statuses, per row:
+
+- `accepted`: the API answered 2xx (accepted; Publitrac applies the lead a little later);
+- `invalid`: the row failed validation and was never sent (see `problems`);
+- `failed`: the API refused the row, or every attempt failed (transient errors past the retry budget);
+- `in_flight`: the run stopped while the row's request was out: sent, answer unknown;
+- `not_sent`: the run stopped (or was a dry run) before the row was sent.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid")
+NOT_SENT, IN_FLIGHT, ACCEPTED, FAILED, INVALID = range(5)
+# Internal: the row got a transient error and waits to be tried again; reported as `failed` if the run stops.
+RETRY_WAIT = 5
+SUMMARY_ORDER: tuple[str, ...] = ("accepted", "invalid", "failed", "in_flight", "not_sent")
+CSV_COLUMNS: tuple[str, ...] = ("row", "email", "status", "http_status", "attempts", "error")
+_SHOWN_ROWS = 5
+
+
+class SyncReport:
+    """The outcome of a sync, one entry per input row, aligned to the input frame's index.
+
+    Args:
+        frame: the input DataFrame (kept by reference, never modified).
+        emails: the email of each row, as shown in `results` (None: left empty).
+        problems: the validation problems (`publitrac.validate`'s frame); rows with an `error` are invalid.
+        invalid: boolean mask by position of the rows that will not be sent.
+        dry_run: whether this report comes from a dry run (nothing sent).
+
+    Attributes:
+        problems: the validation problems found before sending.
+        interrupted: True when the run stopped before every row had its answer.
+        dry_run: True for a dry run.
+        elapsed: seconds the run took (so far, while it runs).
+
+    Example:
+        >>> report = publitrac.sync(df, pt, email="E-mail")    # doctest: +SKIP
+        >>> report.summary                                        # doctest: +SKIP
+        accepted     297
+        invalid        3
+        ...
+        >>> fixed = report.invalid_rows()                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        emails: Sequence[Any] | np.ndarray | pd.Series | None = None,
+        problems: pd.DataFrame | None = None,
+        invalid: np.ndarray | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        n = len(frame)
+        self._frame = frame
+        self._status = np.full(n, NOT_SENT, dtype=np.int8)
+        self._http_status = np.zeros(n, dtype=np.int16)
+        self._attempts = np.zeros(n, dtype=np.int16)
+        self._elapsed_ms = np.full(n, np.nan, dtype=np.float32)
+        self._errors = np.full(n, None, dtype=object)
+        self._emails = np.full(n, None, dtype=object) if emails is None else np.asarray(emails, dtype=object)
+        self.problems = problems if problems is not None else pd.DataFrame()
+        if invalid is not None and invalid.any():
+            self._status[invalid] = INVALID
+            self._errors[invalid] = _problem_texts(self.problems, np.flatnonzero(invalid))
+        self.dry_run = dry_run
+        self.interrupted = False
+        self._started = time.perf_counter()
+        self._finished: float | None = None
+
+    # -- written by the engine -----------------------------------------------------------------------------
+
+    def _finish(self, *, interrupted: bool = False) -> None:
+        self.interrupted = interrupted or bool(
+            np.isin(self._status, (IN_FLIGHT, RETRY_WAIT)).any()
+            or (not self.dry_run and (self._status == NOT_SENT).any())
+        )
+        if self._finished is None:
+            self._finished = time.perf_counter()
+
+    # -- views ---------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._status)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the start of the run to its end (or to now, while it runs)."""
+        end = self._finished if self._finished is not None else time.perf_counter()
+        return end - self._started
+
+    def _codes(self) -> np.ndarray:
+        return np.where(self._status == RETRY_WAIT, FAILED, self._status).astype(np.int8)
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """One row per input row, on the input's index: email, status, http_status, attempts, error, elapsed_ms.
+
+        `http_status` is missing when no HTTP answer was received (not sent, in flight, connection errors);
+        `error` is missing for accepted rows.
+
+        Example:
+            >>> report.results.query("status == 'failed'")    # doctest: +SKIP
+        """
+        http = pd.array(self._http_status, dtype="Int16")
+        http[self._http_status == 0] = pd.NA
+        return pd.DataFrame(
+            {
+                "email": self._emails,
+                "status": pd.Categorical.from_codes(self._codes(), categories=list(STATUSES)),
+                "http_status": http,
+                "attempts": self._attempts.astype(np.int64),
+                "error": self._errors,
+                "elapsed_ms": self._elapsed_ms.astype(np.float64).round(1),
+            },
+            index=self._frame.index,
+        )
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per status, every status present (zero included), in SUMMARY_ORDER."""
+        tally = np.bincount(self._codes(), minlength=len(STATUSES))
+        return {name: int(tally[STATUSES.index(name)]) for name in SUMMARY_ORDER}
+
+    @property
+    def summary(self) -> pd.Series:
+        """Rows per status (accepted, invalid, failed, in_flight, not_sent), zeros included."""
+        return pd.Series(self.counts, name="rows", dtype="int64")
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was accepted."""
+        return bool((self._status == ACCEPTED).all())
+
+    def _rows(self, *codes: int) -> pd.DataFrame:
+        return self._frame.iloc[np.flatnonzero(np.isin(self._codes(), codes))].copy()
+
+    def accepted_rows(self) -> pd.DataFrame:
+        """The input rows that were accepted (a copy, original index)."""
+        return self._rows(ACCEPTED)
+
+    def failed_rows(self) -> pd.DataFrame:
+        """The input rows that failed (a copy, original index): fix or simply send them again."""
+        return self._rows(FAILED)
+
+    def invalid_rows(self) -> pd.DataFrame:
+        """The input rows that were invalid and not sent (a copy, original index); see `problems` for why."""
+        return self._rows(INVALID)
+
+    def rows_to_retry(self) -> pd.DataFrame:
+        """The valid input rows not known to be accepted: failed, in flight or not sent (a copy).
+
+        Re-sending them is harmless: the API upserts by email.
+
+        Example:
+            >>> report = publitrac.sync(report.rows_to_retry(), pt)    # doctest: +SKIP
+        """
+        return self._rows(FAILED, IN_FLIGHT, NOT_SENT)
+
+    def to_csv(self, path: str | PathLike[str]) -> None:
+        """Write one line per input row, in input order: row (0-based position), email, status, http_status,
+        attempts, error.
+
+        Args:
+            path: the file to write (UTF-8).
+
+        Example:
+            >>> report.to_csv("results.csv")    # doctest: +SKIP
+        """
+        table = self.results.reset_index(drop=True)
+        table.insert(0, "row", np.arange(len(table)))
+        table[list(CSV_COLUMNS)].to_csv(path, index=False, encoding="utf-8")
+
+    # -- display -------------------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line: the row counts by status and the time taken."""
+        counts = {name: count for name, count in self.counts.items() if count}
+        parts = ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()) or "no rows"
+        seconds = self.elapsed
+        sent = int(np.isin(self._codes(), (ACCEPTED, FAILED)).sum())
+        rate = f", {sent / seconds:,.0f} rows/s" if sent and seconds > 0 else ""
+        flags = " (dry run)" if self.dry_run else " (interrupted)" if self.interrupted else ""
+        return f"{len(self):,} rows: {parts} in {seconds:.1f} s{rate}{flags}"
+
+    def _attention(self) -> pd.DataFrame:
+        """The first failed, invalid or unfinished rows, for display."""
+        table = self.results
+        table = table[table["status"] != "accepted"]
+        if self.dry_run:
+            table = table[table["status"] != "not_sent"]
+        return table[["email", "status", "http_status", "attempts", "error"]].head(_SHOWN_ROWS)
+
+    def __repr__(self) -> str:
+        lines = [f"SyncReport: {self.describe()}"]
+        attention = self._attention()
+        if len(attention):
+            lines.append("First rows needing attention (report.results has them all):")
+            lines.extend("  " + line for line in attention.to_string(max_colwidth=60).splitlines())
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        counts = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name.replace('_', ' '))}</th>"
+            f"<td style='text-align:right'>{count:,}</td></tr>"
+            for name, count in self.counts.items()
+        )
+        parts = [
+            f"<div><strong>SyncReport</strong>: {html.escape(self.describe())}",
+            f"<table>{counts}</table>",
+        ]
+        attention = self._attention()
+        if len(attention):
+            parts.append("<p>First rows needing attention (<code>report.results</code> has them all):</p>")
+            parts.append(attention.to_html(escape=True, na_rep="", max_rows=_SHOWN_ROWS))
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _problem_texts(problems: pd.DataFrame, positions: np.ndarray) -> list[str | None]:
+    """For each position, its validation errors joined in one text."""
+    if problems.empty or "position" not in problems.columns:
+        return ["invalid row"] * len(positions)
+    errors = problems
+    if "severity" in errors.columns:
+        errors = errors[errors["severity"] == "error"]
+    labels = errors["problem"].astype(str)
+    if "column" in errors.columns:
+        labels = errors["column"].astype(str).where(errors["column"].notna(), "") + ": " + labels
+        labels = labels.str.removeprefix(": ")
+    joined = labels.groupby(errors["position"].to_numpy()).agg("; ".join)
+    return [joined.get(position, "invalid row") for position in positions.tolist()]

@@ -1,0 +1,487 @@
+"""The sync: every valid row of a DataFrame sent to `delayedSync`, concurrently, with an exact report.
+
+How a run goes:
+
+1. The columns are mapped (`map_columns`) and every row validated (`find_problems`); invalid rows are marked
+   `invalid` in the report and never sent.
+2. Bodies are built lazily, a chunk of rows at a time (`iter_bodies`), as the workers ask for them.
+3. `concurrency` workers pull rows and send them through the generated client, on one pooled aiohttp
+   connection pool; an optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
+4. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full jitter,
+   never sooner than the server's `Retry-After`, capped by `max_attempts` and `max_retry_time` (tenacity). Other
+   4xx answers are final for their row.
+5. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
+   concurrently: the later row always reaches Publitrac last, so it wins.
+
+Interrupting a run never loses a row: each ends `accepted`, `failed`, `invalid`, `in_flight` (sent, answer
+unknown) or `not_sent`. The blocking `sync` raises `SyncInterrupted` (with `.report`) on Ctrl-C; a cancelled
+`sync_async` re-raises the cancellation, and `last_report()` holds its report. An error that stops the run (a
+refused API key, an unreachable host) carries the report too, as `.report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import tenacity
+from aiolimiter import AsyncLimiter
+from publitrac_client import AuthenticatedClient
+from publitrac_client.models import LeadSyncRequest
+
+from ._bodies import iter_bodies
+from ._client import TRANSPORT_ERROR, BackoffWait, Publitrac, Transient, is_transient, post_lead
+from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
+from ._mapping import LeadMapping, map_columns
+from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, RETRY_WAIT, SyncReport
+from ._validation import find_problems, invalid_positions
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_MAX_RETRY_TIME = 60.0
+BACKOFF_INITIAL = 0.25
+BACKOFF_MAX = 10.0
+PROGRESS_INTERVAL = 0.2
+# So many rows in a row failing without any HTTP answer means the host is gone: stop rather than wait out the
+# retry budget of every remaining row.
+UNREACHABLE_AFTER = 64
+
+_last_report: SyncReport | None = None
+
+
+def last_report() -> SyncReport | None:
+    """The report of the latest sync started in this process: finished, interrupted, cancelled or running.
+
+    Returns:
+        The SyncReport, or None before the first sync.
+
+    Example:
+        >>> task = asyncio.create_task(publitrac.sync_async(df, pt))   # doctest: +SKIP
+        >>> publitrac.last_report().summary                              # doctest: +SKIP
+    """
+    return _last_report
+
+
+class _Engine:
+    """Sends `(position, body)` items with bounded concurrency and records each outcome in a SyncReport."""
+
+    def __init__(
+        self,
+        client: AuthenticatedClient,
+        report: SyncReport,
+        *,
+        redact: Callable[[str], str],
+        concurrency: int,
+        rate_limit: float | None,
+        max_attempts: int,
+        max_retry_time: float,
+        progress: bool,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._report = report
+        self._redact = redact
+        self._concurrency = concurrency
+        self._limiter = _limiter(rate_limit)
+        self._max_attempts = max_attempts
+        self._max_retry_time = max_retry_time
+        self._progress = progress
+        self._sleep = sleep
+        self._wait = BackoffWait(BACKOFF_INITIAL, BACKOFF_MAX)
+        self._chains: dict[str, asyncio.Future[None]] = {}
+        self._items: Iterator[tuple[int, dict[str, Any]]] = iter(())
+        self._serial: np.ndarray | None = None
+        self.done = 0
+        self.failed = 0
+        self._unreachable = 0
+
+    async def run(self, items: Iterable[tuple[int, dict[str, Any]]], serial: np.ndarray | None = None) -> None:
+        """Send every item; return when all are answered, raise what stops the run.
+
+        Args:
+            items: `(position, body)` pairs, in the order to send them.
+            serial: boolean mask by position of the rows whose email is shared with another row (they are
+                chained by email); None chains every row by email.
+        """
+        self._items = iter(items)
+        self._serial = serial
+        workers = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
+        progress = asyncio.create_task(self._show_progress()) if self._progress else None
+        try:
+            done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+            errors = [task.exception() for task in done if not task.cancelled() and task.exception()]
+            if errors:
+                raise errors[0]  # type: ignore[misc]
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if progress is not None:
+                progress.cancel()
+                await asyncio.gather(progress, return_exceptions=True)
+
+    async def _worker(self) -> None:
+        items = self._items
+        serial = self._serial
+        chains = self._chains
+        loop = asyncio.get_running_loop()
+        while True:
+            item = next(items, None)
+            if item is None:
+                return
+            position, body = item
+            if serial is not None and not serial[position]:
+                await self._send(position, body)
+                continue
+            # Registered before any await, so chains follow the iteration order, which is the row order.
+            key = str(body["leadInfo"].get("email", "")).lower()
+            previous = chains.get(key)
+            mine: asyncio.Future[None] = loop.create_future()
+            chains[key] = mine
+            try:
+                if previous is not None:
+                    await asyncio.shield(previous)
+                await self._send(position, body)
+            finally:
+                if not mine.done():
+                    mine.set_result(None)
+                if chains.get(key) is mine:
+                    del chains[key]
+
+    async def _send(self, position: int, body: dict[str, Any]) -> None:
+        report = self._report
+        started = time.perf_counter()
+        attempts = 0
+        try:
+            request = LeadSyncRequest.from_dict(body)
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            report._status[position] = IN_FLIGHT
+            attempts = 1
+            code, error, retry_after = await post_lead(self._client, request, self._redact)
+            if error is not None and self._max_attempts > 1 and is_transient(code):
+                code, error, attempts = await self._retry(position, request, Transient(code, error, retry_after))
+        except (KeyError, TypeError, ValueError) as exc:
+            code, error = TRANSPORT_ERROR, f"not sent: malformed body: {type(exc).__name__}: {exc}"[:300]
+        finally:
+            report._attempts[position] = attempts
+            report._elapsed_ms[position] = (time.perf_counter() - started) * 1000.0
+        report._http_status[position] = code
+        self.done += 1
+        if error is None:
+            report._status[position] = ACCEPTED
+            self._unreachable = 0
+            return
+        report._status[position] = FAILED
+        report._errors[position] = error
+        self.failed += 1
+        if code == TRANSPORT_ERROR and not error.startswith("not sent"):
+            self._unreachable += 1
+            if self._unreachable >= UNREACHABLE_AFTER:
+                raise ConnectionFailed(f"Stopped: {self._unreachable} rows in a row got no answer ({error})")
+
+    async def _retry(self, position: int, request: LeadSyncRequest, first: Transient) -> tuple[int, str | None, int]:
+        """Attempts 2..max_attempts of one row; `first` is the transient failure of attempt 1."""
+        report = self._report
+        attempts = 1
+        pending: Transient | None = first
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(failure, Transient):
+                report._status[position] = RETRY_WAIT
+                report._http_status[position] = failure.status_code
+                report._errors[position] = failure.error
+                report._attempts[position] = attempts
+
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(Transient),
+            stop=tenacity.stop_after_attempt(self._max_attempts) | tenacity.stop_before_delay(self._max_retry_time),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if pending is not None:
+                        # Replays attempt 1's outcome, so that tenacity counts it and waits before attempt 2.
+                        failure, pending = pending, None
+                        raise failure
+                    if self._limiter is not None:
+                        await self._limiter.acquire()
+                    report._status[position] = IN_FLIGHT
+                    attempts += 1
+                    code, error, retry_after = await post_lead(self._client, request, self._redact)
+                    if error is not None and is_transient(code):
+                        raise Transient(code, error, retry_after)
+                    return code, error, attempts
+        except Transient as exc:
+            return exc.status_code, exc.error, attempts
+        finally:
+            report._attempts[position] = attempts
+        raise AssertionError("unreachable")
+
+    async def _show_progress(self) -> None:
+        from tqdm.auto import tqdm
+
+        total = int((self._report._status != INVALID).sum())
+        bar = tqdm(total=total, unit="row", desc="publitrac sync", dynamic_ncols=True)
+        shown_failed = 0
+        try:
+            while True:
+                await asyncio.sleep(PROGRESS_INTERVAL)
+                self._update(bar, shown_failed)
+                shown_failed = self.failed
+        finally:
+            self._update(bar, shown_failed)
+            bar.close()
+
+    def _update(self, bar: Any, shown_failed: int) -> None:
+        if self.failed != shown_failed:
+            bar.set_postfix(failed=self.failed, refresh=False)
+        bar.update(self.done - bar.n)
+
+
+def _limiter(rate_limit: float | None) -> AsyncLimiter | None:
+    if rate_limit is None:
+        return None
+    if rate_limit >= 1:
+        return AsyncLimiter(rate_limit, 1.0)
+    # Below one request a second: one request per 1/rate seconds, no burst.
+    return AsyncLimiter(1, 1.0 / rate_limit)
+
+
+def _interactive() -> bool:
+    """Whether a progress bar helps: a terminal on stderr, or a Jupyter kernel."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        shell = ipython.get_ipython()
+        if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
+            return True
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+
+
+def _check_settings(concurrency: int, rate_limit: float | None, max_attempts: int, max_retry_time: float) -> None:
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigurationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+    if rate_limit is not None and not rate_limit > 0:
+        raise ConfigurationError(f"rate_limit must be a number of requests per second > 0, got {rate_limit!r}")
+    if not isinstance(max_attempts, int) or max_attempts < 1:
+        raise ConfigurationError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
+    if not max_retry_time >= 0:
+        raise ConfigurationError(f"max_retry_time must be a number of seconds >= 0, got {max_retry_time!r}")
+
+
+def _prepare(
+    df: pd.DataFrame,
+    *,
+    email: str | None,
+    mapping: Mapping[str, str | None] | LeadMapping | None,
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
+    dry_run: bool,
+) -> tuple[SyncReport, LeadMapping, np.ndarray, np.ndarray]:
+    """Map, validate, and set up the report. Returns (report, mapping, positions to send, serial mask)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)  # type: ignore[arg-type]
+    problems = find_problems(df, lead_mapping)
+    invalid = np.zeros(len(df), dtype=bool)
+    invalid[invalid_positions(problems)] = True
+    emails = df[lead_mapping.email]
+    report = SyncReport(df, emails=emails.to_numpy(dtype=object), problems=problems, invalid=invalid,
+                        dry_run=dry_run)
+    positions = np.flatnonzero(~invalid)
+    keys = emails.iloc[positions].astype("string").str.strip().str.lower()
+    serial = np.zeros(len(df), dtype=bool)
+    serial[positions[keys.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
+    return report, lead_mapping, positions, serial
+
+
+class _Run:
+    """What the blocking sync needs to stop a run from another thread: its loop, its task, its report."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.report: SyncReport | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.loop is not None and self.task is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+async def _sync(
+    df: pd.DataFrame,
+    client: Publitrac | None,
+    run: _Run,
+    *,
+    email: str | None,
+    mapping: Mapping[str, str | None] | LeadMapping | None,
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
+    concurrency: int,
+    rate_limit: float | None,
+    max_attempts: int,
+    max_retry_time: float,
+    progress: bool | None,
+    dry_run: bool,
+) -> SyncReport:
+    global _last_report
+    run.loop = asyncio.get_running_loop()
+    run.task = asyncio.current_task()
+    if run.cancelled:
+        raise asyncio.CancelledError
+    _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    if client is None and not dry_run:
+        client = Publitrac()
+    if client is not None and not isinstance(client, Publitrac):
+        raise TypeError(f"client must be a publitrac.Publitrac connection, got {type(client).__name__}")
+    report, lead_mapping, positions, serial = _prepare(
+        df, email=email, mapping=mapping, custom_fields=custom_fields, dry_run=dry_run
+    )
+    run.report = _last_report = report
+    if dry_run or len(positions) == 0:
+        report._finish()
+        return report
+    assert client is not None
+    show = _interactive() if progress is None else bool(progress)
+    try:
+        async with client.async_client(max_connections=concurrency) as generated:
+            engine = _Engine(
+                generated,
+                report,
+                redact=client.redact,
+                concurrency=min(concurrency, len(positions)),
+                rate_limit=rate_limit,
+                max_attempts=max_attempts,
+                max_retry_time=max_retry_time,
+                progress=show,
+            )
+            await engine.run(iter_bodies(df, lead_mapping, positions), serial)
+    except PublitracError as exc:
+        report._finish(interrupted=True)
+        exc.report = report
+        raise
+    except BaseException:
+        report._finish(interrupted=True)
+        raise
+    report._finish()
+    return report
+
+
+async def sync_async(
+    df: pd.DataFrame,
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate_limit: float | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
+    progress: bool | None = None,
+    dry_run: bool = False,
+) -> SyncReport:
+    """Send every valid row of `df` to Publitrac; the awaitable form of `sync` (same arguments).
+
+    Cancelling the task stops the run: the cancellation propagates, and `publitrac.last_report()` holds the
+    report, in which every row is accepted, failed, invalid, `in_flight` or `not_sent`.
+
+    Example:
+        >>> report = await publitrac.sync_async(df, pt, email="E-mail")    # doctest: +SKIP
+    """
+    return await _sync(
+        df, client, _Run(), email=email, mapping=mapping, custom_fields=custom_fields, concurrency=concurrency,
+        rate_limit=rate_limit, max_attempts=max_attempts, max_retry_time=max_retry_time, progress=progress,
+        dry_run=dry_run,
+    )
+
+
+def sync(
+    df: pd.DataFrame,
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate_limit: float | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
+    progress: bool | None = None,
+    dry_run: bool = False,
+) -> SyncReport:
+    """Send every valid row of `df` to Publitrac's delayed sync and report what happened to each row.
+
+    Works in scripts and in Jupyter (where an event loop already runs, the sync runs in a worker thread with
+    its own loop). Rows that share an email are sent one after another in row order: the later row wins.
+
+    Args:
+        df: the leads; never modified.
+        client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
+        email: the email column; detected from the column names when omitted.
+        mapping: `{column: leadInfo field}` overrides (`None` drops a column), or a `LeadMapping`.
+        custom_fields: columns to send as custom fields: a list, a dict `{column: name}`, or `"all"`.
+        concurrency: requests in flight at once.
+        rate_limit: at most this many requests per second (retries included); None: no limit.
+        max_attempts: attempts per row for transient errors (1: no retry).
+        max_retry_time: seconds a row may spend retrying before it is given up as failed.
+        progress: show a progress bar; None: when interactive (a terminal or a notebook).
+        dry_run: validate and report without sending: invalid rows `invalid`, the others `not_sent`.
+
+    Returns:
+        A SyncReport: `.results` (one row per input row, aligned to `df.index`), `.summary`, `.failed_rows()`,
+        `.invalid_rows()`, `.rows_to_retry()`, `.problems`, `.to_csv(path)`.
+
+    Raises:
+        ConfigurationError: a bad mapping or setting, or a missing API key or base URL.
+        AuthenticationError: the API key was refused (nothing is retried).
+        ConnectionFailed: the API could not be reached.
+        SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
+
+    Example:
+        >>> pt = publitrac.Publitrac()                                        # doctest: +SKIP
+        >>> report = publitrac.sync(df, pt, email="E-mail", custom_fields=["Company"])    # doctest: +SKIP
+        >>> report.summary                                                    # doctest: +SKIP
+    """
+    run = _Run()
+    coroutine = _sync(
+        df, client, run, email=email, mapping=mapping, custom_fields=custom_fields, concurrency=concurrency,
+        rate_limit=rate_limit, max_attempts=max_attempts, max_retry_time=max_retry_time, progress=progress,
+        dry_run=dry_run,
+    )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        try:
+            # asyncio.run turns Ctrl-C into a cancellation of the run, so the report is finished first.
+            return asyncio.run(coroutine)
+        except KeyboardInterrupt as exc:
+            if run.report is None:
+                raise
+            raise SyncInterrupted(run.report) from exc
+    # An event loop runs in this thread (Jupyter): run the sync on its own loop in a worker thread.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="publitrac-sync") as pool:
+        future = pool.submit(asyncio.run, coroutine)
+        try:
+            return future.result()
+        except KeyboardInterrupt as exc:
+            run.cancel()
+            try:
+                future.result()
+            except BaseException:  # noqa: BLE001 - the cancellation we just asked for
+                pass
+            if run.report is None:
+                raise
+            raise SyncInterrupted(run.report) from exc
