@@ -234,8 +234,8 @@ def convert_column(series: pd.Series, types: frozenset[str], *, values: bool = T
     if isinstance(dtype, pd.CategoricalDtype):
         return _categorical(series, types, values)
     if pdt.is_object_dtype(dtype):
-        if pdt.infer_dtype(series, skipna=True) in ("string", "empty"):
-            return _texts(series, types, values)
+        if not values and "string" in types and pdt.infer_dtype(series, skipna=True) in ("string", "empty"):
+            return Converted(None, None)  # any text can be sent as text
         return _objects(series, types, values)
     if isinstance(dtype, pd.ArrowDtype) and not (pdt.is_numeric_dtype(dtype) or pdt.is_string_dtype(dtype)):
         return _objects(series, types, values)  # pyarrow dates, times, lists...: rare, exact per value
@@ -261,16 +261,16 @@ def _missing(series: pd.Series) -> np.ndarray:
 
 
 def _texts(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    """A column of a text dtype (pyarrow or Python strings): trimmed in one vectorised call."""
     if "string" in types and not want:
         return Converted(None, None)  # any text can be sent as text
     text = series.str.strip()
-    blank = _missing(text) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
     if "string" in types:
-        out = text.to_numpy(dtype=object, na_value=None, copy=True)
-        out[blank] = None
-        return Converted(out.tolist(), None)
+        # `or None` turns the empty strings (blank cells) into None: one pass, faster than a second mask.
+        return Converted([cell or None for cell in text.to_numpy(dtype=object, na_value=None).tolist()], None)
     if types == {"integer"}:
         # The common non-text case (a CRM id read as text) stays vectorised; other mixes go value by value.
+        blank = _missing(text) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
         ok = blank | text.str.fullmatch(INTEGER_TEXT.pattern).to_numpy(dtype=bool, na_value=False)
         if not want:
             return Converted(None, _mask_or_none(~ok))
@@ -281,11 +281,30 @@ def _texts(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
     return _objects(text, types, want)
 
 
+_BAD: Final = object()
+
+
+def _convert_or_bad(cell: Any, types: frozenset[str]) -> Any:
+    value, ok = convert_value(cell, types)
+    return value if ok else _BAD
+
+
 def _objects(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
+    """Value by value (object columns hold anything); text, the usual content, takes a short cut."""
     cells = series.astype(object).to_numpy() if series.dtype != object else series.to_numpy()
-    pairs = [convert_value(cell, types) for cell in cells]
-    bad = np.fromiter((not ok for _, ok in pairs), dtype=bool, count=len(pairs))
-    return Converted([value for value, _ in pairs] if want else None, _mask_or_none(bad))
+    if "string" in types:
+        out = [(cell.strip() or None) if type(cell) is str else _convert_or_bad(cell, types)
+               for cell in cells.tolist()]
+    else:
+        out = [_convert_or_bad(cell, types) for cell in cells.tolist()]
+    bad_at = [i for i, value in enumerate(out) if value is _BAD]
+    bad = None
+    if bad_at:
+        bad = np.zeros(len(out), dtype=bool)
+        bad[bad_at] = True
+        for i in bad_at:
+            out[i] = None
+    return Converted(out if want else None, bad)
 
 
 def _booleans(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
@@ -482,6 +501,9 @@ def _bodies(df: pd.DataFrame, plan: list[tuple[bool, str, pd.Series, frozenset[s
     info_keys = [key for custom, key, *_ in plan if not custom]
     custom_keys = [key for custom, key, *_ in plan if custom]
     for chunk in chunks:
+        if not isinstance(chunk, slice) and len(chunk) and chunk[-1] - chunk[0] + 1 == len(chunk) and (
+                len(chunk) == 1 or bool((np.diff(chunk) == 1).all())):
+            chunk = slice(int(chunk[0]), int(chunk[-1]) + 1)  # a run of rows: a view is cheaper than a take
         if isinstance(chunk, slice):
             chunk_positions: Sequence[int] = range(chunk.start, chunk.stop)
         else:
