@@ -93,6 +93,8 @@ class TokenAuth(httpx.Auth):
         clock: monotonic clock in seconds; injectable so that tests need not sleep.
         refresh_margin: a token idle for longer than `ttl - margin` is replaced before the next request; the
             margin used is at most a fifth of the TTL, so that short TTLs stay usable.
+        failure_hold: seconds during which a failed fetch's error is given to new requests without fetching
+            again, so that a refused API key or a getToken outage does not become a storm of getToken calls.
 
     Raises:
         Whatever `fetch`/`afetch` raise (an AuthenticationError for a refused API key) propagates out of the
@@ -114,6 +116,7 @@ class TokenAuth(httpx.Auth):
         *,
         clock: Callable[[], float] = time.monotonic,
         refresh_margin: float = 30.0,
+        failure_hold: float = 5.0,
     ) -> None:
         self._fetch = fetch
         self._afetch = afetch
@@ -124,6 +127,8 @@ class TokenAuth(httpx.Auth):
         # while it waited, and reuses its outcome rather than fetching again.
         self._epoch = 0
         self._error: PublitracError | None = None
+        self._error_at = 0.0
+        self._failure_hold = failure_hold
         self._thread_lock = threading.Lock()
         self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -151,9 +156,15 @@ class TokenAuth(httpx.Auth):
         value = self._usable()
         if value is not None and value != unusable:
             return value
-        if self._epoch != seen_epoch and self._error is not None:
+        if self._error is not None and (
+            self._epoch != seen_epoch or self._clock() - self._error_at < self._failure_hold
+        ):
             raise self._error
         return None
+
+    def _failed(self, error: PublitracError) -> None:
+        self._error = error
+        self._error_at = self._clock()
 
     def _store(self, token: Token, asked_at: float) -> str:
         self._held = _Held(token, asked_at)
@@ -193,7 +204,7 @@ class TokenAuth(httpx.Auth):
             try:
                 token = self._fetch()
             except PublitracError as exc:
-                self._error = exc
+                self._failed(exc)
                 raise
             return self._store(token, asked_at)
 
@@ -234,7 +245,7 @@ class TokenAuth(httpx.Auth):
             try:
                 token = await self._afetch()
             except PublitracError as exc:
-                self._error = exc
+                self._failed(exc)
                 raise
             return self._store(token, asked_at)
 

@@ -18,11 +18,13 @@ import asyncio
 import contextvars
 import email.utils
 import ipaddress
+import json
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from http import HTTPStatus
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -267,18 +269,25 @@ def _remember_response_sync(response: httpx.Response) -> None:
     _last_response.set(response)
 
 
-def _error_text(status_code: int, parsed: Any, raw: httpx.Response | None) -> str:
-    if isinstance(parsed, ErrorResponse) and parsed.message:
-        return f"HTTP {status_code}: {parsed.message}"
-    reason = raw.reason_phrase if raw is not None and raw.reason_phrase else ""
+def _error_text(status_code: int, parsed: Any, content: bytes, reason: str = "") -> str:
+    """A short text for a failed answer: the API's `message` when it sent one, else the status and its phrase."""
+    message = parsed.message if isinstance(parsed, ErrorResponse) else None
+    if message is None and content[:1] == b"{":
+        # Statuses the spec does not list (403, 404...) are not parsed by the generated client.
+        try:
+            document = json.loads(content)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and isinstance(document.get("message"), str):
+            message = document["message"]
+    if message:
+        return f"HTTP {status_code}: {message[:200]}"
     if not reason:
         try:
-            from http import HTTPStatus
-
             reason = HTTPStatus(status_code).phrase
         except ValueError:
             reason = "unknown status"
-    suffix = "" if parsed is not None or raw is None or not raw.content else " (body is not the API's JSON)"
+    suffix = " (body is not the API's JSON)" if content else ""
     return f"HTTP {status_code} {reason}{suffix}"
 
 
@@ -535,7 +544,7 @@ class Publitrac:
                 f"({self._base_url}).",
                 status_code=401,
             )
-        error = self.redact(_error_text(code, parsed, raw))
+        error = self.redact(_error_text(code, parsed, raw.content, raw.reason_phrase))
         if is_transient(code):
             raise Transient(code, error, retry_after_seconds(raw.headers))
         raise ApiError(f"getToken failed: {error}", status_code=code)
@@ -578,8 +587,8 @@ async def post_lead(client: AuthenticatedClient, body: LeadSyncRequest, redact: 
         code = raw.status_code
         if 200 <= code < 300:
             return code, None, None
-        return code, redact(_error_text(code, None, raw)), retry_after_seconds(raw.headers)
+        return code, redact(_error_text(code, None, raw.content, raw.reason_phrase)), retry_after_seconds(raw.headers)
     code = int(answer.status_code)
     if 200 <= code < 300:
         return code, None, None
-    return code, redact(_error_text(code, answer.parsed, None)), retry_after_seconds(answer.headers)
+    return code, redact(_error_text(code, answer.parsed, answer.content)), retry_after_seconds(answer.headers)

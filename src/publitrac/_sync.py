@@ -39,7 +39,7 @@ from ._bodies import iter_bodies
 from ._client import TRANSPORT_ERROR, BackoffWait, Publitrac, Transient, is_transient, post_lead
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
 from ._mapping import LeadMapping, map_columns
-from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, RETRY_WAIT, SyncReport
+from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, SyncReport
 from ._validation import find_problems, invalid_positions
 
 DEFAULT_CONCURRENCY = 16
@@ -154,23 +154,31 @@ class _Engine:
                 if chains.get(key) is mine:
                     del chains[key]
 
+    async def _attempt(self, position: int, request: LeadSyncRequest) -> tuple[int, str | None, float | None]:
+        report = self._report
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        report._status[position] = IN_FLIGHT
+        report._attempts[position] += 1
+        try:
+            return await post_lead(self._client, request, self._redact)
+        except PublitracError:
+            # The token handling failed before the request left: this attempt did not happen.
+            report._attempts[position] -= 1
+            report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
+            raise
+
     async def _send(self, position: int, body: dict[str, Any]) -> None:
         report = self._report
         started = time.perf_counter()
-        attempts = 0
         try:
             request = LeadSyncRequest.from_dict(body)
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            report._status[position] = IN_FLIGHT
-            attempts = 1
-            code, error, retry_after = await post_lead(self._client, request, self._redact)
+            code, error, retry_after = await self._attempt(position, request)
             if error is not None and self._max_attempts > 1 and is_transient(code):
-                code, error, attempts = await self._retry(position, request, Transient(code, error, retry_after))
+                code, error = await self._retry(position, request, Transient(code, error, retry_after))
         except (KeyError, TypeError, ValueError) as exc:
             code, error = TRANSPORT_ERROR, f"not sent: malformed body: {type(exc).__name__}: {exc}"[:300]
         finally:
-            report._attempts[position] = attempts
             report._elapsed_ms[position] = (time.perf_counter() - started) * 1000.0
         report._http_status[position] = code
         self.done += 1
@@ -186,10 +194,9 @@ class _Engine:
             if self._unreachable >= UNREACHABLE_AFTER:
                 raise ConnectionFailed(f"Stopped: {self._unreachable} rows in a row got no answer ({error})")
 
-    async def _retry(self, position: int, request: LeadSyncRequest, first: Transient) -> tuple[int, str | None, int]:
+    async def _retry(self, position: int, request: LeadSyncRequest, first: Transient) -> tuple[int, str | None]:
         """Attempts 2..max_attempts of one row; `first` is the transient failure of attempt 1."""
         report = self._report
-        attempts = 1
         pending: Transient | None = first
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -198,7 +205,6 @@ class _Engine:
                 report._status[position] = RETRY_WAIT
                 report._http_status[position] = failure.status_code
                 report._errors[position] = failure.error
-                report._attempts[position] = attempts
 
         retrying = tenacity.AsyncRetrying(
             retry=tenacity.retry_if_exception_type(Transient),
@@ -215,18 +221,12 @@ class _Engine:
                         # Replays attempt 1's outcome, so that tenacity counts it and waits before attempt 2.
                         failure, pending = pending, None
                         raise failure
-                    if self._limiter is not None:
-                        await self._limiter.acquire()
-                    report._status[position] = IN_FLIGHT
-                    attempts += 1
-                    code, error, retry_after = await post_lead(self._client, request, self._redact)
+                    code, error, retry_after = await self._attempt(position, request)
                     if error is not None and is_transient(code):
                         raise Transient(code, error, retry_after)
-                    return code, error, attempts
+                    return code, error
         except Transient as exc:
-            return exc.status_code, exc.error, attempts
-        finally:
-            report._attempts[position] = attempts
+            return exc.status_code, exc.error
         raise AssertionError("unreachable")
 
     async def _show_progress(self) -> None:

@@ -1,0 +1,402 @@
+"""The sync engine and `publitrac.sync` / `sync_async`.
+
+Unit tests drive the engine through httpx.MockTransport (retries, Retry-After, final 4xx, ordering of duplicate
+emails, interruption, dry run). Integration tests at the end run over real HTTP against the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+import publitrac
+from publitrac import AuthenticationError, Publitrac, SyncInterrupted
+from publitrac._client import TRANSPORT_ERROR
+from publitrac._report import SyncReport
+from publitrac._sync import _Engine, _limiter
+
+KEY = "SECRET-engine-key"
+TOKEN = "T0KEN-engine!"
+
+
+class FakeApi:
+    """A scripted delayedSync: `script(email, attempt)` returns the answer for each call."""
+
+    def __init__(self, script: Callable[[str, int], httpx.Response] | None = None, *, delay: int = 0) -> None:
+        self.script = script or (lambda email, attempt: ok())
+        self.delay = delay
+        self.calls: dict[str, int] = defaultdict(int)
+        self.order: list[str] = []
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.max_in_flight_per_email = 0
+        self.max_in_flight = 0
+        self.token_calls = 0
+        self.hook: Callable[[int], Any] | None = None
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/getToken"):
+            self.token_calls += 1
+            if request.headers["authorization"] != KEY:
+                return httpx.Response(401, json={"status": "error", "code": 401, "message": "bad key"})
+            return httpx.Response(200, json={"token": TOKEN, "ttl": "900"})
+        email = json.loads(request.content)["leadInfo"]["email"]
+        self.calls[email] += 1
+        self.order.append(email)
+        self.in_flight[email] += 1
+        self.max_in_flight_per_email = max(self.max_in_flight_per_email, self.in_flight[email])
+        self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
+        if self.hook is not None:
+            await self.hook(len(self.order))
+        try:
+            for _ in range(self.delay):
+                await asyncio.sleep(0)
+            return self.script(email, self.calls[email])
+        finally:
+            self.in_flight[email] -= 1
+
+
+def ok() -> httpx.Response:
+    return httpx.Response(200, json={"status": "success", "code": 200})
+
+
+def error(code: int, message: str = "nope", **headers: str) -> httpx.Response:
+    return httpx.Response(code, json={"status": "error", "code": code, "message": message}, headers=headers)
+
+
+def connect(api: FakeApi, key: str = KEY) -> Publitrac:
+    return Publitrac(api_key=key, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle))
+
+
+def leads(n: int, **columns: Any) -> pd.DataFrame:
+    frame = pd.DataFrame({"Email": [f"lead{i}@example.com" for i in range(n)], "First Name": ["Ann"] * n})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def run_engine(
+    api: FakeApi, n: int, *, max_attempts: int = 5, max_retry_time: float = 60.0, concurrency: int = 8,
+    emails: list[str] | None = None,
+) -> tuple[SyncReport, Sleeps]:
+    pt = connect(api)
+    emails = emails or [f"lead{i}@example.com" for i in range(n)]
+    frame = pd.DataFrame({"Email": emails})
+    report = SyncReport(frame, emails=emails)
+    sleeps = Sleeps()
+    async with pt.async_client() as client:
+        engine = _Engine(
+            client, report, redact=pt.redact, concurrency=concurrency, rate_limit=None, max_attempts=max_attempts,
+            max_retry_time=max_retry_time, progress=False, sleep=sleeps,
+        )
+        await engine.run(((i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
+    report._finish()
+    return report, sleeps
+
+
+# -- the engine ---------------------------------------------------------------------------------------------
+
+
+async def test_every_row_is_accepted_with_one_attempt() -> None:
+    api = FakeApi(delay=3)
+    report, sleeps = await run_engine(api, 50, concurrency=8)
+    results = report.results
+    assert (results["status"] == "accepted").all()
+    assert (results["http_status"] == 200).all()
+    assert (results["attempts"] == 1).all()
+    assert results["elapsed_ms"].notna().all()
+    assert sleeps.waits == []
+    assert api.token_calls == 1
+    assert 1 < api.max_in_flight <= 8
+
+
+async def test_transient_errors_are_retried_with_backoff() -> None:
+    api = FakeApi(lambda email, attempt: error(503) if attempt < 3 else ok())
+    report, sleeps = await run_engine(api, 4)
+    results = report.results
+    assert (results["status"] == "accepted").all()
+    assert (results["attempts"] == 3).all()
+    assert len(sleeps.waits) == 8  # two waits per row
+    assert all(0 <= wait <= 10 for wait in sleeps.waits)
+
+
+@pytest.mark.parametrize("code", [408, 429, 500, 502, 504])
+async def test_each_retryable_status_is_retried(code: int) -> None:
+    api = FakeApi(lambda email, attempt: error(code) if attempt == 1 else ok())
+    report, _ = await run_engine(api, 1)
+    assert report.results["attempts"].tolist() == [2]
+    assert report.results["status"].tolist() == ["accepted"]
+
+
+async def test_retry_after_is_honoured() -> None:
+    api = FakeApi(lambda email, attempt: error(429, "slow down", **{"Retry-After": "7"}) if attempt == 1 else ok())
+    report, sleeps = await run_engine(api, 3)
+    assert (report.results["status"] == "accepted").all()
+    assert len(sleeps.waits) == 3
+    assert all(7 <= wait <= 8 for wait in sleeps.waits)
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 405, 422, 501, 505])
+async def test_other_answers_are_final_for_their_row(code: int) -> None:
+    api = FakeApi(lambda email, attempt: error(code, "refused"))
+    report, sleeps = await run_engine(api, 2)
+    results = report.results
+    assert results["status"].tolist() == ["failed", "failed"]
+    assert results["http_status"].tolist() == [code, code]
+    assert results["attempts"].tolist() == [1, 1]
+    assert all(f"HTTP {code}" in text for text in results["error"])
+    assert sleeps.waits == []
+
+
+async def test_attempts_are_capped() -> None:
+    api = FakeApi(lambda email, attempt: error(503, "down"))
+    report, sleeps = await run_engine(api, 2, max_attempts=4)
+    results = report.results
+    assert results["status"].tolist() == ["failed", "failed"]
+    assert results["attempts"].tolist() == [4, 4]
+    assert results["http_status"].tolist() == [503, 503]
+    assert sum(api.calls.values()) == 8
+    assert len(sleeps.waits) == 6
+
+
+async def test_total_retry_time_is_capped() -> None:
+    api = FakeApi(lambda email, attempt: error(429, "later", **{"Retry-After": "120"}))
+    report, sleeps = await run_engine(api, 1, max_retry_time=30.0)
+    assert report.results["status"].tolist() == ["failed"]
+    assert report.results["attempts"].tolist() == [1]  # waiting 120 s would pass the 30 s budget: give up now
+    assert sleeps.waits == []
+
+
+async def test_transport_errors_are_retried_and_reported() -> None:
+    def flaky(email: str, attempt: int) -> httpx.Response:
+        if email == "lead0@example.com" or attempt == 1:
+            raise httpx.ConnectError("connection reset by peer")
+        return ok()
+
+    api = FakeApi(flaky)
+    report, _ = await run_engine(api, 3, max_attempts=3)
+    results = report.results
+    assert results["status"].tolist() == ["failed", "accepted", "accepted"]
+    assert pd.isna(results["http_status"].iloc[0])
+    assert "ConnectError" in results["error"].iloc[0]
+    assert results["attempts"].tolist() == [3, 2, 2]
+
+
+async def test_rows_sharing_an_email_are_sent_one_after_another_in_row_order() -> None:
+    emails = ["a@example.com", "b@example.com", "A@Example.com", "c@example.com", "a@example.com"] * 6
+    api = FakeApi(delay=5)
+    report, _ = await run_engine(api, len(emails), emails=emails, concurrency=16)
+    assert (report.results["status"] == "accepted").all()
+    assert api.max_in_flight_per_email == 1
+    assert api.max_in_flight > 1  # different emails still go concurrently
+    sent_a = [email for email in api.order if email.lower() == "a@example.com"]
+    assert sent_a == [email for email in emails if email.lower() == "a@example.com"]
+
+
+async def test_a_refused_api_key_stops_the_run_with_its_report() -> None:
+    api = FakeApi()
+    frame = leads(30)
+    with pytest.raises(AuthenticationError) as caught:
+        await publitrac.sync_async(frame, connect(api, key="wrong-SECRET"), progress=False)
+    assert api.token_calls == 1
+    assert api.calls == {}
+    report = caught.value.report
+    assert report is not None and report.interrupted
+    assert report.counts["not_sent"] == 30
+    assert "wrong-SECRET" not in str(caught.value)
+
+
+async def test_cancelling_sync_async_keeps_a_report_of_every_row() -> None:
+    api = FakeApi()
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(count: int) -> None:
+        if count >= 20:
+            started.set()
+            await release.wait()  # these requests stay out until the run is cancelled
+
+    api.hook = hold
+    frame = leads(200)
+    task = asyncio.create_task(publitrac.sync_async(frame, connect(api), concurrency=8, progress=False))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    report = publitrac.last_report()
+    assert report is not None and report.interrupted and len(report) == 200
+    counts = report.counts
+    assert counts["accepted"] == 19
+    assert counts["in_flight"] == 8
+    assert counts["not_sent"] == 200 - 19 - 8
+    assert sum(counts.values()) == 200
+    assert set(report.rows_to_retry().index) == set(frame.index[19:])
+
+
+def test_ctrl_c_in_a_blocking_sync_raises_with_the_report() -> None:
+    api = FakeApi()
+
+    async def interrupt(count: int) -> None:
+        if count == 25:
+            signal.raise_signal(signal.SIGINT)
+        await asyncio.sleep(0)
+
+    api.hook = interrupt
+    frame = leads(300)
+    with pytest.raises(SyncInterrupted) as caught:
+        publitrac.sync(frame, connect(api), concurrency=4, progress=False)
+    report = caught.value.report
+    assert report is not None and report.interrupted
+    counts = report.counts
+    assert sum(counts.values()) == 300
+    assert counts["accepted"] >= 20 and counts["not_sent"] >= 200
+    assert isinstance(caught.value.__cause__, KeyboardInterrupt)
+
+
+def test_blocking_sync_works_inside_a_running_event_loop() -> None:
+    api = FakeApi()
+    frame = leads(40)
+
+    async def notebook_cell() -> publitrac.SyncReport:
+        asyncio.get_running_loop()  # as in Jupyter: a loop is running in this thread
+        return publitrac.sync(frame, connect(api), progress=False)
+
+    report = asyncio.run(notebook_cell())
+    assert report.counts["accepted"] == 40
+
+
+def test_ctrl_c_in_a_blocking_sync_inside_a_running_loop() -> None:
+    api = FakeApi()
+
+    async def interrupt(count: int) -> None:
+        if count == 10:
+            # What Jupyter's interrupt button does: SIGINT to the thread running the cell.
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+        await asyncio.sleep(0.001)
+
+    api.hook = interrupt
+    frame = leads(500)
+    loop = asyncio.new_event_loop()
+
+    async def notebook_cell() -> None:
+        publitrac.sync(frame, connect(api), concurrency=2, progress=False)
+
+    try:
+        with pytest.raises(SyncInterrupted) as caught:
+            loop.run_until_complete(notebook_cell())
+    finally:
+        loop.close()
+    counts = caught.value.report.counts
+    assert sum(counts.values()) == 500
+    assert counts["not_sent"] > 0
+
+
+def test_dry_run_sends_nothing() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("a dry run must not touch the network")
+
+    pt = Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(refuse))
+    frame = leads(5)
+    frame.loc[2, "Email"] = "not-an-email"
+    report = publitrac.sync(frame, pt, dry_run=True)
+    assert report.results["status"].tolist() == ["not_sent", "not_sent", "invalid", "not_sent", "not_sent"]
+    assert report.dry_run and not report.interrupted
+    assert publitrac.sync(frame, None, dry_run=True).counts["invalid"] == 1  # no connection needed
+
+
+def test_invalid_rows_are_reported_and_never_sent() -> None:
+    api = FakeApi()
+    frame = leads(6, **{"CRM Lead ID": [1, 2, "x12", 4, 5, 6]})
+    frame.loc[4, "Email"] = None
+    report = publitrac.sync(frame, connect(api), progress=False)
+    assert report.results["status"].tolist() == ["accepted"] * 2 + ["invalid", "accepted", "invalid", "accepted"]
+    assert set(api.calls) == {f"lead{i}@example.com" for i in (0, 1, 3, 5)}
+    assert "CRM Lead ID" in report.results.loc[2, "error"]
+    assert list(report.invalid_rows().index) == [2, 4]
+    assert not report.problems.empty
+
+
+def test_the_callers_frame_is_never_modified() -> None:
+    frame = leads(10, Company=["  Acme  "] * 10)
+    frame.loc[3, "Email"] = "broken"
+    before = frame.copy(deep=True)
+    publitrac.sync(frame, connect(FakeApi()), custom_fields=["Company"], progress=False)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_results_are_aligned_to_the_input_index() -> None:
+    frame = leads(4)
+    frame.index = pd.Index(["w", "x", "y", "z"], name="lead")
+    report = publitrac.sync(frame, connect(FakeApi()), progress=False)
+    assert list(report.results.index) == ["w", "x", "y", "z"]
+    assert report.results.index.name == "lead"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"concurrency": 0}, {"rate_limit": 0}, {"max_attempts": 0}, {"max_retry_time": -1}, {"concurrency": 2.5}],
+)
+def test_bad_settings_are_configuration_errors(settings: dict[str, Any]) -> None:
+    with pytest.raises(publitrac.ConfigurationError):
+        publitrac.sync(leads(2), connect(FakeApi()), progress=False, **settings)
+
+
+def test_rate_limiter_settings() -> None:
+    assert _limiter(None) is None
+    fast = _limiter(20)
+    assert fast is not None and fast.max_rate == 20 and fast.time_period == 1.0
+    slow = _limiter(0.5)
+    assert slow is not None and slow.max_rate == 1 and slow.time_period == 2.0
+
+
+def test_unreachable_host_mid_run_stops_instead_of_waiting_out_every_row() -> None:
+    calls = {"n": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/getToken"):
+            return httpx.Response(200, json={"token": TOKEN, "ttl": "900"})
+        calls["n"] += 1
+        raise httpx.ConnectError("connection refused")
+
+    pt = Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler))
+    with pytest.raises(publitrac.ConnectionFailed) as caught:
+        publitrac.sync(leads(1000), pt, max_attempts=1, progress=False)
+    report = caught.value.report
+    assert report is not None
+    assert report.counts["failed"] >= 64 and report.counts["not_sent"] > 800
+    assert calls["n"] < 200
+
+
+def test_email_column_in_results_and_body_json_is_clean() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/getToken"):
+            return httpx.Response(200, json={"token": TOKEN, "ttl": "900"})
+        seen.append(json.loads(request.content))
+        return ok()
+
+    frame = pd.DataFrame(
+        {"E-mail": [" ana@exemple.fr "], "CRM Lead ID": [np.float64(12387.0)], "Company": [" Acme "], "Notes": ["x"]}
+    )
+    pt = Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler))
+    report = publitrac.sync(frame, pt, custom_fields=["Company"], progress=False)
+    assert seen == [{"leadInfo": {"email": "ana@exemple.fr", "crmLeadId": 12387}, "leadCustomField": {"Company": "Acme"}}]
+    assert report.results["email"].tolist() == [" ana@exemple.fr "]
