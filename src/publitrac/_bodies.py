@@ -392,7 +392,7 @@ def _datetimes(series: pd.Series, types: frozenset[str], want: bool) -> Converte
     out = _iso_texts(wall, missing)
     if tz is not None:
         utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-        offsets = ((wall - utc) // np.timedelta64(1, "s")).astype(np.int64)
+        offsets = (wall - utc).astype("timedelta64[s]").astype(np.int64)  # NaT gives junk, replaced below
         codes, distinct = pd.factorize(offsets)
         suffixes = np.array([_utc_offset(int(s)) for s in distinct], dtype=object)[codes]
         out = np.array([text + suffix for text, suffix in zip(out, suffixes, strict=True)], dtype=object)
