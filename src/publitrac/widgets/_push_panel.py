@@ -6,8 +6,12 @@ import asyncio
 import base64
 import contextlib
 import html
+import json
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import ipywidgets as widgets
@@ -21,7 +25,9 @@ from ._mapping_editor import MappingEditor
 
 #: The environment variable naming the port the panel's local sandbox listens on (0 or unset: any free port).
 SANDBOX_PORT_VARIABLE = "PUBLITRAC_SANDBOX_PORT"
-STATUSES = ("accepted", "invalid", "failed", "not_sent", "in_flight")
+STATUSES = ("accepted", "invalid", "failed", "in_flight", "not_sent")
+#: Seconds between two updates of the progress bar.
+PROGRESS_INTERVAL = 0.2
 _HIDDEN = {"display": "none"}
 _SHOWN = {"display": "flex"}
 
@@ -85,7 +91,8 @@ class PushPanel(widgets.VBox):
         self.client: publitrac.Publitrac | None = None
         self.sandbox: Any = None
         self.task: asyncio.Task[Any] | None = None
-        self.history: list[Any] = []
+        self.history: list[publitrac.SyncReport] = []
+        self._dry: tuple[publitrac.LeadMapping, publitrac.SyncReport] | None = None
         self._stack = contextlib.ExitStack()
         self._destination = ""
 
@@ -113,6 +120,7 @@ class PushPanel(widgets.VBox):
             [self.confirm_text, self.confirm_button, self.cancel_button], layout=_HIDDEN
         )
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress", layout=_HIDDEN)
+        self.stop_button = widgets.Button(description="Stop", icon="stop", layout=_HIDDEN)
         self.progress_text = widgets.HTML()
 
         self.summary = widgets.HTML()
@@ -134,7 +142,7 @@ class PushPanel(widgets.VBox):
                 widgets.HTML("<b>Push</b>"),
                 widgets.HBox([self.dry_run_button, self.push_button]),
                 self.confirm_box,
-                widgets.HBox([self.progress, self.progress_text]),
+                widgets.HBox([self.progress, self.progress_text, self.stop_button]),
                 self.summary,
                 self.details,
                 self.status_filter,
@@ -150,6 +158,8 @@ class PushPanel(widgets.VBox):
         self.confirm_button.on_click(lambda _: self._guard(self._on_confirm))
         self.cancel_button.on_click(lambda _: self._hide_confirmation())
         self.retry_button.on_click(lambda _: self._guard(self._on_retry))
+        self.stop_button.on_click(lambda _: self._on_stop())
+        self.observe(self._watch_busy, names="busy")
         self.status_filter.observe(lambda _: self._draw_results(), names="value")
         self._sync_controls()
 
@@ -206,7 +216,6 @@ class PushPanel(widgets.VBox):
             base_url = self.base_url.value.strip() or None
             self._destination = base_url or ""
         self.client = publitrac.Publitrac(api_key=key, base_url=base_url)
-        del key, typed
         self.connection.value = message_html(
             f"Connected to {self._destination} (API key {origin}).", kind="ok"
         )
@@ -238,46 +247,50 @@ class PushPanel(widgets.VBox):
     def _sync_controls(self) -> None:
         self.base_url.disabled = self.use_sandbox.value
 
-    # -- dry run and push ----------------------------------------------------------------------------------------
+    # -- dry run and push ------------------------------------------------------------------------------------
 
-    def dry_run(self) -> Any:
+    def dry_run(self) -> publitrac.SyncReport:
         """Validate and build the bodies without sending anything; show what would be sent and what is invalid.
 
         Returns:
             The dry run's SyncReport (invalid rows `invalid`, the others `not_sent`).
         """
         mapping = self.mapping
-        report = publitrac.sync(self.df, self.client, mapping=mapping, dry_run=True, progress=False)
+        report = self._dry_run_report(mapping)
         self._show_report(report, title="Dry run: nothing was sent")
         bodies = publitrac.preview(self.df, 3, mapping=mapping)
-        import json
-
         preview = html.escape(json.dumps(bodies, indent=2, ensure_ascii=False))
         problems = report.problems
-        errors = problems[problems["severity"] == "error"] if problems is not None else pd.DataFrame()
-        self.details.value = (
+        errors = problems[problems["severity"] == "error"] if len(problems) else problems
+        parts = [
             f"<details open><summary>The first {len(bodies)} bodies that would be sent</summary>"
             f"<pre style='font-size: 12px'>{preview}</pre></details>"
-            + (
-                f"<details open><summary>{len(errors)} problems that keep rows from being sent</summary>"
+        ]
+        if len(errors):
+            parts.append(
+                f"<details open><summary>{len(errors)} problems keep rows from being sent</summary>"
                 f"{frame_html(errors, max_rows=50, index=False)}</details>"
-                if len(errors)
-                else ""
             )
-        )
+        self.details.value = "".join(parts)
+        return report
+
+    def _dry_run_report(self, mapping: publitrac.LeadMapping) -> publitrac.SyncReport:
+        cached = self._dry
+        if cached is not None and cached[0] == mapping:
+            return cached[1]
+        report = publitrac.sync(self.df, None, mapping=mapping, dry_run=True, progress=False)
+        self._dry = (mapping, report)
         return report
 
     def request_push(self) -> None:
-        """What the Push button does: connect if needed, then ask for confirmation with the number of rows."""
+        """What the Push button does: connect if needed, then ask for confirmation, naming the row count."""
         if self.client is None:
             self.connect()
-        dry = publitrac.sync(self.df, self.client, mapping=self.mapping, dry_run=True, progress=False)
-        to_send = int(dry.summary.get("not_sent", 0))
-        invalid = int(dry.summary.get("invalid", 0))
-        skipped = f" {invalid} invalid row{'s' if invalid != 1 else ''} will not be sent." if invalid else ""
+        counts = self._dry_run_report(self.mapping).counts
+        to_send, invalid = counts["not_sent"], counts["invalid"]
+        skipped = f" {_rows(invalid)} invalid, not sent." if invalid else ""
         self.confirm_text.value = message_html(
-            f"Push {to_send} row{'s' if to_send != 1 else ''} to {self._destination}?{skipped}",
-            kind="warning",
+            f"Push {_rows(to_send)} to {self._destination}?{skipped}", kind="warning"
         )
         self.confirm_box.layout = widgets.Layout(**_SHOWN)
 
@@ -290,28 +303,41 @@ class PushPanel(widgets.VBox):
         self._launch(self.df, title="Push")
 
     def _on_retry(self) -> None:
-        self._launch(self._failed_rows(), title="Retry of the failed rows")
+        self._launch(self._rows_to_retry(), title="Retry")
 
-    def push(self) -> Any:
-        """Send every valid row now (no confirmation: calling it is the confirmation); block until done.
+    def _on_stop(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def push(self) -> publitrac.SyncReport:
+        """Send every valid row now, blocking until done (no confirmation: running it is the confirmation).
 
         Returns:
             The SyncReport, also kept as `.report`.
+
+        Raises:
+            PublitracError: what stops a whole run (a refused API key, an unreachable host...).
         """
         return self._run_blocking(self.df, title="Push")
 
-    def retry_failed(self) -> Any:
-        """Send again the rows of the last report that failed; block until done.
+    def retry_failed(self) -> publitrac.SyncReport:
+        """Send again the rows of the last push that failed (or were left unsent by a stop), blocking until done.
+
+        Re-sending is harmless: the API upserts by email.
 
         Returns:
-            The retry's SyncReport (rows that failed before and were accepted now are `accepted`).
-        """
-        return self._run_blocking(self._failed_rows(), title="Retry of the failed rows")
+            The retry's SyncReport, for the retried rows only (also kept as `.report`).
 
-    def _failed_rows(self) -> pd.DataFrame:
-        if self.report is None:
+        Raises:
+            ConfigurationError: there is no push to retry.
+        """
+        return self._run_blocking(self._rows_to_retry(), title="Retry")
+
+    def _rows_to_retry(self) -> pd.DataFrame:
+        report = self.report
+        if report is None or report.dry_run:
             raise publitrac.ConfigurationError("nothing to retry: push first")
-        return self.report.failed_rows()  # type: ignore[no-any-return]
+        return report.rows_to_retry()
 
     def _launch(self, rows: pd.DataFrame, *, title: str) -> None:
         try:
@@ -319,70 +345,109 @@ class PushPanel(widgets.VBox):
         except RuntimeError:
             self._run_blocking(rows, title=title)
             return
-        # In a kernel the click arrives on the kernel's event loop: run there as a task, so the page stays live.
+        # A click in a kernel arrives on the kernel's event loop: run there as a task, so the page stays live.
         self.task = loop.create_task(self._run_async(rows, title=title))
 
-    def _run_blocking(self, rows: pd.DataFrame, *, title: str) -> Any:
-        client = self._start_run(rows)
+    def _run_blocking(self, rows: pd.DataFrame, *, title: str) -> publitrac.SyncReport:
+        client, previous = self._start_run(), publitrac.last_report()
+        done = threading.Event()
+        watcher = threading.Thread(target=self._watch_thread, args=(previous, done), daemon=True)
+        watcher.start()
         try:
-            report = publitrac.sync(
-                rows, client, mapping=self.mapping, progress=self._progress_hook(), **self.sync_options
-            )
+            report = publitrac.sync(rows, client, mapping=self.mapping, progress=False, **self.sync_options)
         finally:
+            done.set()
+            watcher.join()
             self.busy = False
-        self._finish_run(report, title=title)
+        self._finish_run(report, title=f"{title} of {_rows(len(rows))}", held=self._sandbox_count())
         return report
 
-    async def _run_async(self, rows: pd.DataFrame, *, title: str) -> Any:
+    async def _run_async(self, rows: pd.DataFrame, *, title: str) -> publitrac.SyncReport | None:
+        previous = publitrac.last_report()
+        watcher: asyncio.Task[None] | None = None
         try:
-            client = self._start_run(rows)
+            client = self._start_run()
+            watcher = asyncio.create_task(self._watch_task(previous))
             report = await publitrac.sync_async(
-                rows, client, mapping=self.mapping, progress=self._progress_hook(), **self.sync_options
+                rows, client, mapping=self.mapping, progress=False, **self.sync_options
             )
-        except Exception as error:  # a background task has no caller to raise to: show it
-            self._show_error(error)
+        except asyncio.CancelledError:
+            stopped = publitrac.last_report()
+            if stopped is None or stopped is previous:
+                self._show_error("stopped before anything was sent")
+                return None
+            report, title = stopped, f"{title} (stopped)"
+        except Exception as error:  # a task has no caller to raise to: show it (messages hold no secret)
+            self._show_error(f"{type(error).__name__}: {error}")
             return None
         finally:
+            if watcher is not None:
+                watcher.cancel()
             self.busy = False
-        self._finish_run(report, title=title)
+        held = await asyncio.to_thread(self._sandbox_count)
+        self._finish_run(report, title=f"{title} of {_rows(len(rows))}", held=held)
         return report
 
-    def _start_run(self, rows: pd.DataFrame) -> publitrac.Publitrac:
-        if self.client is None:
-            self.connect()
-        assert self.client is not None
+    def _start_run(self) -> publitrac.Publitrac:
+        client = self.client or self.connect()
         self.busy = True
-        self.progress.max = max(len(rows), 1)
-        self.progress.value = 0
+        self.progress.value, self.progress.max = 0, 1
+        self.progress_text.value = "starting…"
         self.progress.layout = widgets.Layout(**_SHOWN)
-        self.progress_text.value = f"0 / {len(rows)}"
-        return self.client
+        return client
 
-    def _progress_hook(self) -> Any:
-        return False
+    def _watch_thread(self, previous: publitrac.SyncReport | None, done: threading.Event) -> None:
+        while not done.wait(PROGRESS_INTERVAL):
+            self._show_progress(previous)
 
-    def _finish_run(self, report: Any, *, title: str) -> None:
-        self.progress.value = self.progress.max
-        self.progress_text.value = message_html("done", kind="ok")
+    async def _watch_task(self, previous: publitrac.SyncReport | None) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            self._show_progress(previous)
+
+    def _show_progress(self, previous: publitrac.SyncReport | None) -> None:
+        # The engine writes each row's outcome into the report as it goes; reading its counts costs little.
+        report = publitrac.last_report()
+        if report is None or report is previous:
+            return
+        counts = report.counts
+        total = max(len(report) - counts["invalid"], 1)
+        sent = counts["accepted"] + counts["failed"]
+        self.progress.max = total
+        self.progress.value = min(sent, total)
+        failed = f", {counts['failed']} failed" if counts["failed"] else ""
+        self.progress_text.value = f"{sent} / {total} rows answered{failed}"
+
+    def _finish_run(self, report: publitrac.SyncReport, *, title: str, held: int | None) -> None:
         self.history.append(report)
+        self._show_progress(None)
         self._show_report(report, title=title)
         self.details.value = ""
-        self._draw_sandbox()
+        self.sandbox_info.value = (
+            message_html(f"The local sandbox now holds {held} leads.", kind="ok") if held is not None else ""
+        )
 
-    # -- showing a report ----------------------------------------------------------------------------------------
+    def _sandbox_count(self) -> int | None:
+        if self.sandbox is None:
+            return None
+        # Accepted is not applied: wait for the sandbox's delayed apply before counting what it holds.
+        self.sandbox.wait_until_applied(timeout=30)
+        return len(self.sandbox.leads())
 
-    def _show_report(self, report: Any, *, title: str) -> None:
+    # -- showing a report ------------------------------------------------------------------------------------
+
+    def _show_report(self, report: publitrac.SyncReport, *, title: str) -> None:
         self.report = report
-        counts = {status: int(report.summary.get(status, 0)) for status in STATUSES}
-        parts = [
-            f"<b>{counts[status]}</b> {status.replace('_', ' ')}" for status in STATUSES if counts[status]
-        ]
-        self.summary.value = f"<b>{html.escape(title)}</b>: " + (" · ".join(parts) or "no rows")
-        failed = counts["failed"]
-        self.retry_button.disabled = failed == 0 or title.startswith("Dry run")
-        self.retry_button.description = f"Retry {failed} failed row{'s' if failed != 1 else ''}"
-        csv = report.to_csv()
-        payload = base64.b64encode(csv.encode("utf-8")).decode("ascii")
+        counts = report.counts
+        parts = [f"{counts[status]} {status.replace('_', ' ')}" for status in STATUSES if counts[status]]
+        self.summary.value = f"<b>{html.escape(title)}</b>: " + html.escape(" · ".join(parts) or "no rows")
+        left = self._left_to_retry()
+        self.retry_button.disabled = left == 0
+        self.retry_button.description = f"Retry {_rows(left)}" if left else "Retry failed rows"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder, "results.csv")
+            report.to_csv(path)
+            payload = base64.b64encode(path.read_bytes()).decode("ascii")
         self.download.value = (
             f'<a download="publitrac-results.csv" href="data:text/csv;charset=utf-8;base64,{payload}">'
             "Download the results (CSV)</a>"
@@ -397,20 +462,31 @@ class PushPanel(widgets.VBox):
             results = results[results["status"] == self.status_filter.value]
         self.results_table.value = frame_html(results, max_rows=100)
 
-    def _draw_sandbox(self) -> None:
-        if self.sandbox is None:
-            self.sandbox_info.value = ""
-            return
-        self.sandbox.wait_until_applied(timeout=30)
-        held = len(self.sandbox.leads())
-        self.sandbox_info.value = message_html(f"The local sandbox now holds {held} leads.", kind="ok")
+    def _left_to_retry(self) -> int:
+        report = self.report
+        if report is None or report.dry_run:
+            return 0
+        counts = report.counts
+        return counts["failed"] + counts["in_flight"] + counts["not_sent"]
 
-    def _show_error(self, error: BaseException) -> None:
-        self.summary.value = message_html(f"{type(error).__name__}: {error}", kind="error")
+    def _show_error(self, text: str) -> None:
+        self.summary.value = message_html(text, kind="error")
 
-    def _guard(self, action: Any) -> None:
-        # A button callback has no caller to raise to: errors (never holding secrets) are shown in the panel.
+    def _watch_busy(self, change: dict[str, Any]) -> None:
+        busy = bool(change["new"])
+        for button in (self.connect_button, self.dry_run_button, self.push_button, self.retry_button):
+            button.disabled = busy
+        if not busy:
+            self.retry_button.disabled = self._left_to_retry() == 0
+        self.stop_button.layout = widgets.Layout(**(_SHOWN if busy else _HIDDEN))
+
+    def _guard(self, action: Callable[[], object]) -> None:
+        # A button callback has no caller to raise to: the error is shown in the panel (messages hold no secret).
         try:
             action()
         except publitrac.PublitracError as error:
-            self._show_error(error)
+            self._show_error(f"{type(error).__name__}: {error}")
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
