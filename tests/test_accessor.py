@@ -30,7 +30,9 @@ def connection(sent: list[dict]) -> publitrac.Publitrac:
         sent.append(json.loads(request.content))
         return httpx.Response(200, json={"status": "success", "code": 200})
 
-    return publitrac.Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler))
+    return publitrac.Publitrac(
+        api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler)
+    )
 
 
 def test_accessor_sync_matches_the_function_and_leaves_the_frame_alone() -> None:
@@ -60,7 +62,9 @@ def test_accessor_validate_and_preview() -> None:
     df = frame()
     before = df.copy(deep=True)
     pd.testing.assert_frame_equal(df.publitrac.validate(), publitrac.validate(df))
-    assert df.publitrac.preview(2, custom_fields=["Company"]) == publitrac.preview(df, 2, custom_fields=["Company"])
+    assert df.publitrac.preview(2, custom_fields=["Company"]) == publitrac.preview(
+        df, 2, custom_fields=["Company"]
+    )
     assert df.publitrac.preview(1) == [{"leadInfo": {"email": "ana@exemple.fr", "crmLeadId": 1}}]
     pd.testing.assert_frame_equal(df, before)
 

@@ -282,7 +282,14 @@ def test_auth_objects_never_show_secrets() -> None:
     post(pt)
     token = "tok1!"
     shown = " ".join(
-        [repr(pt), repr(pt.auth), repr(pt.client), str(pt.client), repr(Token(token, 9.0)), repr(ApiKeyAuth(API_KEY))]
+        [
+            repr(pt),
+            repr(pt.auth),
+            repr(pt.client),
+            str(pt.client),
+            repr(Token(token, 9.0)),
+            repr(ApiKeyAuth(API_KEY)),
+        ]
     )
     assert API_KEY not in shown
     assert token not in shown

@@ -33,7 +33,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBLITRAC_BASE_URL", "http://127.0.0.1:8765/v2")
-    assert Publitrac(api_key=KEY, base_url="https://api.example.com/v2").base_url == "https://api.example.com/v2"
+    assert (
+        Publitrac(api_key=KEY, base_url="https://api.example.com/v2").base_url == "https://api.example.com/v2"
+    )
 
 
 def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +52,8 @@ def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8765/v2", "http://localhost/v2", "http://[::1]:8000/v2", "https://api.example.com/v2"]
+    "url",
+    ["http://127.0.0.1:8765/v2", "http://localhost/v2", "http://[::1]:8000/v2", "https://api.example.com/v2"],
 )
 def test_safe_urls_are_accepted(url: str) -> None:
     assert check_base_url(url) == url
@@ -80,7 +83,7 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
     assert retry_after_seconds(httpx.Headers({"Retry-After": "3"})) == 3.0
     assert retry_after_seconds(httpx.Headers({})) is None
     assert retry_after_seconds(httpx.Headers({"Retry-After": "soon"})) is None
-    now = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
     later = email.utils.format_datetime(now + dt.timedelta(seconds=7), usegmt=True)
     assert retry_after_seconds(httpx.Headers({"Retry-After": later}), now=now.timestamp) == pytest.approx(7.0)
     assert retry_after_seconds(httpx.Headers({"Retry-After": "-4"})) == 0.0
@@ -92,7 +95,9 @@ def _connection(handler) -> Publitrac:  # type: ignore[no-untyped-def]
             return httpx.Response(200, json={"token": "T0KEN-secret!", "ttl": "900"})
         return handler(request)
 
-    return Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(route))
+    return Publitrac(
+        api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(route)
+    )
 
 
 BODY = LeadSyncRequest.from_dict({"leadInfo": {"email": "ana@exemple.fr"}})
@@ -102,9 +107,22 @@ BODY = LeadSyncRequest.from_dict({"leadInfo": {"email": "ana@exemple.fr"}})
     ("answer", "expected_code", "error_part", "retry_after"),
     [
         (httpx.Response(200, json={"status": "success", "code": 200}), 200, None, None),
-        (httpx.Response(400, json={"status": "error", "code": 400, "message": "no email"}), 400, "no email", None),
-        (httpx.Response(429, json={"status": "error", "code": 429, "message": "slow down"},
-                        headers={"Retry-After": "2"}), 429, "slow down", 2.0),
+        (
+            httpx.Response(400, json={"status": "error", "code": 400, "message": "no email"}),
+            400,
+            "no email",
+            None,
+        ),
+        (
+            httpx.Response(
+                429,
+                json={"status": "error", "code": 429, "message": "slow down"},
+                headers={"Retry-After": "2"},
+            ),
+            429,
+            "slow down",
+            2.0,
+        ),
         (httpx.Response(502, content=b"<html><body>Bad gateway</body></html>"), 502, "HTTP 502", None),
         (httpx.Response(599, content=b"<html>?</html>"), 599, "HTTP 599", None),
         (httpx.Response(299, content=b"ok"), 299, None, None),
@@ -155,7 +173,9 @@ async def test_lean_client_merges_the_base_url_once_and_ignores_cookies() -> Non
         seen.append(str(request.url))
         return httpx.Response(200, headers={"Set-Cookie": "session=abc"}, json={})
 
-    async with LeanAsyncClient(base_url="http://127.0.0.1:9/v2", transport=httpx.MockTransport(handler)) as http:
+    async with LeanAsyncClient(
+        base_url="http://127.0.0.1:9/v2", transport=httpx.MockTransport(handler)
+    ) as http:
         first = await http.post("/lead/delayedSync", json={})
         await http.post("/lead/delayedSync", json={})
         await http.get("/auth/getToken")

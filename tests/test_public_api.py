@@ -49,8 +49,15 @@ def test_sync_settings_are_keyword_only_with_visible_defaults() -> None:
         parameters = inspect.signature(function).parameters
         assert list(parameters)[:2] == ["df", "client"]
         settings = {
-            "email": None, "mapping": None, "custom_fields": None, "concurrency": 16, "rate_limit": None,
-            "max_attempts": 5, "max_retry_time": 60.0, "progress": None, "dry_run": False,
+            "email": None,
+            "mapping": None,
+            "custom_fields": None,
+            "concurrency": 16,
+            "rate_limit": None,
+            "max_attempts": 5,
+            "max_retry_time": 60.0,
+            "progress": None,
+            "dry_run": False,
         }
         for name, default in settings.items():
             assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY

@@ -14,18 +14,33 @@ from publitrac._report import ACCEPTED, FAILED, IN_FLIGHT, RETRY_WAIT, SyncRepor
 
 def make_report() -> tuple[pd.DataFrame, SyncReport]:
     frame = pd.DataFrame(
-        {"Email": ["a@x.io", "b@x.io", "<b>c</b>@x.io", "d@x.io", "e@x.io", "f@x.io"], "Plan": list("pqrstu")},
+        {
+            "Email": ["a@x.io", "b@x.io", "<b>c</b>@x.io", "d@x.io", "e@x.io", "f@x.io"],
+            "Plan": list("pqrstu"),
+        },
         index=pd.Index([10, 11, 12, 13, 14, 15], name="id"),
     )
     problems = pd.DataFrame(
-        {"row": [12], "position": [2], "column": ["Email"], "field": ["email"], "value": ["<b>c</b>@x.io"],
-         "problem": ["not a valid email address"], "severity": ["error"]}
+        {
+            "row": [12],
+            "position": [2],
+            "column": ["Email"],
+            "field": ["email"],
+            "value": ["<b>c</b>@x.io"],
+            "problem": ["not a valid email address"],
+            "severity": ["error"],
+        }
     )
     invalid = np.array([False, False, True, False, False, False])
     report = SyncReport(frame, emails=frame["Email"], problems=problems, invalid=invalid)
     # as the engine leaves them: 0 accepted, 1 failed (final 400), 3 failed while waiting to retry,
     # 4 in flight, 5 not sent
-    report._status[0], report._http_status[0], report._attempts[0], report._elapsed_ms[0] = ACCEPTED, 200, 1, 12.3
+    report._status[0], report._http_status[0], report._attempts[0], report._elapsed_ms[0] = (
+        ACCEPTED,
+        200,
+        1,
+        12.3,
+    )
     report._status[1], report._http_status[1], report._attempts[1] = FAILED, 400, 1
     report._errors[1] = "HTTP 400: bad lead"
     report._status[3], report._http_status[3], report._attempts[3] = RETRY_WAIT, 503, 2
@@ -52,7 +67,13 @@ def test_results_are_aligned_and_typed() -> None:
 
 def test_summary_counts_every_status() -> None:
     _, report = make_report()
-    assert report.summary.to_dict() == {"accepted": 1, "invalid": 1, "failed": 2, "in_flight": 1, "not_sent": 1}
+    assert report.summary.to_dict() == {
+        "accepted": 1,
+        "invalid": 1,
+        "failed": 2,
+        "in_flight": 1,
+        "not_sent": 1,
+    }
     assert report.summary.sum() == len(report) == 6
     assert not report.ok
 
@@ -76,7 +97,14 @@ def test_csv_has_one_line_per_input_row_in_order(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["row", "email", "status", "http_status", "attempts", "error"]
     assert [row["row"] for row in rows] == ["0", "1", "2", "3", "4", "5"]
-    assert [row["status"] for row in rows] == ["accepted", "failed", "invalid", "failed", "in_flight", "not_sent"]
+    assert [row["status"] for row in rows] == [
+        "accepted",
+        "failed",
+        "invalid",
+        "failed",
+        "in_flight",
+        "not_sent",
+    ]
     assert [row["http_status"] for row in rows] == ["200", "400", "", "503", "", ""]
     assert rows[1]["error"] == "HTTP 400: bad lead"
 

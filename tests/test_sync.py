@@ -1,7 +1,7 @@
 """The sync engine and `publitrac.sync` / `sync_async`.
 
-Unit tests drive the engine through httpx.MockTransport (retries, Retry-After, final 4xx, ordering of duplicate
-emails, interruption, dry run). Integration tests at the end run over real HTTP against the sandbox.
+Unit tests drive the engine through httpx.MockTransport (retries, Retry-After, final 4xx, ordering of
+duplicate emails, interruption, dry run). Integration tests at the end run over real HTTP against the sandbox.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import pytest
 
 import publitrac
 from publitrac import AuthenticationError, Publitrac, SyncInterrupted
-from publitrac._client import TRANSPORT_ERROR
 from publitrac._report import SyncReport
 from publitrac._sync import _Engine, _limiter
 
@@ -74,7 +73,9 @@ def error(code: int, message: str = "nope", **headers: str) -> httpx.Response:
 
 
 def connect(api: FakeApi, key: str = KEY) -> Publitrac:
-    return Publitrac(api_key=key, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle))
+    return Publitrac(
+        api_key=key, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle)
+    )
 
 
 def leads(n: int, **columns: Any) -> pd.DataFrame:
@@ -93,7 +94,12 @@ class Sleeps:
 
 
 async def run_engine(
-    api: FakeApi, n: int, *, max_attempts: int = 5, max_retry_time: float = 60.0, concurrency: int = 8,
+    api: FakeApi,
+    n: int,
+    *,
+    max_attempts: int = 5,
+    max_retry_time: float = 60.0,
+    concurrency: int = 8,
     emails: list[str] | None = None,
 ) -> tuple[SyncReport, Sleeps]:
     pt = connect(api)
@@ -103,8 +109,15 @@ async def run_engine(
     sleeps = Sleeps()
     async with pt.async_client() as client:
         engine = _Engine(
-            client, report, redact=pt.redact, concurrency=concurrency, rate_limit=None, max_attempts=max_attempts,
-            max_retry_time=max_retry_time, progress=False, sleep=sleeps,
+            client,
+            report,
+            redact=pt.redact,
+            concurrency=concurrency,
+            rate_limit=None,
+            max_attempts=max_attempts,
+            max_retry_time=max_retry_time,
+            progress=False,
+            sleep=sleeps,
         )
         await engine.run(((i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
     report._finish()
@@ -146,7 +159,9 @@ async def test_each_retryable_status_is_retried(code: int) -> None:
 
 
 async def test_retry_after_is_honoured() -> None:
-    api = FakeApi(lambda email, attempt: error(429, "slow down", **{"Retry-After": "7"}) if attempt == 1 else ok())
+    api = FakeApi(
+        lambda email, attempt: error(429, "slow down", **{"Retry-After": "7"}) if attempt == 1 else ok()
+    )
     report, sleeps = await run_engine(api, 3)
     assert (report.results["status"] == "accepted").all()
     assert len(sleeps.waits) == 3
@@ -326,7 +341,12 @@ def test_invalid_rows_are_reported_and_never_sent() -> None:
     frame = leads(6, **{"CRM Lead ID": [1, 2, "x12", 4, 5, 6]})
     frame.loc[4, "Email"] = None
     report = publitrac.sync(frame, connect(api), progress=False)
-    assert report.results["status"].tolist() == ["accepted"] * 2 + ["invalid", "accepted", "invalid", "accepted"]
+    assert report.results["status"].tolist() == ["accepted"] * 2 + [
+        "invalid",
+        "accepted",
+        "invalid",
+        "accepted",
+    ]
     assert set(api.calls) == {f"lead{i}@example.com" for i in (0, 1, 3, 5)}
     assert "CRM Lead ID" in report.results.loc[2, "error"]
     assert list(report.invalid_rows().index) == [2, 4]
@@ -351,7 +371,13 @@ def test_results_are_aligned_to_the_input_index() -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [{"concurrency": 0}, {"rate_limit": 0}, {"max_attempts": 0}, {"max_retry_time": -1}, {"concurrency": 2.5}],
+    [
+        {"concurrency": 0},
+        {"rate_limit": 0},
+        {"max_attempts": 0},
+        {"max_retry_time": -1},
+        {"concurrency": 2.5},
+    ],
 )
 def test_bad_settings_are_configuration_errors(settings: dict[str, Any]) -> None:
     with pytest.raises(publitrac.ConfigurationError):
@@ -375,7 +401,9 @@ def test_unreachable_host_mid_run_stops_instead_of_waiting_out_every_row() -> No
         calls["n"] += 1
         raise httpx.ConnectError("connection refused")
 
-    pt = Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler))
+    pt = Publitrac(
+        api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler)
+    )
     with pytest.raises(publitrac.ConnectionFailed) as caught:
         publitrac.sync(leads(1000), pt, max_attempts=1, progress=False)
     report = caught.value.report
@@ -394,9 +422,18 @@ def test_email_column_in_results_and_body_json_is_clean() -> None:
         return ok()
 
     frame = pd.DataFrame(
-        {"E-mail": [" ana@exemple.fr "], "CRM Lead ID": [np.float64(12387.0)], "Company": [" Acme "], "Notes": ["x"]}
+        {
+            "E-mail": [" ana@exemple.fr "],
+            "CRM Lead ID": [np.float64(12387.0)],
+            "Company": [" Acme "],
+            "Notes": ["x"],
+        }
     )
-    pt = Publitrac(api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler))
+    pt = Publitrac(
+        api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler)
+    )
     report = publitrac.sync(frame, pt, custom_fields=["Company"], progress=False)
-    assert seen == [{"leadInfo": {"email": "ana@exemple.fr", "crmLeadId": 12387}, "leadCustomField": {"Company": "Acme"}}]
+    assert seen == [
+        {"leadInfo": {"email": "ana@exemple.fr", "crmLeadId": 12387}, "leadCustomField": {"Company": "Acme"}}
+    ]
     assert report.results["email"].tolist() == [" ana@exemple.fr "]

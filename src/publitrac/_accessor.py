@@ -1,7 +1,7 @@
 """`df.publitrac`: the toolkit's functions as DataFrame methods, each a one-line delegation.
 
-The accessor keeps only the frame and never modifies it; every method is the function of the same name with the
-frame as first argument (`df.publitrac.sync(pt)` is `publitrac.sync(df, pt)`).
+The accessor keeps only the frame and never modifies it; every method is the function of the same name
+with the frame as first argument (`df.publitrac.sync(pt)` is `publitrac.sync(df, pt)`).
 """
 
 from __future__ import annotations

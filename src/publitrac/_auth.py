@@ -152,7 +152,7 @@ class TokenAuth(httpx.Auth):
         return held.token.value
 
     def _reuse(self, unusable: str | None, seen_epoch: int) -> str | None:
-        """After waiting for the lock: a token fetched meanwhile, or the error of a fetch that failed meanwhile."""
+        """After the wait for the lock: a token fetched meanwhile, or the error of a fetch that failed."""
         value = self._usable()
         if value is not None and value != unusable:
             return value
@@ -224,7 +224,7 @@ class TokenAuth(httpx.Auth):
     # -- async flow ----------------------------------------------------------------------------------------
 
     def _async_lock(self) -> asyncio.Lock:
-        # An asyncio.Lock binds to the loop it first waits on; a blocking sync() runs each run in its own loop.
+        # An asyncio.Lock binds to the loop it first waits on; each blocking sync() runs in its own loop.
         loop = asyncio.get_running_loop()
         lock = self._async_locks.get(loop)
         if lock is None:

@@ -1,15 +1,15 @@
-"""The connection to Publitrac: settings, the token source, and the two calls made through the generated client.
+"""The connection to Publitrac: settings, the token source, the two calls made through the generated client.
 
 `Publitrac` holds the settings (API key and base URL, from the arguments or the environment) and one
 `TokenAuth` shared by every request. Both API calls go through the generated client's typed functions
 (`publitrac_client.api.auth.get_token`, `publitrac_client.api.lead.delayed_sync`) and models; the secrets stay
 out of the generated `AuthenticatedClient` (an attrs class whose repr would show its `token`): it gets a
-placeholder token, and the real headers are added by the `httpx.Auth` objects of the httpx clients installed with
-`set_httpx_client` / `set_async_httpx_client`.
+placeholder token, and the real headers are added by the `httpx.Auth` objects of the httpx clients installed
+with `set_httpx_client` / `set_async_httpx_client`.
 
 The sync engine sends through `LeanAsyncClient` over `LeanAiohttpTransport`: the httpx API that the generated
-client needs, on aiohttp's connection pool, which costs far less CPU per request under concurrency than httpx's
-own pool (see the README's benchmark).
+client needs, on aiohttp's connection pool, which costs far less CPU per request under concurrency than
+httpx's own pool (see the README's benchmark).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from http import HTTPStatus
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import httpx
@@ -68,13 +68,14 @@ def is_transient(status_code: int) -> bool:
         >>> [is_transient(code) for code in (0, 400, 401, 429, 501, 503)]
         [True, False, True, True, False, True]
     """
-    return (
-        status_code in (TRANSPORT_ERROR, 401, 408, 429)
-        or (500 <= status_code <= 599 and status_code not in _NOT_RETRYABLE_5XX)
+    return status_code in (TRANSPORT_ERROR, 401, 408, 429) or (
+        500 <= status_code <= 599 and status_code not in _NOT_RETRYABLE_5XX
     )
 
 
-def retry_after_seconds(headers: httpx.Headers | Any, *, now: Callable[[], float] = time.time) -> float | None:
+def retry_after_seconds(
+    headers: httpx.Headers | Any, *, now: Callable[[], float] = time.time
+) -> float | None:
     """The delay asked by a `Retry-After` header (seconds or an HTTP date), or None.
 
     Args:
@@ -169,7 +170,9 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
     except (httpx.InvalidURL, TypeError) as exc:
         raise ConfigurationError(f"The base URL is not a valid URL: {base_url!r}") from exc
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(f"The base URL must be an http(s) URL with a host, e.g. https://host/v2: {base_url!r}")
+        raise ConfigurationError(
+            f"The base URL must be an http(s) URL with a host, e.g. https://host/v2: {base_url!r}"
+        )
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ConfigurationError(
             f"Refusing plain http to {url.host}: the API key and tokens would travel unencrypted. "
@@ -189,9 +192,9 @@ class LeanAsyncClient(httpx.AsyncClient):
     """`httpx.AsyncClient` with the per-request work the engine does not need taken out.
 
     The generated client calls `request(method, "/lead/delayedSync", ...)` for every row; httpx would parse
-    and merge that relative URL with the base URL each time, and parse cookies from each answer. Here the merged
-    URL is cached and cookies are ignored. Relies on httpx 0.28 internals (`_merge_url`, `_cookies`): httpx is
-    pinned below 0.29 and tests/test_client.py checks both.
+    and merge that relative URL with the base URL each time, and parse cookies from each answer. Here the
+    merged URL is cached and cookies are ignored. Relies on httpx 0.28 internals (`_merge_url`, `_cookies`):
+    httpx is pinned below 0.29 and tests/test_client.py checks both.
 
     Example:
         >>> client = LeanAsyncClient(base_url="http://127.0.0.1:8765/v2")
@@ -234,7 +237,9 @@ class LeanAiohttpTransport(AiohttpTransport):
         key = (timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool"))
         timeout = self._timeouts.get(key)
         if timeout is None:
-            timeout = self._timeouts[key] = aiohttp.ClientTimeout(sock_connect=key[0], sock_read=key[1], connect=key[2])
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                sock_connect=key[0], sock_read=key[1], connect=key[2]
+            )
         url = self._urls.get(request.url)
         if url is None:
             url = self._urls[request.url] = yarl.URL(str(request.url), encoded=True)
@@ -270,7 +275,7 @@ def _remember_response_sync(response: httpx.Response) -> None:
 
 
 def _error_text(status_code: int, parsed: Any, content: bytes, reason: str = "") -> str:
-    """A short text for a failed answer: the API's `message` when it sent one, else the status and its phrase."""
+    """A short text for a failed answer: the API's `message` if it sent one, else the status and phrase."""
     message = parsed.message if isinstance(parsed, ErrorResponse) else None
     if message is None and content[:1] == b"{":
         # Statuses the spec does not list (403, 404...) are not parsed by the generated client.
@@ -353,7 +358,9 @@ class Publitrac:
         self._async_transport = async_transport
         self._retry_sleep: Callable[[float], Any] = time.sleep
         self._retry_asleep: Callable[[float], Any] = asyncio.sleep
-        self.auth = TokenAuth(self._fetch_token, self._afetch_token, clock=clock, refresh_margin=refresh_margin)
+        self.auth = TokenAuth(
+            self._fetch_token, self._afetch_token, clock=clock, refresh_margin=refresh_margin
+        )
         self._client: AuthenticatedClient | None = None
 
     def __repr__(self) -> str:
@@ -445,16 +452,14 @@ class Publitrac:
 
     # -- getToken ------------------------------------------------------------------------------------------
 
-    def _token_retrying(self, *, asynchronous: bool) -> tenacity.BaseRetrying:
-        settings: dict[str, Any] = dict(
+    def _token_retry_settings(self) -> dict[str, Any]:
+        # One fetch may take a few attempts; TokenAuth shares its outcome with every request waiting for it.
+        return dict(
             retry=tenacity.retry_if_exception_type(Transient),
             stop=tenacity.stop_after_attempt(4) | tenacity.stop_before_delay(30.0),
             wait=BackoffWait(0.5, 8.0),
             reraise=True,
         )
-        if asynchronous:
-            return tenacity.AsyncRetrying(sleep=self._retry_asleep, **settings)
-        return tenacity.Retrying(sleep=self._retry_sleep, **settings)
 
     @contextmanager
     def _token_client(self, captured: list[httpx.Response]) -> Iterator[AuthenticatedClient]:
@@ -492,7 +497,7 @@ class Publitrac:
 
     def _fetch_token(self) -> Token:
         try:
-            for attempt in self._token_retrying(asynchronous=False):
+            for attempt in tenacity.Retrying(sleep=self._retry_sleep, **self._token_retry_settings()):
                 with attempt:
                     captured: list[httpx.Response] = []
                     try:
@@ -511,7 +516,9 @@ class Publitrac:
 
     async def _afetch_token(self) -> Token:
         try:
-            async for attempt in self._token_retrying(asynchronous=True):
+            async for attempt in tenacity.AsyncRetrying(
+                sleep=self._retry_asleep, **self._token_retry_settings()
+            ):
                 with attempt:
                     captured: list[httpx.Response] = []
                     try:
@@ -555,9 +562,9 @@ class Publitrac:
         return ApiError(f"getToken kept failing: {exc.error}", status_code=exc.status_code)
 
 
-async def post_lead(client: AuthenticatedClient, body: LeadSyncRequest, redact: Callable[[str], str]) -> tuple[
-    int, str | None, float | None
-]:
+async def post_lead(
+    client: AuthenticatedClient, body: LeadSyncRequest, redact: Callable[[str], str]
+) -> tuple[int, str | None, float | None]:
     """Send one lead through the generated `delayed_sync` and classify the answer.
 
     Args:
@@ -572,7 +579,8 @@ async def post_lead(client: AuthenticatedClient, body: LeadSyncRequest, redact: 
         PublitracError: from the token handling (a refused API key, getToken unreachable): the run stops.
 
     Example:
-        >>> code, error, retry_after = await post_lead(client, LeadSyncRequest.from_dict(body), pt.redact)  # doctest: +SKIP
+        >>> request = LeadSyncRequest.from_dict(body)                            # doctest: +SKIP
+        >>> code, error, retry_after = await post_lead(client, request, pt.redact)  # doctest: +SKIP
     """
     _last_response.set(None)
     try:
@@ -587,7 +595,11 @@ async def post_lead(client: AuthenticatedClient, body: LeadSyncRequest, redact: 
         code = raw.status_code
         if 200 <= code < 300:
             return code, None, None
-        return code, redact(_error_text(code, None, raw.content, raw.reason_phrase)), retry_after_seconds(raw.headers)
+        return (
+            code,
+            redact(_error_text(code, None, raw.content, raw.reason_phrase)),
+            retry_after_seconds(raw.headers),
+        )
     code = int(answer.status_code)
     if 200 <= code < 300:
         return code, None, None

@@ -1,14 +1,14 @@
 """Errors that stop a whole run. Problems with single rows are reported in a SyncReport, never raised.
 
     PublitracError
-    ├── ConfigurationError      missing or unsafe settings (no API key, no base URL, plain http to a remote host)
+    ├── ConfigurationError      missing or unsafe settings (no API key or base URL, plain http to a remote host)
     ├── ConnectionFailed        the host could not be reached at all
     ├── SyncInterrupted         a blocking sync was interrupted (Ctrl-C); `.report` accounts for every row
-    └── ApiError                the API answered something the toolkit cannot go on with (.status_code, .response)
+    └── ApiError                the API answered what the toolkit cannot go on with (.status_code, .response)
         └── AuthenticationError the API key was refused (getToken answered 401)
 
-When an error stops a sync part way, the error's `.report` holds the report of that run (every row accounted for:
-accepted, failed, `in_flight` or `not_sent`); otherwise `.report` is None.
+When an error stops a sync part way, the error's `.report` holds the report of that run (every row accounted
+for: accepted, failed, `in_flight` or `not_sent`); otherwise `.report` is None.
 
 Messages never hold the API key or a token.
 """

@@ -109,7 +109,8 @@ class SyncReport:
 
     @property
     def results(self) -> pd.DataFrame:
-        """One row per input row, on the input's index: email, status, http_status, attempts, error, elapsed_ms.
+        """One row per input row, on the input's index: email, status, http_status, attempts, error,
+        elapsed_ms.
 
         `http_status` is missing when no HTTP answer was received (not sent, in flight, connection errors);
         `error` is missing for accepted rows.
@@ -191,7 +192,9 @@ class SyncReport:
     def describe(self) -> str:
         """One line: the row counts by status and the time taken."""
         counts = {name: count for name, count in self.counts.items() if count}
-        parts = ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()) or "no rows"
+        parts = (
+            ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()) or "no rows"
+        )
         seconds = self.elapsed
         sent = int(np.isin(self._codes(), (ACCEPTED, FAILED)).sum())
         rate = f", {sent / seconds:,.0f} rows/s" if sent and seconds > 0 else ""

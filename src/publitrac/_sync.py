@@ -7,9 +7,9 @@ How a run goes:
 2. Bodies are built lazily, a chunk of rows at a time (`iter_bodies`), as the workers ask for them.
 3. `concurrency` workers pull rows and send them through the generated client, on one pooled aiohttp
    connection pool; an optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
-4. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full jitter,
-   never sooner than the server's `Retry-After`, capped by `max_attempts` and `max_retry_time` (tenacity). Other
-   4xx answers are final for their row.
+4. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full
+   jitter, never sooner than the server's `Retry-After`, capped by `max_attempts` and `max_retry_time`
+   (tenacity). Other 4xx answers are final for their row.
 5. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
    concurrently: the later row always reaches Publitrac last, so it wins.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -101,7 +102,9 @@ class _Engine:
         self.failed = 0
         self._unreachable = 0
 
-    async def run(self, items: Iterable[tuple[int, dict[str, Any]]], serial: np.ndarray | None = None) -> None:
+    async def run(
+        self, items: Iterable[tuple[int, dict[str, Any]]], serial: np.ndarray | None = None
+    ) -> None:
         """Send every item; return when all are answered, raise what stops the run.
 
         Args:
@@ -194,7 +197,9 @@ class _Engine:
             if self._unreachable >= UNREACHABLE_AFTER:
                 raise ConnectionFailed(f"Stopped: {self._unreachable} rows in a row got no answer ({error})")
 
-    async def _retry(self, position: int, request: LeadSyncRequest, first: Transient) -> tuple[int, str | None]:
+    async def _retry(
+        self, position: int, request: LeadSyncRequest, first: Transient
+    ) -> tuple[int, str | None]:
         """Attempts 2..max_attempts of one row; `first` is the transient failure of attempt 1."""
         report = self._report
         pending: Transient | None = first
@@ -208,7 +213,8 @@ class _Engine:
 
         retrying = tenacity.AsyncRetrying(
             retry=tenacity.retry_if_exception_type(Transient),
-            stop=tenacity.stop_after_attempt(self._max_attempts) | tenacity.stop_before_delay(self._max_retry_time),
+            stop=tenacity.stop_after_attempt(self._max_attempts)
+            | tenacity.stop_before_delay(self._max_retry_time),
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=before_sleep,
@@ -270,11 +276,15 @@ def _interactive() -> bool:
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
 
 
-def _check_settings(concurrency: int, rate_limit: float | None, max_attempts: int, max_retry_time: float) -> None:
+def _check_settings(
+    concurrency: int, rate_limit: float | None, max_attempts: int, max_retry_time: float
+) -> None:
     if not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigurationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
     if rate_limit is not None and not rate_limit > 0:
-        raise ConfigurationError(f"rate_limit must be a number of requests per second > 0, got {rate_limit!r}")
+        raise ConfigurationError(
+            f"rate_limit must be a number of requests per second > 0, got {rate_limit!r}"
+        )
     if not isinstance(max_attempts, int) or max_attempts < 1:
         raise ConfigurationError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
     if not max_retry_time >= 0:
@@ -297,8 +307,9 @@ def _prepare(
     invalid = np.zeros(len(df), dtype=bool)
     invalid[invalid_positions(problems)] = True
     emails = df[lead_mapping.email]
-    report = SyncReport(df, emails=emails.to_numpy(dtype=object), problems=problems, invalid=invalid,
-                        dry_run=dry_run)
+    report = SyncReport(
+        df, emails=emails.to_numpy(dtype=object), problems=problems, invalid=invalid, dry_run=dry_run
+    )
     positions = np.flatnonzero(~invalid)
     keys = emails.iloc[positions].astype("string").str.strip().str.lower()
     serial = np.zeros(len(df), dtype=bool)
@@ -402,8 +413,17 @@ async def sync_async(
         >>> report = await publitrac.sync_async(df, pt, email="E-mail")    # doctest: +SKIP
     """
     return await _sync(
-        df, client, _Run(), email=email, mapping=mapping, custom_fields=custom_fields, concurrency=concurrency,
-        rate_limit=rate_limit, max_attempts=max_attempts, max_retry_time=max_retry_time, progress=progress,
+        df,
+        client,
+        _Run(),
+        email=email,
+        mapping=mapping,
+        custom_fields=custom_fields,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_attempts=max_attempts,
+        max_retry_time=max_retry_time,
+        progress=progress,
         dry_run=dry_run,
     )
 
@@ -457,8 +477,17 @@ def sync(
     """
     run = _Run()
     coroutine = _sync(
-        df, client, run, email=email, mapping=mapping, custom_fields=custom_fields, concurrency=concurrency,
-        rate_limit=rate_limit, max_attempts=max_attempts, max_retry_time=max_retry_time, progress=progress,
+        df,
+        client,
+        run,
+        email=email,
+        mapping=mapping,
+        custom_fields=custom_fields,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_attempts=max_attempts,
+        max_retry_time=max_retry_time,
+        progress=progress,
         dry_run=dry_run,
     )
     try:
@@ -478,10 +507,8 @@ def sync(
             return future.result()
         except KeyboardInterrupt as exc:
             run.cancel()
-            try:
+            with contextlib.suppress(BaseException):  # the cancellation we just asked for
                 future.result()
-            except BaseException:  # noqa: BLE001 - the cancellation we just asked for
-                pass
             if run.report is None:
                 raise
             raise SyncInterrupted(run.report) from exc

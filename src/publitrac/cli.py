@@ -4,9 +4,9 @@
     publitrac sync leads.csv --custom Company --results results.csv
     publitrac validate leads.csv --map "Mail=email"
 
-The API key is read from `PUBLITRAC_API_KEY` only (never a command-line argument: shell history, `ps`); the base
-URL from `--base-url` or `PUBLITRAC_BASE_URL`. CSV files are read as text (UTF-8, with or without BOM) so that
-values such as `007` or `NA` arrive as written; Parquet and Excel files keep their column types.
+The API key is read from `PUBLITRAC_API_KEY` only (never a command-line argument: shell history, `ps`); the
+base URL from `--base-url` or `PUBLITRAC_BASE_URL`. CSV files are read as text (UTF-8, with or without BOM)
+so that values such as `007` or `NA` arrive as written; Parquet and Excel files keep their column types.
 
 Exit statuses: 0 every row accepted (for `validate`: no invalid row); 1 some rows invalid, failed or not sent
 (an interrupted run included); 2 usage, configuration, file or authentication errors.
@@ -43,21 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser(
         "sync",
         help="send every valid row of a file to Publitrac",
-        description="Send every valid row of FILE to Publitrac's delayed sync and report what happened to each "
-        "row. The API key comes from PUBLITRAC_API_KEY.",
+        description="Send every valid row of FILE to Publitrac's delayed sync and report what happened to "
+        "each row. The API key comes from PUBLITRAC_API_KEY.",
         epilog="Exit status: 0 every row accepted; 1 some rows invalid or failed; 2 usage, configuration or "
         "authentication error.",
     )
     _add_input_arguments(sync)
-    sync.add_argument("--base-url", metavar="URL", help="the API's base URL, ending in /v2 (default: PUBLITRAC_BASE_URL)")
-    sync.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="requests at once (16)")
+    sync.add_argument(
+        "--base-url", metavar="URL", help="the API's base URL, ending in /v2 (default: PUBLITRAC_BASE_URL)"
+    )
+    sync.add_argument(
+        "--concurrency", type=_positive_int, default=16, metavar="N", help="requests at once (16)"
+    )
     sync.add_argument("--rate-limit", type=_positive_float, metavar="R", help="at most R requests per second")
-    sync.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="attempts per row (5)")
-    sync.add_argument("--results", type=Path, metavar="OUT.csv",
-                      help="write one line per input row: row, email, status, http_status, attempts, error")
+    sync.add_argument(
+        "--max-attempts", type=_positive_int, default=5, metavar="N", help="attempts per row (5)"
+    )
+    sync.add_argument(
+        "--results",
+        type=Path,
+        metavar="OUT.csv",
+        help="write one line per input row: row, email, status, http_status, attempts, error",
+    )
     sync.add_argument("--dry-run", action="store_true", help="validate and report; send nothing")
-    sync.add_argument("--sandbox", action="store_true",
-                      help="start a local sandbox for this run, sync into it and show what it holds")
+    sync.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start a local sandbox for this run, sync into it and show what it holds",
+    )
     sync.add_argument("--no-progress", action="store_true", help="no progress bar")
     sync.set_defaults(run=run_sync)
 
@@ -65,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check a file's rows without sending anything",
         description="Map the columns of FILE and list the problems of every row; nothing is sent.",
-        epilog="Exit status: 0 no invalid row (warnings allowed); 1 some rows invalid; 2 usage or file error.",
+        epilog="Exit status: 0 no invalid row (warnings allowed); 1 some rows invalid; 2 usage or file error",
     )
     _add_input_arguments(validate)
     validate.set_defaults(run=run_validate)
@@ -75,13 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, metavar="FILE", help="CSV (UTF-8), Parquet or Excel file of leads")
     parser.add_argument("--email-column", metavar="COL", help="the email column (detected when omitted)")
-    parser.add_argument("--map", action="append", default=[], metavar="COLUMN=field", dest="maps",
-                        help="send COLUMN as leadInfo field (repeatable); COLUMN=ignore drops a column")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=field",
+        dest="maps",
+        help="send COLUMN as leadInfo field (repeatable); COLUMN=ignore drops a column",
+    )
     custom = parser.add_mutually_exclusive_group()
-    custom.add_argument("--custom", action="append", default=[], metavar="COLUMN",
-                        help="send COLUMN as a custom field (repeatable)")
-    custom.add_argument("--custom-all", action="store_true",
-                        help="send every column not mapped to a standard field as a custom field")
+    custom.add_argument(
+        "--custom",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="send COLUMN as a custom field (repeatable)",
+    )
+    custom.add_argument(
+        "--custom-all",
+        action="store_true",
+        help="send every column not mapped to a standard field as a custom field",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -133,8 +160,9 @@ def read_frame(path: Path) -> pd.DataFrame:
         if suffix in (".xlsx", ".xlsm", ".xls"):
             return pd.read_excel(path)
         separator = "\t" if suffix in (".tsv", ".tab") else ","
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                           sep=separator)
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", sep=separator
+        )
     except ImportError as exc:
         raise UsageError(f"cannot read {path.name}: {exc} (install the library it names)") from exc
     except (ValueError, OSError, UnicodeDecodeError) as exc:
@@ -175,8 +203,11 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     problems = publitrac.validate(frame, **_mapping_options(args))
     invalid = problems.loc[problems["severity"] == "error", "position"].nunique()
     warned = int((problems["severity"] != "error").sum())
-    print(f"{args.file}: {len(frame):,} rows, {len(frame) - invalid:,} valid, {invalid:,} invalid"
-          + (f", {warned:,} warnings" if warned else ""), file=out)
+    print(
+        f"{args.file}: {len(frame):,} rows, {len(frame) - invalid:,} valid, {invalid:,} invalid"
+        + (f", {warned:,} warnings" if warned else ""),
+        file=out,
+    )
     _print_problems(problems, out)
     return EXIT_ROWS if invalid else EXIT_OK
 
@@ -223,8 +254,14 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
         interrupted = False
         try:
             report = publitrac.sync(
-                frame, client, mapping=mapping, concurrency=args.concurrency, rate_limit=args.rate_limit,
-                max_attempts=args.max_attempts, progress=False if args.no_progress else None, dry_run=args.dry_run,
+                frame,
+                client,
+                mapping=mapping,
+                concurrency=args.concurrency,
+                rate_limit=args.rate_limit,
+                max_attempts=args.max_attempts,
+                progress=False if args.no_progress else None,
+                dry_run=args.dry_run,
             )
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True  # type: ignore[assignment]
