@@ -1,7 +1,7 @@
 """Errors that stop a whole run. Problems with single rows are reported in a SyncReport, never raised.
 
     PublitracError
-    ├── ConfigurationError      missing or unsafe settings (no API key or base URL, plain http to a remote host)
+    ├── ConfigurationError      a missing or unsafe setting (API key, base URL, plain http to a remote host)
     ├── ConnectionFailed        the host could not be reached at all
     ├── SyncInterrupted         a blocking sync was interrupted (Ctrl-C); `.report` accounts for every row
     └── ApiError                the API answered what the toolkit cannot go on with (.status_code, .response)
