@@ -243,3 +243,197 @@ def _unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
+
+
+# -- the push panel -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def panel_factory() -> Iterator[Any]:
+    """PushPanel(...) whose sandboxes are stopped at the end of the test."""
+    panels: list[PushPanel] = []
+
+    def make(df: pd.DataFrame, **options: Any) -> PushPanel:
+        options.setdefault("environ", {})
+        options.setdefault("sync_options", {"concurrency": 8})
+        panel = PushPanel(df, **options)
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.close()
+
+
+def valid_emails(frame: pd.DataFrame, mapping: publitrac.LeadMapping) -> set[str]:
+    problems = publitrac.validate(frame, mapping=mapping)
+    bad = set(problems.loc[problems["severity"] == "error", "position"])
+    emails = frame[mapping.email].iloc[[i for i in range(len(frame)) if i not in bad]]
+    return set(emails.str.strip().str.lower())
+
+
+def test_panel_dry_run_shows_what_would_be_sent_and_sends_nothing(panel_factory: Any, leads: pd.DataFrame) -> None:
+    panel = panel_factory(leads, custom_fields=["Company"])
+    panel.dry_run_button.click()
+    report = panel.report
+    assert report.dry_run and report.counts["invalid"] == 2 and report.counts["not_sent"] == 4
+    assert "Dry run: nothing was sent" in panel.summary.value and "4 not sent" in panel.summary.value
+    assert "not-an-email" in panel.details.value  # the problems keeping rows from being sent
+    first_body = json.dumps(publitrac.preview(leads, 1, custom_fields=["Company"])[0]["leadInfo"]["email"])
+    assert first_body in _unescape(panel.details.value)
+    assert panel.client is None and panel.sandbox is None  # nothing connected, nothing sent
+    assert panel.retry_button.disabled
+
+
+def test_panel_push_asks_first_then_pushes_into_the_sandbox(panel_factory: Any, leads: pd.DataFrame) -> None:
+    panel = panel_factory(leads, custom_fields=["Company"], sandbox=True)
+    seen: list[int] = []
+    panel.progress.observe(lambda change: seen.append(change["new"]), names="value")
+    panel.push_button.click()
+    assert panel.confirm_box.layout.display != "none"
+    assert "Push 4 rows to the local sandbox at http://127.0.0.1:" in panel.confirm_text.value
+    assert "2 rows invalid, not sent" in panel.confirm_text.value
+    assert panel.sandbox.stats()  # connected: the sandbox runs, and nothing was sent yet
+    assert panel.sandbox.leads() == []
+
+    panel.cancel_button.click()
+    assert panel.confirm_box.layout.display == "none"
+    assert panel.sandbox.leads() == [] and panel.report is None
+
+    panel.push_button.click()
+    panel.confirm_button.click()  # outside a kernel the push blocks until done
+    report = panel.report
+    assert not report.dry_run and report.counts["accepted"] == 4 and report.counts["invalid"] == 2
+    assert "Push of 6 rows" in panel.summary.value and "4 accepted" in panel.summary.value
+    assert panel.progress.value == panel.progress.max == 4 and seen[-1] == 4
+    held = {lead["email"] for lead in panel.sandbox.leads()}
+    assert held == valid_emails(leads, panel.mapping)
+    assert f"now holds {len(held)} leads" in panel.sandbox_info.value
+    assert panel.retry_button.disabled  # nothing failed
+
+    panel.status_filter.value = "invalid"
+    assert "not-an-email" in panel.results_table.value and "cy@example.org" not in panel.results_table.value
+    panel.status_filter.value = "accepted"
+    assert "cy@example.org" in panel.results_table.value
+
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", panel.download.value).group(1)
+    downloaded = pd.read_csv(io.StringIO(base64.b64decode(payload).decode("utf-8")))
+    assert list(downloaded["status"]) == list(report.results["status"].astype(str))
+    assert list(downloaded.columns[:3]) == ["row", "email", "status"]
+
+
+def test_panel_retries_the_rows_that_failed(panel_factory: Any, leads: pd.DataFrame) -> None:
+    frame = pd.DataFrame({"email": [f"lead{i}@example.com" for i in range(40)], "First Name": "Ana"})
+    panel = panel_factory(
+        frame,
+        sandbox=True,
+        sandbox_options={"error_5xx": 0.5, "seed": 11},
+        sync_options={"concurrency": 4, "max_attempts": 1},  # no retry inside the run: failures stay failures
+    )
+    panel.connect()
+    first = panel.push()
+    failed = first.counts["failed"]
+    assert 0 < failed < 40
+    assert panel.retry_button.description == f"Retry {failed} rows" and not panel.retry_button.disabled
+    panel.retry_button.click()
+    retry = panel.report
+    assert len(retry) == failed and retry is panel.history[-1] and first is panel.history[-2]
+    assert set(retry.results.index) == set(first.results.index[first.results["status"] == "failed"])
+    for _ in range(10):  # a flaky sandbox: retry until every row is in (each round sends only what failed)
+        if panel.report.counts["failed"] == 0:
+            break
+        panel.retry_failed()
+    assert panel.report.counts["failed"] == 0
+    assert {lead["email"] for lead in panel.sandbox.leads()} == set(frame["email"])
+
+
+async def test_a_click_in_a_kernel_runs_the_push_as_a_task(panel_factory: Any, leads: pd.DataFrame) -> None:
+    panel = panel_factory(leads, sandbox=True)
+    panel.push_button.click()
+    panel.confirm_button.click()  # an event loop runs here, as in a kernel: the push becomes a task
+    assert panel.task is not None and panel.busy
+    assert panel.push_button.disabled and panel.stop_button.layout.display != "none"
+    report = await panel.task
+    assert report is panel.report and report.counts["accepted"] == 4
+    assert not panel.busy and not panel.push_button.disabled
+    assert "4 accepted" in panel.summary.value and "now holds 3 leads" in panel.sandbox_info.value
+
+
+async def test_stop_leaves_a_report_that_accounts_for_every_row(panel_factory: Any) -> None:
+    frame = pd.DataFrame({"email": [f"lead{i}@example.com" for i in range(200)]})
+    panel = panel_factory(frame, sandbox=True, sandbox_options={"latency_ms": 50}, sync_options={"concurrency": 2})
+    panel.push_button.click()
+    panel.confirm_button.click()
+    while panel.progress.value < 4:  # let a few rows through, then stop
+        await asyncio.sleep(0.05)
+    panel.stop_button.click()
+    report = await panel.task
+    counts = report.counts
+    assert "(stopped)" in panel.summary.value
+    assert counts["accepted"] >= 4 and counts["not_sent"] > 0
+    assert sum(counts.values()) == 200
+    assert not panel.retry_button.disabled  # what was not sent can be sent again
+
+
+def test_panel_connects_to_an_account_from_the_environment(panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame) -> None:
+    with make_sandbox(api_key=SECRET) as account:  # stands in for a real account: another server, its own key
+        environ = {"PUBLITRAC_API_KEY": SECRET, "PUBLITRAC_BASE_URL": account.base_url}
+        panel = panel_factory(leads, environ=environ)
+        assert not panel.use_sandbox.value and panel.base_url.value == account.base_url
+        assert panel.api_key.value == "" and "PUBLITRAC_API_KEY" in panel.api_key.placeholder
+        panel.connect_button.click()
+        assert panel.sandbox is None and panel.client.base_url == account.base_url
+        assert f"Connected to {account.base_url} (API key from PUBLITRAC_API_KEY)" in panel.connection.value
+        report = panel.push()
+        assert report.counts["accepted"] == 4
+        account.wait_until_applied(timeout=10)
+        assert len(account.leads()) == 3
+        assert SECRET not in all_states(panel)
+
+
+def test_a_typed_key_is_read_once_cleared_and_never_shown(panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame) -> None:
+    with make_sandbox(api_key=SECRET) as account:
+        panel = panel_factory(leads, sandbox=False)
+        panel.base_url.value = account.base_url
+        panel.api_key.value = "wrong-" + SECRET
+        panel.push_button.click()  # connects with the typed key first
+        assert panel.api_key.value == ""
+        assert "API key typed in" in panel.connection.value
+        panel.confirm_button.click()
+        assert "AuthenticationError" in panel.summary.value  # shown, not raised
+        assert panel.report is None or panel.report.counts["accepted"] == 0
+
+        panel.api_key.value = SECRET
+        panel.connect_button.click()
+        assert panel.api_key.value == ""
+        assert panel.push().counts["accepted"] == 4
+        state = all_states(panel) + repr(panel) + repr(panel.client)
+        assert SECRET not in state
+
+
+def test_the_sandbox_accepts_the_key_from_the_environment(panel_factory: Any, leads: pd.DataFrame) -> None:
+    panel = panel_factory(leads, environ={"PUBLITRAC_API_KEY": SECRET})
+    assert panel.use_sandbox.value  # no base URL: the sandbox
+    panel.connect()
+    assert panel.sandbox.api_key == SECRET
+    assert panel.push().counts["accepted"] == 4
+    assert SECRET not in all_states(panel)
+
+
+def test_a_real_account_needs_a_base_url(panel_factory: Any, leads: pd.DataFrame) -> None:
+    panel = panel_factory(leads, sandbox=False, environ={"PUBLITRAC_API_KEY": SECRET})
+    panel.connect_button.click()
+    assert "ConfigurationError" in panel.summary.value and "base URL" in panel.summary.value
+    assert panel.client is None and SECRET not in all_states(panel)
+
+
+def test_panel_follows_the_mapping_editor(panel_factory: Any, leads: pd.DataFrame) -> None:
+    editor = MappingEditor(leads)
+    panel = panel_factory(leads, mapping=editor)
+    editor.dropdowns["Company"].value = CUSTOM
+    assert dict(panel.mapping.custom) == {"Company": "Company"}
+    panel.dry_run()
+    assert '"Company": "Acme"' in _unescape(panel.details.value)
+    editor.dropdowns["Notes"].value = "firstName"  # two columns on one field
+    panel.dry_run_button.click()
+    assert "mapping is not valid" in panel.summary.value

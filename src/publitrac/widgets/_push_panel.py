@@ -346,7 +346,10 @@ class PushPanel(widgets.VBox):
             self._run_blocking(rows, title=title)
             return
         # A click in a kernel arrives on the kernel's event loop: run there as a task, so the page stays live.
-        self.task = loop.create_task(self._run_async(rows, title=title))
+        client = self._start_run()
+        self.task = loop.create_task(self._run_async(rows, client, title=title))
+        # A task stopped before its first step never enters its own `finally`.
+        self.task.add_done_callback(lambda _: setattr(self, "busy", False))
 
     def _run_blocking(self, rows: pd.DataFrame, *, title: str) -> publitrac.SyncReport:
         client, previous = self._start_run(), publitrac.last_report()
@@ -362,12 +365,12 @@ class PushPanel(widgets.VBox):
         self._finish_run(report, title=f"{title} of {_rows(len(rows))}", held=self._sandbox_count())
         return report
 
-    async def _run_async(self, rows: pd.DataFrame, *, title: str) -> publitrac.SyncReport | None:
+    async def _run_async(
+        self, rows: pd.DataFrame, client: publitrac.Publitrac, *, title: str
+    ) -> publitrac.SyncReport | None:
         previous = publitrac.last_report()
-        watcher: asyncio.Task[None] | None = None
+        watcher = asyncio.create_task(self._watch_task(previous))
         try:
-            client = self._start_run()
-            watcher = asyncio.create_task(self._watch_task(previous))
             report = await publitrac.sync_async(
                 rows, client, mapping=self.mapping, progress=False, **self.sync_options
             )
@@ -381,8 +384,7 @@ class PushPanel(widgets.VBox):
             self._show_error(f"{type(error).__name__}: {error}")
             return None
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            watcher.cancel()
             self.busy = False
         held = await asyncio.to_thread(self._sandbox_count)
         self._finish_run(report, title=f"{title} of {_rows(len(rows))}", held=held)
