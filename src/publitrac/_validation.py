@@ -283,7 +283,7 @@ def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Fo
 
 
 def _expected(types: frozenset[str]) -> str:
-    words = {"string": "text", "integer": "an integer", "number": "a number", "boolean": "true or false"}
+    words = {"string": "text", "integer": "an integer", "number": "a number", "boolean": "a boolean"}
     named = [words.get(t, f"of type {t}") for t in ("string", "integer", "number", "boolean") if t in types]
     named += [f"of type {t}" for t in sorted(types - words.keys())]
     if not named:

@@ -1,0 +1,253 @@
+"""Problems found before sending: emails, types from the spec, duplicates; and the example leads."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from publitrac import _spec, _validation
+from publitrac._bodies import iter_bodies
+from publitrac._mapping import map_columns
+from publitrac._validation import (
+    PLAIN_EMAIL,
+    PROBLEM_COLUMNS,
+    find_problems,
+    invalid_positions,
+    valid_positions,
+    validate,
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _library_reason(address: str) -> str:
+    with pytest.raises(EmailNotValidError) as caught:
+        validate_email(address, check_deliverability=False)
+    return str(caught.value)
+
+
+def test_problem_frame_shape_and_order() -> None:
+    df = pd.DataFrame({"email": ["ok@exemple.fr", "bad@", None], "crmLeadId": ["x", "1", "2"]},
+                      index=["r0", "r1", "r2"])
+    problems = validate(df)
+    assert tuple(problems.columns) == PROBLEM_COLUMNS
+    assert problems["position"].tolist() == [0, 1, 2]
+    assert problems["row"].tolist() == ["r0", "r1", "r2"]
+    assert problems["position"].dtype == np.int64
+    empty = validate(df.iloc[:1].assign(crmLeadId="1"))
+    assert tuple(empty.columns) == PROBLEM_COLUMNS and len(empty) == 0
+    assert len(validate(df.iloc[:0])) == 0
+
+
+@pytest.mark.parametrize("dtype", ["str", object, "string[python]"])
+def test_missing_emails_are_errors_naming_row_and_column(dtype: Any) -> None:
+    emails = pd.Series(["ana@exemple.fr", None, "", "   ", "\t", "bob@exemple.fr"], dtype=dtype)
+    df = pd.DataFrame({"Courriel": emails.to_numpy(dtype=object)}, index=list("abcdef")).astype({"Courriel": dtype})
+    problems = validate(df)
+    assert problems["row"].tolist() == ["b", "c", "d", "e"]
+    assert set(problems["column"]) == {"Courriel"} and set(problems["field"]) == {"email"}
+    assert set(problems["severity"]) == {"error"}
+    assert set(problems["problem"]) == {"email is missing: a lead cannot be sent without it"}
+
+
+def test_missing_email_kinds_in_object_columns() -> None:
+    df = pd.DataFrame({"email": pd.Series([np.nan, pd.NA, None, pd.NaT, "x@exemple.fr"], dtype=object)})
+    assert invalid_positions(validate(df)).tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("address", ["bob@", "@exemple.fr", "ana.exemple.fr", "a..b@exemple.fr", "a@exemple",
+                                     "a@exemple.123", "a b@exemple.fr", "Ana <ana@exemple.fr>", "a@localhost",
+                                     "a@printer.local", "a@ab--cd.fr", "a@-exemple.fr"])
+def test_malformed_emails_are_errors_with_the_library_reason(address: str) -> None:
+    df = pd.DataFrame({"email": ["ok@exemple.fr", f" {address} "]}, index=[10, 20])
+    problems = validate(df)
+    assert problems.to_dict("records") == [{
+        "row": 20, "position": 1, "column": "email", "field": "email", "value": address,
+        "problem": f"not a valid email address: {_library_reason(address)}", "severity": "error"}]
+
+
+@pytest.mark.parametrize("address", ["zoë.müller@beispiel.de", "ab--c@exemple.fr", "o'brien+tag@exemple.ie",
+                                     "A.B@Sub.Exemple.FR", "a@b.c", "x@xn--bcher-kva.ch", "a" * 65 + "@exemple.fr"])
+def test_valid_emails_off_the_plain_path_pass(address: str) -> None:
+    validate_email(address, check_deliverability=False)  # the library agrees they are valid
+    assert len(validate(pd.DataFrame({"email": [address]}))) == 0
+
+
+def test_each_distinct_address_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+
+    def counting(address: str, **kwargs: Any) -> Any:
+        checked.append(address)
+        return validate_email(address, **kwargs)
+
+    monkeypatch.setattr(_validation, "validate_email", counting)
+    df = pd.DataFrame({"email": ["bad@", " bad@", "bad@ ", "worse@", "ok@exemple.fr", "zoë@exemple.fr"] * 100})
+    problems = validate(df)
+    assert sorted(checked) == ["bad@", "worse@", "zoë@exemple.fr"]  # plain addresses skip the library
+    assert (problems["severity"] == "error").sum() == 400
+
+
+def _plain(addresses: list[str], dtype: Any) -> list[bool]:
+    return _validation._plain_emails(pd.Series(addresses, dtype=dtype).str.strip()).tolist()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(
+    st.from_regex(PLAIN_EMAIL, fullmatch=True),
+    st.from_regex(r"[a-z.-]{1,8}@[a-z0-9.-]{1,12}\.(local|test|arpa|fr|a1)", fullmatch=True),
+    st.emails(),
+))
+def test_plain_path_only_accepts_what_the_library_accepts(address: str) -> None:
+    plain = _plain([address], object)
+    assert plain == _plain([address], "str")  # the pyarrow (RE2) and Python regex paths agree
+    if plain[0]:
+        validate_email(address, check_deliverability=False)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def test_types_come_from_the_spec_for_standard_fields() -> None:
+    df = pd.DataFrame({
+        "email": [f"lead{i}@exemple.fr" for i in range(8)],
+        "CRM Lead ID": _objects(["12a", 3.5, True, "12387", 12387.0, " 42 ", None, [1]]),
+        "First Name": _objects(["Ana", 7, 2.5, True, pd.Timestamp("2024-01-01"), None, " ", "x"]),
+    }, index=[f"row{i}" for i in range(8)])
+    problems = validate(df)
+    assert problems[["row", "column", "field", "value", "problem"]].to_dict("records") == [
+        {"row": "row0", "column": "CRM Lead ID", "field": "crmLeadId", "value": "12a",
+         "problem": "crmLeadId must be an integer; got the text '12a'"},
+        {"row": "row1", "column": "CRM Lead ID", "field": "crmLeadId", "value": "3.5",
+         "problem": "crmLeadId must be an integer; got the number 3.5"},
+        {"row": "row2", "column": "CRM Lead ID", "field": "crmLeadId", "value": "True",
+         "problem": "crmLeadId must be an integer; got the boolean True"},
+        {"row": "row7", "column": "CRM Lead ID", "field": "crmLeadId", "value": "[1]",
+         "problem": "crmLeadId must be an integer; got a list ([1])"},
+    ]
+
+
+def test_float_id_columns_with_gaps_are_fine_but_fractions_are_not() -> None:
+    df = pd.DataFrame({"email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr", "d@exemple.fr"],
+                       "crmLeadId": [12387.0, np.nan, 2.5, np.inf]})
+    problems = validate(df)
+    assert problems["position"].tolist() == [2, 3]
+    assert problems["value"].tolist() == ["2.5", "inf"]
+
+
+def test_custom_fields_accept_text_numbers_and_booleans() -> None:
+    df = pd.DataFrame({"email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr"],
+                       "Tags": pd.Series([["x", "y"], "vip", 3], dtype=object),
+                       "Score": [1.5, np.nan, np.inf]})
+    problems = validate(df, custom_fields={"Tags": "tags", "Score": "score"})
+    assert problems[["position", "column", "field", "problem"]].to_dict("records") == [
+        {"position": 0, "column": "Tags", "field": "tags",
+         "problem": "custom field 'tags' must be text, a number or a boolean; got a list (['x', 'y'])"},
+        {"position": 2, "column": "Score", "field": "score",
+         "problem": "custom field 'score' must be text, a number or a boolean; got the number inf"},
+    ]
+
+
+def test_type_rules_follow_a_field_added_to_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    fields = {**_spec.lead_info_fields(), "age": {"type": "integer"}, "vip": {"type": "boolean"},
+              "ratio": {"type": "number"}}
+    monkeypatch.setattr(_spec, "lead_info_fields", lambda: fields)
+    df = pd.DataFrame({"email": ["a@exemple.fr", "b@exemple.fr"], "Age": ["12", "douze"],
+                       "VIP": ["yes", "maybe"], "Ratio": ["0.5", "1/2"]})
+    problems = validate(df)
+    assert problems[["position", "field", "problem"]].to_dict("records") == [
+        {"position": 1, "field": "age", "problem": "age must be an integer; got the text 'douze'"},
+        {"position": 1, "field": "vip", "problem": "vip must be a boolean; got the text 'maybe'"},
+        {"position": 1, "field": "ratio", "problem": "ratio must be a number; got the text '1/2'"},
+    ]
+    body = next(iter_bodies(df, map_columns(df), [0]))[1]
+    assert body == {"leadInfo": {"email": "a@exemple.fr", "age": 12, "vip": True, "ratio": 0.5}}
+
+
+def test_duplicate_emails_warn_on_later_rows_naming_the_first() -> None:
+    df = pd.DataFrame({"email": ["ana@exemple.fr", "bob@exemple.fr", " ANA@exemple.fr", "Ana@Exemple.fr "]},
+                      index=["a", "b", "c", "d"])
+    problems = validate(df)
+    assert problems[["row", "severity", "value", "problem"]].to_dict("records") == [
+        {"row": "c", "severity": "warning", "value": "ANA@exemple.fr",
+         "problem": "same email as row 'a'; sent after it, the later row wins"},
+        {"row": "d", "severity": "warning", "value": "Ana@Exemple.fr",
+         "problem": "same email as row 'a'; sent after it, the later row wins"},
+    ]
+    assert invalid_positions(problems).tolist() == []
+    assert valid_positions(problems, 4).tolist() == [0, 1, 2, 3]
+
+
+def test_a_row_that_is_not_sent_is_no_duplicate_source() -> None:
+    df = pd.DataFrame({"email": ["ana@exemple.fr", "ana@exemple.fr", "ana@exemple.fr"],
+                       "crmLeadId": ["zz", "1", "2"]})
+    problems = validate(df)
+    assert problems[["position", "severity"]].to_dict("records") == [
+        {"position": 0, "severity": "error"}, {"position": 2, "severity": "warning"}]
+    assert "same email as row 1;" in problems["problem"].iloc[1]
+
+
+def test_long_values_are_truncated() -> None:
+    address = "x" * 300 + "@"
+    problems = validate(pd.DataFrame({"email": [address]}))
+    assert len(problems["value"].iloc[0]) == _validation.VALUE_WIDTH
+    assert problems["value"].iloc[0].endswith("…")
+
+
+def test_validation_reads_columns_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_validation, "CHUNK_ROWS", 7)
+    ids = pd.Series(["1"] * 30, dtype=object)
+    ids[[3, 7, 29]] = ["x", "y", "z"]
+    df = pd.DataFrame({"email": [f"l{i}@exemple.fr" for i in range(30)], "crmLeadId": ids})
+    assert invalid_positions(validate(df)).tolist() == [3, 7, 29]
+
+
+# -- examples/leads.csv ------------------------------------------------------------------------------------------
+
+EXAMPLE_ERRORS = [17, 58, 133, 176, 264]
+
+
+def test_example_leads_are_reproducible(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_leads", EXAMPLES / "make_leads.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([str(tmp_path / "leads.csv")]) == 0
+    assert (tmp_path / "leads.csv").read_bytes() == (EXAMPLES / "leads.csv").read_bytes()
+
+
+def test_example_leads_counts() -> None:
+    df = pd.read_csv(EXAMPLES / "leads.csv")
+    assert df.shape == (300, 12)
+    assert df["CRM Lead ID"].dtype == np.float64 and df["CRM Lead ID"].isna().any()
+    mapping = map_columns(df, custom_fields="all")
+    assert dict(mapping.fields) == {"E-mail Address": "email", "First Name": "firstName", "Last Name": "lastName",
+                                    "Job Title": "jobTitle", "CRM Lead ID": "crmLeadId"}
+    problems = find_problems(df, mapping)
+    errors = problems[problems["severity"] == "error"]
+    warnings = problems[problems["severity"] == "warning"]
+    assert errors["position"].tolist() == EXAMPLE_ERRORS
+    assert warnings[["position", "problem"]].to_dict("records") == [
+        {"position": 251, "problem": "same email as row 42; sent after it, the later row wins"}]
+    valid = valid_positions(problems, len(df))
+    assert len(valid) == 295
+    validator = jsonschema.Draft202012Validator(_spec.schema("LeadSyncRequest"))
+    bodies = dict(iter_bodies(df, mapping, valid))
+    assert len(bodies) == 295
+    for body in bodies.values():
+        validator.validate(json.loads(json.dumps(body)))
+    assert bodies[90]["leadInfo"]["email"] == "zoë.müller@beispiel.de"
+    assert bodies[251]["leadInfo"]["email"] == bodies[42]["leadInfo"]["email"].title()
+    assert all(isinstance(body["leadInfo"].get("crmLeadId", 0), int) for body in bodies.values())
