@@ -86,11 +86,18 @@ def leads(n: int, **columns: Any) -> pd.DataFrame:
 
 
 class Sleeps:
+    """An injected sleep that only moves an injected clock."""
+
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.now = 0.0
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 async def run_engine(
@@ -100,13 +107,13 @@ async def run_engine(
     max_attempts: int = 5,
     max_retry_time: float = 60.0,
     concurrency: int = 8,
-    emails: list[str] | None = None,
+    emails: list[str] | None = None, sleeps: Sleeps | None = None,
 ) -> tuple[SyncReport, Sleeps]:
     pt = connect(api)
     emails = emails or [f"lead{i}@example.com" for i in range(n)]
     frame = pd.DataFrame({"Email": emails})
     report = SyncReport(frame, emails=emails)
-    sleeps = Sleeps()
+    sleeps = sleeps or Sleeps()
     async with pt.async_client() as client:
         engine = _Engine(
             client,
@@ -118,6 +125,7 @@ async def run_engine(
             max_retry_time=max_retry_time,
             progress=False,
             sleep=sleeps,
+            clock=sleeps.clock,
         )
         await engine.run(((i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
     report._finish()
@@ -162,10 +170,27 @@ async def test_retry_after_is_honoured() -> None:
     api = FakeApi(
         lambda email, attempt: error(429, "slow down", **{"Retry-After": "7"}) if attempt == 1 else ok()
     )
-    report, sleeps = await run_engine(api, 3)
+    report, sleeps = await run_engine(api, 3, concurrency=1)
     assert (report.results["status"] == "accepted").all()
     assert len(sleeps.waits) == 3
     assert all(7 <= wait <= 8 for wait in sleeps.waits)
+
+
+async def test_retry_after_holds_back_the_other_workers() -> None:
+    sleeps = Sleeps()
+    sent_at: dict[str, float] = {}
+
+    def script(email: str, attempt: int) -> httpx.Response:
+        sent_at.setdefault(email, sleeps.now)
+        if email == "lead0@example.com":
+            return error(429, "slow down", **{"Retry-After": "5"})
+        return ok()
+
+    api = FakeApi(script, delay=2)
+    report, _ = await run_engine(api, 4, concurrency=2, sleeps=sleeps, max_attempts=1)
+    assert report.results["status"].tolist() == ["failed", "accepted", "accepted", "accepted"]
+    assert sent_at["lead2@example.com"] >= 5.0 and sent_at["lead3@example.com"] >= 5.0
+    assert 5.0 in sleeps.waits  # the gate's wait, without jitter
 
 
 @pytest.mark.parametrize("code", [400, 403, 404, 405, 422, 501, 505])

@@ -9,7 +9,8 @@ How a run goes:
    connection pool; an optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
 4. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full
    jitter, never sooner than the server's `Retry-After`, capped by `max_attempts` and `max_retry_time`
-   (tenacity). Other 4xx answers are final for their row.
+   (tenacity). Other 4xx answers are final for their row. A 429 or 503 with `Retry-After` also holds back the
+   other workers until then, so that a rate-limited run does not spend its attempts on more refusals.
 5. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
    concurrently: the later row always reaches Publitrac last, so it wins.
 
@@ -84,6 +85,7 @@ class _Engine:
         max_retry_time: float,
         progress: bool,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._report = report
@@ -95,6 +97,8 @@ class _Engine:
         self._progress = progress
         self._sleep = sleep
         self._wait = BackoffWait(BACKOFF_INITIAL, BACKOFF_MAX)
+        self._clock = clock
+        self._resume_at = 0.0
         self._chains: dict[str, asyncio.Future[None]] = {}
         self._items: Iterator[tuple[int, dict[str, Any]]] = iter(())
         self._serial: np.ndarray | None = None
@@ -159,17 +163,27 @@ class _Engine:
 
     async def _attempt(self, position: int, request: LeadSyncRequest) -> tuple[int, str | None, float | None]:
         report = self._report
+        if self._resume_at:
+            # The server asked everyone to hold back (429 or 503 with Retry-After): sending before then would
+            # only collect more refusals and burn attempts.
+            delay = self._resume_at - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
         if self._limiter is not None:
             await self._limiter.acquire()
         report._status[position] = IN_FLIGHT
         report._attempts[position] += 1
         try:
-            return await post_lead(self._client, request, self._redact)
+            outcome = await post_lead(self._client, request, self._redact)
         except PublitracError:
             # The token handling failed before the request left: this attempt did not happen.
             report._attempts[position] -= 1
             report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
             raise
+        retry_after = outcome[2]
+        if retry_after is not None and outcome[0] in (429, 503):
+            self._resume_at = max(self._resume_at, self._clock() + min(retry_after, self._max_retry_time))
+        return outcome
 
     async def _send(self, position: int, body: dict[str, Any]) -> None:
         report = self._report
