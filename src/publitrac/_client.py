@@ -504,7 +504,7 @@ class Publitrac:
                         with self._token_client(captured) as client:
                             answer = get_token.sync_detailed(client=client)
                     except _TRANSPORT_EXCEPTIONS as exc:
-                        raise Transient(TRANSPORT_ERROR, describe_exception(exc)) from exc
+                        raise Transient(TRANSPORT_ERROR, self.redact(describe_exception(exc))) from exc
                     except (ValueError, KeyError, TypeError):
                         if not captured:
                             raise
@@ -525,7 +525,7 @@ class Publitrac:
                         async with self._async_token_client(captured) as client:
                             answer = await get_token.asyncio_detailed(client=client)
                     except _TRANSPORT_EXCEPTIONS as exc:
-                        raise Transient(TRANSPORT_ERROR, describe_exception(exc)) from exc
+                        raise Transient(TRANSPORT_ERROR, self.redact(describe_exception(exc))) from exc
                     except (ValueError, KeyError, TypeError):
                         if not captured:
                             raise
