@@ -1,5 +1,5 @@
-"""The API key and tokens never appear in a repr, a log record, an exception message, a traceback or the progress
-bar: checked with every logger at DEBUG, through re-authentications, retries and failures."""
+"""The API key and tokens never appear in a repr, a log record, an exception message, a traceback or the
+progress bar: checked with every logger at DEBUG, through re-authentications, retries and failures."""
 
 from __future__ import annotations
 
