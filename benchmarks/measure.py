@@ -145,3 +145,22 @@ def _read_stat(pid: int) -> list[str] | None:
         return None
     # the command name in parentheses may hold spaces: split after its closing parenthesis
     return text[text.rindex(")") + 2 :].split()
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processors have spent busy since boot (`/proc/stat`: all but idle and iowait).
+
+    Sampled around a run, it shows how much CPU processes other than the client and the server took: the
+    benchmark's noise on a shared machine.
+
+    Returns:
+        Seconds of CPU time, summed over the processors.
+
+    Example:
+        >>> machine_busy_seconds() > 0
+        True
+    """
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    # guest and guest_nice (fields 9 and 10) are already counted in user and nice
+    return (sum(fields[:8]) - idle) / _CLOCK_TICKS

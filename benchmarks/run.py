@@ -177,6 +177,7 @@ def run_client(
     with sandbox(latency_ms, api_key, work_dir / f"sandbox-{tag}.log") as server:
         before = server.stats()
         server_cpu_before = server.cpu_seconds()
+        machine_before, window_start = measure.machine_busy_seconds(), time.perf_counter()
         completed = subprocess.run(
             [
                 sys.executable,
@@ -200,6 +201,9 @@ def run_client(
             raise RuntimeError(
                 f"client {client} failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
             )
+        window = time.perf_counter() - window_start
+        machine_busy = measure.machine_busy_seconds() - machine_before
+        server_cpu_in_window = server.cpu_seconds() - server_cpu_before
         figures = json.loads(completed.stdout.strip().splitlines()[-1])
         after = _wait_applied(server, applied_leads(before) + rows)
         server_cpu = server.cpu_seconds() - server_cpu_before
@@ -222,6 +226,8 @@ def run_client(
         # the token request is a request too; the server's work includes applying the leads after the answer
         "server_cpu_ms_per_request": 1000 * server_cpu / (rows + 1),
         "server_cores": server_cpu / wall,
+        # CPU taken by other processes while the client ran (its whole process, start-up included): the noise
+        "other_cores": max(0.0, machine_busy - figures["process_cpu_s"] - server_cpu_in_window) / window,
     }
 
 
@@ -252,7 +258,8 @@ def run_sync_benchmark(plan: Plan, work_dir: Path, log: Any) -> list[dict[str, A
                     print(
                         f"  {latency_ms:>4g} ms  N={rows:<8,} #{repetition} {client:<8} {pushed:>8,} rows "
                         f"{run['rows_per_s']:>9,.0f} rows/s  {run['cpu_ms_per_row']:6.3f} ms CPU/row  "
-                        f"server {run['server_cpu_ms_per_request']:.3f} ms CPU/request",
+                        f"server {run['server_cpu_ms_per_request']:.3f} ms CPU/request  "
+                        f"other processes {run['other_cores']:.2f} cores",
                         file=log,
                         flush=True,
                     )
@@ -293,6 +300,7 @@ def summarise_sync(runs: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any
                             r["server_cpu_ms_per_request"] for r in group
                         ),
                         "server_cores": statistics.median(r["server_cores"] for r in group),
+                        "other_cores": statistics.median(r["other_cores"] for r in group),
                     }
                 )
     return summary

@@ -35,6 +35,7 @@ SUMMARY_FIGURES = [
     "push_rss_growth_mib",
     "server_cpu_ms_per_request",
     "server_cores",
+    "other_cores",
 ]
 RATIOS = [
     f"{figure}_toolkit_over_{baseline}"
