@@ -132,6 +132,10 @@ class PushPanel(widgets.VBox):
         self.retry_button = widgets.Button(description="Retry failed rows", icon="redo", disabled=True)
         self.download = widgets.HTML()
         self.sandbox_info = widgets.HTML()
+        self.results_box = widgets.VBox(
+            [self.status_filter, self.results_table, widgets.HBox([self.retry_button, self.download])],
+            layout=_HIDDEN,
+        )
 
         super().__init__(
             [
@@ -145,9 +149,7 @@ class PushPanel(widgets.VBox):
                 widgets.HBox([self.progress, self.progress_text, self.stop_button]),
                 self.summary,
                 self.details,
-                self.status_filter,
-                self.results_table,
-                widgets.HBox([self.retry_button, self.download]),
+                self.results_box,
                 self.sandbox_info,
             ]
         )
@@ -459,6 +461,7 @@ class PushPanel(widgets.VBox):
     def _draw_results(self) -> None:
         if self.report is None:
             return
+        self.results_box.layout = widgets.Layout(**_SHOWN)
         results = self.report.results
         if self.status_filter.value != "all":
             results = results[results["status"] == self.status_filter.value]
