@@ -6,14 +6,15 @@
 What the file holds, relied upon by tests and notebooks (`tests/test_validation.py` pins it):
 
 - 300 rows; French, Québécois, Spanish and German names with accents; UTF-8.
-- Columns: `E-mail Address`, `First Name`, `Last Name`, `Job Title`, `CRM Lead ID` (a few blanks, so pandas reads
-  it as float64), `Company`, `Country`, `Phone`, `Source`, `Signed Up` (ISO dates), `Newsletter` (yes/no), `Score`
-  (0-100, a few blanks).
-- 5 invalid rows (errors), at these 0-based positions: 17 (email blank), 58 (`jean.martin@exemple`: no dot after
-  the @), 133 (email only spaces), 176 (`sofia.garcia.ejemplo.es`: no @), 264 (`hans..weber@beispiel.de`: two
-  dots in a row). 295 valid rows.
-- 1 duplicate email: position 251 repeats position 42's address (other case, trailing space) with a new job title
-  (a warning: the later row wins). One valid address is internationalised (position 90, `zoë.müller@...`).
+- Columns: `E-mail Address`, `First Name`, `Last Name`, `Job Title`, `CRM Lead ID` (a few blanks, so
+  pandas reads it as float64), `Company`, `Country`, `Phone`, `Source`, `Signed Up` (ISO dates),
+  `Newsletter` (yes/no), `Score` (0-100, a few blanks).
+- 5 invalid rows (errors), at these 0-based positions: 17 (email blank), 58 (`jean.martin@exemple`: no
+  dot after the @), 133 (email only spaces), 176 (`sofia.garcia.ejemplo.es`: no @), 264
+  (`hans..weber@beispiel.de`: two dots in a row). 295 valid rows.
+- 1 duplicate email: position 251 repeats position 42's address (other case, trailing space) with a new
+  job title (a warning: the later row wins). One valid address is internationalised (position 90,
+  `zoë.müller@...`).
 - A few blank cells in `Job Title`, `Company` and `Phone`.
 """
 
@@ -35,18 +36,20 @@ PEOPLE = {
     "France": (
         ["Élodie", "Hélène", "François", "Jérôme", "Cécile", "Loïc", "Aurélie", "Benoît", "Chloé", "Gaëlle",
          "Théo", "Noémie", "Amélie", "René", "Zoé", "Anaïs", "Maëlle", "Inès", "Léa", "Marie", "Jean"],
-        ["Lefèvre", "Dubois", "Girard", "Martin", "Bernard", "Rousseau", "Moreau", "Fabre", "Mercier", "Chevalier",
-         "Lemaître", "Faure", "Perrin"],
-        ["Directrice marketing", "Chef de projet", "Responsable des ventes", "Développeur", "Chargée de communication",
-         "Directeur général", "Analyste de données"],
-        ["Éditions Lumière", "Boulangerie Rivière", "Atelier Crème", "Société Générale d'Électricité", "Côté Jardin"],
+        ["Lefèvre", "Dubois", "Girard", "Martin", "Bernard", "Rousseau", "Moreau", "Fabre", "Mercier",
+         "Chevalier", "Lemaître", "Faure", "Perrin"],
+        ["Directrice marketing", "Chef de projet", "Responsable des ventes", "Développeur",
+         "Chargée de communication", "Directeur général", "Analyste de données"],
+        ["Éditions Lumière", "Boulangerie Rivière", "Atelier Crème", "Société Générale d'Électricité",
+         "Côté Jardin"],
         "+33 6 {:02d} {:02d} {:02d} {:02d}",
     ),
     "Canada": (
         ["Mathéo", "Frédérique", "Rosalie", "Étienne", "Maxime", "Geneviève", "Stéphane", "Josée", "Noé"],
         ["Tremblay", "Gagnon", "Côté", "Bérubé", "Lévesque", "Fréchette", "Bélanger", "Thériault", "Gélinas",
          "Ouellet", "Pelletier"],
-        ["Conseillère en marketing", "Gestionnaire de comptes", "Programmeur-analyste", "Directrice des ventes"],
+        ["Conseillère en marketing", "Gestionnaire de comptes", "Programmeur-analyste",
+         "Directrice des ventes"],
         ["Érablière Saint-Côme", "Québec Numérique", "Les Éditions du Fleuve", "Boréal Conseil"],
         "+1 514 555 {:02d}{:02d}",
     ),
@@ -59,7 +62,8 @@ PEOPLE = {
         "+34 6{:02d} {:02d} {:02d} {:02d}",
     ),
     "Germany": (
-        ["Jürgen", "Günther", "Jörg", "Björn", "Käthe", "Lukas", "Anna", "Sören", "Mia", "Felix", "Hans", "Zoë"],
+        ["Jürgen", "Günther", "Jörg", "Björn", "Käthe", "Lukas", "Anna", "Sören", "Mia", "Felix", "Hans",
+         "Zoë"],
         ["Müller", "Schäfer", "Weiß", "Köhler", "Groß", "Schröder", "Böhm", "Krüger", "Hoffmann", "Vogel",
          "Weber"],
         ["Vertriebsleiter", "Geschäftsführerin", "Softwareentwickler", "Marketingleiterin", "Einkäufer"],

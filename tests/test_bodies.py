@@ -34,7 +34,8 @@ TYPE_SETS = [TEXT, INTEGER, NUMBER, BOOLEAN, CUSTOM, ANY_TYPE, frozenset({"integ
 
 TEXTS = [" a ", "", "   ", None, "12", " -12 ", "12.0", "12a", "3.5", "yes", "No", "1e3", "inf", "nan", "0"]
 # 1900 in Paris: local mean time, an offset with seconds (+00:09:21).
-MOMENTS = ["2024-03-01 09:30:00", None, "2024-03-01 00:00:00.5", "1969-07-20 20:17:40.000001", "1900-01-01 12:00"]
+MOMENTS = ["2024-03-01 09:30:00", None, "2024-03-01 00:00:00.5", "1969-07-20 20:17:40.000001",
+           "1900-01-01 12:00"]
 
 
 def _columns() -> dict[str, pd.Series]:
@@ -52,9 +53,11 @@ def _columns() -> dict[str, pd.Series]:
         "string[python]": pd.Series(TEXTS, dtype="string[python]"),
         "object text": pd.Series(TEXTS, dtype=object),
         "object mixed": pd.Series([
-            None, np.nan, pd.NA, pd.NaT, " t ", 3, np.int64(4), 2.0, np.float32(2.5), np.float64(np.nan), True,
+            None, np.nan, pd.NA, pd.NaT, " t ", 3, np.int64(4), 2.0, np.float32(2.5), np.float64(np.nan),
+            True,
             np.bool_(False), decimal.Decimal("1.50"), decimal.Decimal("2"), decimal.Decimal("NaN"),
-            dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5), pd.Timestamp("2024-01-02 03:04:05.123456789"),
+            dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5),
+            pd.Timestamp("2024-01-02 03:04:05.123456789"),
             np.datetime64("2024-01-02T03:04"), dt.timedelta(hours=1), [1, 2], {"a": 1}, b"x", float("inf"),
             pd.Period("2024-01", freq="M"), "", "  x  ",
         ], dtype=object),
@@ -64,7 +67,8 @@ def _columns() -> dict[str, pd.Series]:
         "datetime ns": pd.Series(pd.to_datetime(["2024-03-01 09:30:00.000000001", None]).as_unit("ns")),
         "datetime s": pd.Series(pd.to_datetime(["2024-03-01 09:30:00", None]).as_unit("s")),
         "datetime tz": pd.Series(pd.to_datetime(MOMENTS, format="ISO8601").tz_localize("Europe/Paris")),
-        "datetime tz +05:45": pd.Series(pd.to_datetime(MOMENTS, format="ISO8601").tz_localize("Asia/Kathmandu")),
+        "datetime tz +05:45": pd.Series(
+            pd.to_datetime(MOMENTS, format="ISO8601").tz_localize("Asia/Kathmandu")),
         "timedelta": pd.Series(pd.to_timedelta(["1h", None])),
         "period": pd.Series(pd.period_range("2024-01", periods=2, freq="M")),
     }
@@ -104,8 +108,8 @@ def test_column_conversion_agrees_with_value_conversion(name: str, types: frozen
 
 
 def test_missing_values_are_left_out_never_sent_as_nan() -> None:
-    for cell in (None, np.nan, pd.NA, pd.NaT, np.float64("nan"), np.datetime64("NaT"), decimal.Decimal("NaN"), "",
-                 "  \t "):
+    for cell in (None, np.nan, pd.NA, pd.NaT, np.float64("nan"), np.datetime64("NaT"), decimal.Decimal("NaN"),
+                 "", "  \t "):
         for types in TYPE_SETS:
             assert convert_value(cell, types) == (None, True), (cell, types)
     converted = convert_column(pd.Series([np.nan, None, "x"], dtype=object), TEXT)
@@ -142,7 +146,8 @@ def test_numpy_scalars_become_python_values() -> None:
 
 
 def test_datetimes_become_iso_8601() -> None:
-    naive = pd.Series(pd.to_datetime(["2024-03-01 09:30:00", "2024-03-01 09:30:00.25", None], format="ISO8601"))
+    naive = pd.Series(
+        pd.to_datetime(["2024-03-01 09:30:00", "2024-03-01 09:30:00.25", None], format="ISO8601"))
     assert convert_column(naive, TEXT).values == ["2024-03-01T09:30:00", "2024-03-01T09:30:00.250000", None]
     paris = naive.dt.tz_localize("Europe/Paris")
     assert convert_column(paris, TEXT).values == [
@@ -176,7 +181,8 @@ LEADS = pd.DataFrame({
     "CRM Lead ID": [12387.0, np.nan, 3.0],
     "Plan": ["pro", None, None],
     "Score": pd.array([10, None, 30], dtype="Int64"),
-    "Signed Up": pd.to_datetime(["2024-03-01", None, "2024-03-03 10:00"], format="ISO8601").tz_localize("Europe/Paris"),
+    "Signed Up": pd.to_datetime(
+        ["2024-03-01", None, "2024-03-03 10:00"], format="ISO8601").tz_localize("Europe/Paris"),
 }, index=["a", "b", "c"])
 
 
@@ -210,6 +216,8 @@ def test_positions_choose_and_order_the_rows() -> None:
     assert list(iter_bodies(LEADS, mapping, [])) == []
     with pytest.raises(IndexError, match="3"):
         iter_bodies(LEADS, mapping, [0, 3])
+    with pytest.raises(TypeError, match="flatnonzero"):
+        iter_bodies(LEADS, mapping, np.array([True, False, True]))
     with pytest.raises(ValueError, match="chunk_size"):
         iter_bodies(LEADS, mapping, chunk_size=0)
 
@@ -222,7 +230,8 @@ def test_rows_that_cannot_be_sent_raise_naming_the_row() -> None:
         list(iter_bodies(df, mapping, [0, 1]))
     with pytest.raises(ValueError, match="'third'.*'crmLeadId'"):
         list(iter_bodies(df, mapping, [2]))
-    assert list(iter_bodies(df, mapping, [0])) == [(0, {"leadInfo": {"email": "a@exemple.fr", "crmLeadId": 1}})]
+    assert list(iter_bodies(df, mapping, [0])) == [
+        (0, {"leadInfo": {"email": "a@exemple.fr", "crmLeadId": 1}})]
 
 
 def test_bodies_are_built_one_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -254,7 +263,8 @@ def test_preview_skips_invalid_rows_and_reads_only_the_head(monkeypatch: pytest.
     from publitrac import _validation
 
     real = _validation.find_problems
-    monkeypatch.setattr(_validation, "find_problems", lambda frame, m: checked.append(len(frame)) or real(frame, m))
+    monkeypatch.setattr(_validation, "find_problems",
+                        lambda frame, m: checked.append(len(frame)) or real(frame, m))
     bodies = preview(df, 3, custom_fields=["Plan"])
     assert bodies == [
         {"leadInfo": {"email": f"lead{i}@exemple.fr", "firstName": "Ana"}, "leadCustomField": {"Plan": "pro"}}

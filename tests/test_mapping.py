@@ -91,7 +91,8 @@ def test_mapping_overrides_detection() -> None:
 
 
 def test_mapping_to_none_or_ignore_drops_a_detected_column() -> None:
-    mapping = map_columns(["Email", "First Name", "Last Name"], mapping={"First Name": None, "Last Name": "ignore"})
+    mapping = map_columns(["Email", "First Name", "Last Name"],
+                          mapping={"First Name": None, "Last Name": "ignore"})
     assert dict(mapping.fields) == {"Email": "email"}
     assert mapping.ignored == ("First Name", "Last Name")
     assert "First Name" not in map_columns(["Email", "First Name"], mapping={"First Name": None},
@@ -213,7 +214,8 @@ def test_from_dict_checks_consistency(data: dict[str, Any], match: str) -> None:
 
 
 def test_reprs_show_every_column_and_where_it_goes() -> None:
-    mapping = map_columns(["Email", "First Name", "<b>Company</b>", "Notes"], custom_fields=["<b>Company</b>"])
+    columns = ["Email", "First Name", "<b>Company</b>", "Notes"]
+    mapping = map_columns(columns, custom_fields=["<b>Company</b>"])
     text = repr(mapping)
     assert "'First Name'" in text and "leadInfo.firstName" in text
     assert "leadCustomField['<b>Company</b>']" in text and "'Notes'" in text and "not sent" in text

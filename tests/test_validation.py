@@ -55,7 +55,8 @@ DEFAULT_TEXT = pd.Series(["x"]).dtype  # str (pyarrow) with pandas 3, object wit
 @pytest.mark.parametrize("dtype", [DEFAULT_TEXT, object, "string[python]"], ids=str)
 def test_missing_emails_are_errors_naming_row_and_column(dtype: Any) -> None:
     emails = pd.Series(["ana@exemple.fr", None, "", "   ", "\t", "bob@exemple.fr"], dtype=dtype)
-    df = pd.DataFrame({"Courriel": emails.to_numpy(dtype=object)}, index=list("abcdef")).astype({"Courriel": dtype})
+    df = pd.DataFrame({"Courriel": emails.to_numpy(dtype=object)}, index=list("abcdef"))
+    df = df.astype({"Courriel": dtype})
     problems = validate(df)
     assert problems["row"].tolist() == ["b", "c", "d", "e"]
     assert set(problems["column"]) == {"Courriel"} and set(problems["field"]) == {"email"}
@@ -79,11 +80,28 @@ def test_malformed_emails_are_errors_with_the_library_reason(address: str) -> No
         "problem": f"not a valid email address: {_library_reason(address)}", "severity": "error"}]
 
 
-@pytest.mark.parametrize("address", ["zoë.müller@beispiel.de", "ab--c@exemple.fr", "o'brien+tag@exemple.ie",
-                                     "A.B@Sub.Exemple.FR", "a@b.c", "x@xn--bcher-kva.ch", "a" * 65 + "@exemple.fr"])
+@pytest.mark.parametrize("address", [
+    "zoë.müller@beispiel.de", "ab--c@exemple.fr", "o'brien+tag@exemple.ie", "A.B@Sub.Exemple.FR", "a@b.c",
+    "x@xn--bcher-kva.ch", "a" * 65 + "@exemple.fr",
+])
 def test_valid_emails_off_the_plain_path_pass(address: str) -> None:
     validate_email(address, check_deliverability=False)  # the library agrees they are valid
     assert len(validate(pd.DataFrame({"email": [address]}))) == 0
+
+
+def test_emails_of_other_dtypes_are_checked_as_the_text_they_would_be_sent_as() -> None:
+    df = pd.DataFrame({"email": pd.Series(["ana@exemple.fr", " bob@exemple.fr", None, "ana@exemple.fr "],
+                                          dtype="category")})
+    problems = validate(df)
+    assert problems[["position", "severity"]].to_dict("records") == [
+        {"position": 2, "severity": "error"}, {"position": 3, "severity": "warning"}]
+    numbers = validate(pd.DataFrame({"email": [12.0, np.nan]}))
+    assert numbers["problem"].tolist() == [
+        f"not a valid email address: {_library_reason('12')}",
+        "email is missing: a lead cannot be sent without it",
+    ]
+    lists = validate(pd.DataFrame({"email": _objects([["ana@exemple.fr"], "bob@exemple.fr"])}))
+    assert lists["problem"].tolist() == ["not a valid email address: got a list (['ana@exemple.fr'])"]
 
 
 def test_each_distinct_address_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,7 +112,8 @@ def test_each_distinct_address_is_checked_once(monkeypatch: pytest.MonkeyPatch) 
         return validate_email(address, **kwargs)
 
     monkeypatch.setattr(_validation, "validate_email", counting)
-    df = pd.DataFrame({"email": ["bad@", " bad@", "bad@ ", "worse@", "ok@exemple.fr", "zoë@exemple.fr"] * 100})
+    emails = ["bad@", " bad@", "bad@ ", "worse@", "ok@exemple.fr", "zoë@exemple.fr"]
+    df = pd.DataFrame({"email": emails * 100})
     problems = validate(df)
     assert sorted(checked) == ["bad@", "worse@", "zoë@exemple.fr"]  # plain addresses skip the library
     assert (problems["severity"] == "error").sum() == 400
@@ -217,7 +236,7 @@ def test_validation_reads_columns_in_chunks(monkeypatch: pytest.MonkeyPatch) -> 
     assert invalid_positions(validate(df)).tolist() == [3, 7, 29]
 
 
-# -- examples/leads.csv ------------------------------------------------------------------------------------------
+# -- examples/leads.csv --------------------------------------------------------------------------------------
 
 EXAMPLE_ERRORS = [17, 58, 133, 176, 264]
 
@@ -236,8 +255,9 @@ def test_example_leads_counts() -> None:
     assert df.shape == (300, 12)
     assert df["CRM Lead ID"].dtype == np.float64 and df["CRM Lead ID"].isna().any()
     mapping = map_columns(df, custom_fields="all")
-    assert dict(mapping.fields) == {"E-mail Address": "email", "First Name": "firstName", "Last Name": "lastName",
-                                    "Job Title": "jobTitle", "CRM Lead ID": "crmLeadId"}
+    assert dict(mapping.fields) == {
+        "E-mail Address": "email", "First Name": "firstName", "Last Name": "lastName",
+        "Job Title": "jobTitle", "CRM Lead ID": "crmLeadId"}
     problems = find_problems(df, mapping)
     errors = problems[problems["severity"] == "error"]
     warnings = problems[problems["severity"] == "warning"]

@@ -2,27 +2,27 @@
 
 A value leaves pandas clean, whatever the dtype (numpy, nullable, pyarrow, `category`, `object`):
 
-- missing values (`NaN`, `None`, `pd.NA`, `NaT`) and text that is empty once trimmed are left out of the body,
-  never sent as the text "nan";
-- text is trimmed; numpy scalars become Python values; floats that are whole numbers become ints (an id column
-  with gaps is float64: 12387.0 is sent as 12387);
-- date-times become ISO 8601 text: seconds, then the fraction of a second when there is one, then the UTC offset
-  when the value has a time zone (`2024-03-01T09:30:00+01:00`); `datetime.date` values become `2024-03-01`;
-- what happens next depends on the JSON Schema `type` the spec gives the field (`LeadInfo`'s properties for
-  standard fields, `LeadCustomField`'s `additionalProperties` for custom fields):
+- missing values (`NaN`, `None`, `pd.NA`, `NaT`) and text that is empty once trimmed are left out of the
+  body, never sent as the text "nan";
+- text is trimmed; numpy scalars become Python values; floats that are whole numbers become ints (an id
+  column with gaps is float64: 12387.0 is sent as 12387);
+- date-times become ISO 8601 text: seconds, then the fraction of a second when there is one, then the UTC
+  offset when the value has a time zone (`2024-03-01T09:30:00+01:00`); `datetime.date` gives `2024-03-01`;
+- what happens next depends on the JSON Schema `type` the spec gives the field (`LeadInfo`'s properties
+  for standard fields, `LeadCustomField`'s `additionalProperties` for custom fields):
 
-  | value            | string              | integer              | number      | boolean                      |
-  | ---------------- | ------------------- | -------------------- | ----------- | ---------------------------- |
-  | text             | kept                | if `[+-]digits[.0]`  | if numeric  | true/false/yes/no/y/n/t/f/1/0 |
-  | boolean          | "true" / "false"    | rejected             | rejected    | kept                         |
-  | whole number     | its digits          | kept                 | kept        | if 0 or 1                    |
-  | other number     | its shortest repr   | rejected             | kept        | rejected                     |
-  | date-time        | ISO 8601            | rejected             | rejected    | rejected                     |
-  | inf, list, dict  | rejected            | rejected             | rejected    | rejected                     |
+  | value           | string            | integer             | number     | boolean                   |
+  | --------------- | ----------------- | ------------------- | ---------- | ------------------------- |
+  | text            | kept              | if `[+-]digits[.0]` | if numeric | true/false/yes/no/y/n/1/0 |
+  | boolean         | "true" / "false"  | rejected            | rejected   | kept                      |
+  | whole number    | its digits        | kept                | kept       | if 0 or 1                 |
+  | other number    | its shortest repr | rejected            | kept       | rejected                  |
+  | date-time       | ISO 8601          | rejected            | rejected   | rejected                  |
+  | inf, list, dict | rejected          | rejected            | rejected   | rejected                  |
 
-  A field whose type lists several types (custom fields: string, number, boolean) keeps the value's own kind when
-  allowed: text stays text, numbers stay numbers, booleans stay booleans. Other scalars (Decimal, Period...) are
-  numbers if they are `Decimal`, else sent as `str(value)` to text fields.
+  A field that admits several types (custom fields: string, number, boolean) keeps the value's own kind
+  when it can: text stays text, numbers stay numbers, booleans stay booleans. Of other scalars, `Decimal`
+  is a number and the rest (Period...) is sent as `str(value)` to text fields.
 
 `_validation.find_problems` uses the same conversion, so a row it accepts always converts.
 """
@@ -45,7 +45,9 @@ from pandas.api import types as pdt
 from . import _spec
 from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
 
-__all__ = ["ANY_TYPE", "Converted", "convert_column", "convert_value", "field_types", "iter_bodies", "preview"]
+__all__ = [
+    "ANY_TYPE", "Converted", "convert_column", "convert_value", "field_types", "iter_bodies", "preview",
+]
 
 ANY_TYPE: Final = frozenset({"string", "integer", "number", "boolean"})
 """The types a field without a `type` in the spec accepts: any JSON scalar."""
@@ -96,7 +98,7 @@ def custom_field_types() -> frozenset[str]:
     return field_types(extra) if isinstance(extra, Mapping) else ANY_TYPE
 
 
-# -- one value ---------------------------------------------------------------------------------------------------
+# -- one value -----------------------------------------------------------------------------------------------
 
 def convert_value(value: Any, types: frozenset[str]) -> tuple[Any, bool]:
     """Convert one value for a field of the given types (the reference the column conversion agrees with).
@@ -200,7 +202,7 @@ def _from_datetime_text(text: str, types: frozenset[str]) -> tuple[Any, bool]:
     return (text, True) if "string" in types else (None, False)
 
 
-# -- one column --------------------------------------------------------------------------------------------------
+# -- one column ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Converted:
@@ -409,7 +411,8 @@ def _iso_texts(moments: np.ndarray, missing: np.ndarray) -> np.ndarray:
         micro = fraction & (moments == moments.astype("datetime64[us]"))
         nano = fraction & ~micro
         if micro.any():
-            out[micro] = np.datetime_as_string(moments[micro].astype("datetime64[us]"), unit="us").astype(object)
+            micros = moments[micro].astype("datetime64[us]")
+            out[micro] = np.datetime_as_string(micros, unit="us").astype(object)
         if nano.any():
             out[nano] = np.datetime_as_string(moments[nano], unit="ns").astype(object)
     return out
@@ -436,7 +439,7 @@ def _categorical(series: pd.Series, types: frozenset[str], want: bool) -> Conver
     return Converted(table[codes].tolist(), bad)
 
 
-# -- bodies ------------------------------------------------------------------------------------------------------
+# -- bodies --------------------------------------------------------------------------------------------------
 
 def _plan(df: pd.DataFrame, mapping: LeadMapping) -> list[tuple[bool, str, Any, frozenset[str]]]:
     """(is custom, body key, column, types) for every column that is sent."""
@@ -466,12 +469,13 @@ def iter_bodies(
         chunk_size: rows converted together.
 
     Returns:
-        An iterator of `(position, {"leadInfo": {...}, "leadCustomField": {...}})`; `leadCustomField` is left out
-        when empty. The bodies are plain JSON-ready dicts.
+        An iterator of `(position, {"leadInfo": {...}, "leadCustomField": {...}})`; `leadCustomField` is
+        left out when empty. The bodies are plain JSON-ready dicts.
 
     Raises:
         ConfigurationError: the mapping names columns the frame does not have.
         IndexError: a position is outside the frame.
+        TypeError: positions is a boolean mask.
         ValueError: a row has no email or a value that cannot be sent (while iterating).
 
     Example:
@@ -487,7 +491,10 @@ def iter_bodies(
         chunks: Iterator[slice | np.ndarray] = (slice(start, min(start + chunk_size, n))
                                                 for start in range(0, n, chunk_size))
     else:
-        wanted = np.asarray(positions, dtype=np.int64).reshape(-1)
+        given = np.asarray(positions)
+        if given.dtype == bool:
+            raise TypeError("positions must be row numbers, not a mask: use np.flatnonzero(mask)")
+        wanted = given.astype(np.int64).reshape(-1)
         outside = wanted[(wanted < 0) | (wanted >= n)]
         if len(outside):
             raise IndexError(f"positions outside the frame of {n} rows: {outside[:5].tolist()}")
@@ -520,7 +527,8 @@ def _bodies(df: pd.DataFrame, plan: list[tuple[bool, str, pd.Series, frozenset[s
             assert converted.values is not None
             (custom_values if custom else info_values).append(converted.values)
         custom_rows = zip(*custom_values, strict=True) if custom_keys else repeat(())
-        for position, info_row, custom_row in zip(chunk_positions, zip(*info_values, strict=True), custom_rows):
+        info_rows = zip(*info_values, strict=True)
+        for position, info_row, custom_row in zip(chunk_positions, info_rows, custom_rows):
             info = {key: value for key, value in zip(info_keys, info_row) if value is not None}
             if EMAIL_FIELD not in info:
                 raise ValueError(f"row {df.index[position]!r} (position {position}) has no email; check rows "

@@ -1,18 +1,19 @@
 """Which DataFrame column goes where in a lead: `leadInfo` fields, custom fields, or nowhere.
 
-The standard fields are read from the spec (`LeadInfo` in `openapi.yaml`), so adding a field there is enough for a
-column of that name to be mapped to it. Columns are matched by *normalised* name: case, accents, spaces, `_`, `-`
-and `.` are ignored, so `First Name`, `first_name` and `FirstName` all map to `firstName`, `CRM Lead ID` to
-`crmLeadId`.
+The standard fields are read from the spec (`LeadInfo` in `openapi.yaml`), so adding a field there is
+enough for a column of that name to be mapped to it. Columns are matched by *normalised* name: case,
+accents, spaces, `_`, `-` and `.` are ignored, so `First Name`, `first_name` and `FirstName` all map to
+`firstName`, `CRM Lead ID` to `crmLeadId`.
 
 Rules, in order:
 
-1. The email column is `email=` when given; else a column named `email` (normalised: `Email`, `E-mail`, `e_mail`)
-   if there is exactly one; else exactly one column with another common name for an email address (`E-mail
-   Address`, `Mail`, `Courriel`, `Adresse électronique`, `Correo electrónico`, `E-Mail-Adresse`...). Several
-   candidates at the same level, or none, raise `ConfigurationError`: pass `email=`.
-2. `mapping={column: field}` maps columns explicitly (`field` must be a `leadInfo` field of the spec); `None` or
-   `"ignore"` drops a column that would otherwise be detected. Explicit choices beat detection.
+1. The email column is `email=` when given; else a column named `email` (normalised: `Email`, `E-mail`,
+   `e_mail`) if there is exactly one; else exactly one column with another common name for an email
+   address (`E-mail Address`, `Mail`, `Courriel`, `Adresse électronique`, `Correo electrónico`,
+   `E-Mail-Adresse`...). Several candidates at the same level, or none, raise `ConfigurationError`: pass
+   `email=`.
+2. `mapping={column: field}` maps columns explicitly (`field` must be a `leadInfo` field of the spec);
+   `None` or `"ignore"` drops a column that would otherwise be detected. Explicit choices beat detection.
 3. Every other column whose normalised name is a `leadInfo` field's is mapped to it.
 4. Custom fields are only the ones asked for: a list of columns (named after the column, stripped), a dict
    `{column: custom field name}`, or `"all"` (every column not mapped above nor ignored in `mapping`).
@@ -101,7 +102,8 @@ class LeadMapping:
         object.__setattr__(self, "custom", MappingProxyType(dict(self.custom)))
         object.__setattr__(self, "ignored", tuple(self.ignored))
         if self.fields.get(self.email) != EMAIL_FIELD:
-            raise ConfigurationError(f"LeadMapping: fields must map the email column {self.email!r} to 'email'")
+            raise ConfigurationError(
+                f"LeadMapping: fields must map the email column {self.email!r} to 'email'")
         known = _spec.lead_info_fields()
         seen: dict[str, str] = {}
         for column, field in self.fields.items():
@@ -114,7 +116,8 @@ class LeadMapping:
         names: dict[str, str] = {}
         for column, name in self.custom.items():
             if not isinstance(name, str) or not name.strip():
-                raise ConfigurationError(f"custom field name for column {column!r} must be a non-empty string")
+                raise ConfigurationError(
+                    f"custom field name for column {column!r} must be a non-empty string")
             if column in self.fields:
                 raise ConfigurationError(
                     f"column {column!r} is sent as leadInfo field {self.fields[column]!r}; it cannot also be "
@@ -157,7 +160,8 @@ class LeadMapping:
             The mapping, checked against the spec.
 
         Raises:
-            ConfigurationError: a key is missing or the mapping is inconsistent (an unknown field, a field twice).
+            ConfigurationError: a key is missing or the mapping is inconsistent (an unknown field, a field
+                twice).
 
         Example:
             >>> LeadMapping.from_dict({"email": "Mail", "fields": {"Mail": "email"}}).email
@@ -205,8 +209,9 @@ def map_columns(
     Args:
         columns_or_df: a DataFrame, its columns, or an already built `LeadMapping` (returned unchanged).
         email: the email column; detected from its name when omitted.
-        mapping: `{column: leadInfo field}` overriding detection; `None` or `"ignore"` as a field drops a column
-            that would be detected. A `LeadMapping` here is checked against the columns and returned unchanged.
+        mapping: `{column: leadInfo field}` overriding detection; `None` or `"ignore"` as a field drops a
+            column that would be detected. A `LeadMapping` here is checked against the columns and returned
+            unchanged.
         custom_fields: the columns to send as custom fields: a list (named after the column), a dict
             `{column: custom field name}`, or `"all"`.
 
@@ -214,11 +219,12 @@ def map_columns(
         The mapping.
 
     Raises:
-        ConfigurationError: a named column does not exist, a field is not in the spec, two columns go to the same
-            field, or the email column is missing or ambiguous. The message names the columns involved.
+        ConfigurationError: a named column does not exist, a field is not in the spec, two columns go to the
+            same field, or the email column is missing or ambiguous. The message names the columns involved.
 
     Example:
-        >>> m = map_columns(["E-mail Address", "first_name", "CRM Lead ID", "Company"], custom_fields=["Company"])
+        >>> columns = ["E-mail Address", "first_name", "CRM Lead ID", "Company"]
+        >>> m = map_columns(columns, custom_fields=["Company"])
         >>> dict(m.fields)
         {'E-mail Address': 'email', 'first_name': 'firstName', 'CRM Lead ID': 'crmLeadId'}
     """
@@ -229,7 +235,8 @@ def map_columns(
     columns = _column_list(columns_or_df)
     if isinstance(mapping, LeadMapping):
         if email is not None or custom_fields is not None:
-            raise ConfigurationError("pass either mapping=LeadMapping(...) or email=/custom_fields=, not both")
+            raise ConfigurationError(
+                "pass either mapping=LeadMapping(...) or email=/custom_fields=, not both")
         missing = [column for column in mapping.columns if column not in set(columns)]
         if missing:
             raise ConfigurationError(
@@ -255,8 +262,8 @@ def map_columns(
     for field, found in detected.items():
         if len(found) > 1:
             raise ConfigurationError(
-                f"columns {_names(found)} all match leadInfo field {field!r}; map one of them explicitly, e.g. "
-                f"mapping={{{found[0]!r}: {field!r}, {found[1]!r}: None}}")
+                f"columns {_names(found)} all match leadInfo field {field!r}; map one of them explicitly, "
+                f"e.g. mapping={{{found[0]!r}: {field!r}, {found[1]!r}: None}}")
         fields[found[0]] = field
 
     order = {column: i for i, column in enumerate(columns)}
@@ -269,11 +276,13 @@ def map_columns(
 def _column_list(columns_or_df: Any) -> list[Any]:
     columns = getattr(columns_or_df, "columns", columns_or_df)
     if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable):
-        raise ConfigurationError(f"expected a DataFrame or a list of columns, got {type(columns_or_df).__name__}")
+        raise ConfigurationError(
+            f"expected a DataFrame or a list of columns, got {type(columns_or_df).__name__}")
     result = list(columns)
     duplicates = [column for column, count in Counter(result).items() if count > 1]
     if duplicates:
-        raise ConfigurationError(f"the frame has duplicate column names: {_names(duplicates)}; rename them first")
+        raise ConfigurationError(
+            f"the frame has duplicate column names: {_names(duplicates)}; rename them first")
     return result
 
 
@@ -300,7 +309,8 @@ def _explicit_mapping(mapping: Mapping[str, str | None], columns: list[Any],
     return explicit, dropped
 
 
-def _email_column(columns: list[Any], email: str | None, explicit: Mapping[str, str], dropped: set[str]) -> str:
+def _email_column(columns: list[Any], email: str | None, explicit: Mapping[str, str],
+                  dropped: set[str]) -> str:
     mapped = [column for column, field in explicit.items() if field == EMAIL_FIELD]
     if email is not None:
         if email not in columns:
@@ -355,8 +365,8 @@ def _custom_fields(custom_fields: Sequence[str] | Mapping[str, str] | str | None
                 f"{_names(columns)}")
         if column in fields:
             raise ConfigurationError(
-                f"column {column!r} is already sent as leadInfo field {fields[column]!r}; to send it as a custom "
-                f"field instead, also pass mapping={{{column!r}: None}}")
+                f"column {column!r} is already sent as leadInfo field {fields[column]!r}; to send it as a "
+                f"custom field instead, also pass mapping={{{column!r}: None}}")
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"column {column!r} needs a non-empty custom field name, got {name!r}")
     return wanted
@@ -367,8 +377,8 @@ def _unknown_field_message(column: object, field: object, known: Mapping[str, An
     by_name = {normalise_name(name): name for name in known}
     hint = by_name.get(normalise_name(field)) or (close[0] if close else None)
     suggestion = f" (did you mean {hint!r}?)" if hint else ""
-    return (f"column {column!r} is mapped to {field!r}, which is not a leadInfo field of the spec{suggestion}; "
-            f"known fields: {_names(known)}")
+    return (f"column {column!r} is mapped to {field!r}, which is not a leadInfo field of the spec"
+            f"{suggestion}; known fields: {_names(known)}")
 
 
 def _names(names: Iterable[Any]) -> str:

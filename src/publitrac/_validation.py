@@ -1,16 +1,18 @@
 """Find, before anything is sent, the rows Publitrac would accept with a 200 and then drop out of sight.
 
-Publitrac's delayed sync answers 200 to nearly anything and processes the lead later, so a lead without a valid
-email, or with a value of the wrong type, is lost silently. `find_problems` lists such rows, one line per problem:
+Publitrac's delayed sync answers 200 to nearly anything and processes the lead later, so a lead without a
+valid email, or with a value of the wrong type, is lost silently. `find_problems` lists such rows, one
+line per problem:
 
 - `error`: the row is not sent. A missing or malformed email (syntax checked by `email-validator`, no DNS
-  lookup), or a value that cannot be sent as its field's type in the spec (see `_bodies` for the conversions:
-  `"12a"` or `3.5` for the integer `crmLeadId` is an error, `"12387"` and `12387.0` are fine).
-- `warning`: the row is sent anyway. Two rows with the same email (trimmed, lower-cased) update the same lead; the
-  later row is sent after the earlier one and wins.
+  lookup), or a value that cannot be sent as its field's type in the spec (see `_bodies` for the
+  conversions: `"12a"` or `3.5` for the integer `crmLeadId` is an error, `"12387"` and `12387.0` are fine).
+- `warning`: the row is sent anyway. Two rows with the same email (trimmed, lower-cased) update the same
+  lead; the later row is sent after the earlier one and wins.
 
-The work is vectorised: email syntax is checked once per *distinct* address, after a vectorised pre-filter that
-accepts plain addresses (`name.surname+tag@sub.domain.tld`) which the library is known to accept.
+The work is vectorised: email syntax is checked once per *distinct* address, after a vectorised
+pre-filter that accepts plain addresses (`name.surname+tag@sub.domain.tld`) which the library is known to
+accept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from pandas.api import types as pdt
 
-from ._bodies import convert_column, convert_value, custom_field_types, lead_info_types
+from ._bodies import convert_column, custom_field_types, lead_info_types
 from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
 
 __all__ = ["PROBLEM_COLUMNS", "find_problems", "invalid_positions", "valid_positions", "validate"]
@@ -35,9 +37,10 @@ WARNING: Final = "warning"
 VALUE_WIDTH: Final = 60
 CHUNK_ROWS: Final = 65_536
 
-# A strict subset of what email-validator accepts (ASCII dot-atom local part, letters-only top-level domain, no
-# "--" label and no special-use domain checked apart): addresses matching it skip the library, which costs ~30 us
-# an address. Kept RE2-compatible for pyarrow strings. tests/test_validation.py checks the subset property.
+# A strict subset of what email-validator accepts (ASCII dot-atom local part, letters-only top-level
+# domain, no "--" label and no special-use domain checked apart): addresses matching it skip the library,
+# which costs ~30 us an address. Kept RE2-compatible for pyarrow strings. tests/test_validation.py checks
+# the subset property.
 PLAIN_EMAIL: Final = (
     r"[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]+(?:\.[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
@@ -54,17 +57,20 @@ def find_problems(df: pd.DataFrame, mapping: LeadMapping) -> pd.DataFrame:
         mapping: which column goes where (from `map_columns`).
 
     Returns:
-        A frame with the columns `row` (the index label), `position` (0-based), `column`, `field`, `value` (the
-        offending value as text, truncated), `problem` (a sentence) and `severity` (`"error"`: the row is not
-        sent; `"warning"`: it is sent), sorted by position.
+        A frame with the columns `row` (the index label), `position` (0-based), `column`, `field`,
+        `value` (the offending value as text, truncated), `problem` (a sentence) and `severity` (`"error"`:
+        the row is not sent; `"warning"`: it is sent), sorted by position.
 
     Raises:
         ConfigurationError: the mapping names columns the frame does not have.
 
     Example:
         >>> df = pd.DataFrame({"Email": ["ana@exemple.fr", "bob@", "ANA@exemple.fr "]})
-        >>> find_problems(df, map_columns(df))[["row", "severity", "problem"]].to_dict("records")[0]
-        {'row': 1, 'severity': 'error', 'problem': 'not a valid email address: There must be something after the @-sign.'}
+        >>> problems = find_problems(df, map_columns(df))
+        >>> problems[["row", "severity"]].to_dict("records")
+        [{'row': 1, 'severity': 'error'}, {'row': 2, 'severity': 'warning'}]
+        >>> problems["problem"].tolist()[0]
+        'not a valid email address: There must be something after the @-sign.'
     """
     mapping = map_columns(df, mapping=mapping)
     found = _Found(df)
@@ -115,7 +121,8 @@ def invalid_positions(problems: pd.DataFrame) -> np.ndarray:
         >>> invalid_positions(validate(pd.DataFrame({"email": [None, "ana@exemple.fr", "x"]}))).tolist()
         [0, 2]
     """
-    errors = problems["position"].to_numpy(dtype=np.int64)[(problems["severity"] == ERROR).to_numpy(dtype=bool)]
+    is_error = (problems["severity"] == ERROR).to_numpy(dtype=bool)
+    errors = problems["position"].to_numpy(dtype=np.int64)[is_error]
     return np.unique(errors)
 
 
@@ -197,7 +204,8 @@ def _check_types(df: pd.DataFrame, mapping: LeadMapping, found: _Found) -> None:
     plan = [(column, field, info_types[field], field) for column, field in mapping.fields.items()
             if field != EMAIL_FIELD]
     custom_types = custom_field_types()
-    plan += [(column, name, custom_types, f"custom field {name!r}") for column, name in mapping.custom.items()]
+    plan += [(column, name, custom_types, f"custom field {name!r}")
+             for column, name in mapping.custom.items()]
     for column, field, types, what in plan:
         series = df[column]
         bad_parts = []
@@ -215,15 +223,22 @@ def _check_types(df: pd.DataFrame, mapping: LeadMapping, found: _Found) -> None:
 
 
 def _check_emails(df: pd.DataFrame, column: Any, found: _Found) -> pd.Series:
-    """Report missing and malformed emails; return the trimmed emails as text (NaN where missing)."""
+    """Report missing and malformed emails; return the trimmed emails as text (missing where absent)."""
     series = df[column]
-    text = _as_text(series)
+    text, unsendable = _as_text(series, lead_info_types()[EMAIL_FIELD])
+    if unsendable is not None:
+        positions = np.flatnonzero(unsendable)
+        cells = series.iloc[positions].astype(object).tolist()
+        found.add(positions, column, EMAIL_FIELD, [_shown(cell) for cell in cells],
+                  [f"not a valid email address: got {_described(cell)}" for cell in cells], ERROR)
     missing = text.isna().to_numpy(dtype=bool) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
+    if unsendable is not None:
+        missing = missing & ~unsendable
     positions = np.flatnonzero(missing)
     found.add(positions, column, EMAIL_FIELD, [_shown(v) for v in series.iloc[positions].astype(object)],
               ["email is missing: a lead cannot be sent without it"] * len(positions), ERROR)
 
-    unchecked = ~missing & ~_plain_emails(text)
+    unchecked = ~missing & ~_plain_emails(text) & text.notna().to_numpy(dtype=bool)
     if unchecked.any():
         candidates = text[unchecked]
         reasons = {address: _email_error(address) for address in pd.unique(candidates.to_numpy(dtype=object))}
@@ -235,15 +250,15 @@ def _check_emails(df: pd.DataFrame, column: Any, found: _Found) -> pd.Series:
     return text
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    if series.dtype != object and pdt.is_string_dtype(series.dtype) and not isinstance(
-            series.dtype, pd.CategoricalDtype):
-        return series.str.strip()
-    if series.dtype == object and pdt.infer_dtype(series, skipna=True) in ("string", "empty"):
-        return series.str.strip()
-    # Numbers, dates...: the text they would be sent as, so that the library says why it is not an email.
-    texts = [convert_value(v, frozenset({"string"}))[0] for v in series.astype(object)]
-    return pd.Series(texts, index=series.index, dtype=object)
+def _as_text(series: pd.Series, types: frozenset[str]) -> tuple[pd.Series, np.ndarray | None]:
+    """The emails as trimmed text, and the mask of cells that cannot be text at all (a list, say)."""
+    if not pdt.is_object_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype) and (
+            pdt.is_string_dtype(series.dtype)):
+        return series.str.strip(), None  # pyarrow strings stay vectorised
+    # Numbers, dates, categories, objects: the text they would be sent as, so that the library can say
+    # what is wrong with it.
+    converted = convert_column(series, types)
+    return pd.Series(converted.values, index=series.index, dtype=object), converted.bad
 
 
 def _plain_emails(text: pd.Series) -> np.ndarray:
@@ -279,7 +294,8 @@ def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Fo
     positions = sent[later]
     labels = df.index[first]
     found.add(positions, column, EMAIL_FIELD, [_shown(v) for v in text.iloc[positions]],
-              [f"same email as row {label!r}; sent after it, the later row wins" for label in labels], WARNING)
+              [f"same email as row {label!r}; sent after it, the later row wins" for label in labels],
+              WARNING)
 
 
 def _expected(types: frozenset[str]) -> str:
