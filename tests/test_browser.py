@@ -1,7 +1,7 @@
 """The push panel as an app: Voilà serves notebooks/02-push-leads.ipynb, headless Chromium clicks through it.
 
-Debian's Chromium is driven by Playwright (no browser download). Without Chromium the test skips with a reason on a
-laptop, and fails in CI (`CI` set), where .ci/run installs it.
+Debian's Chromium is driven by Playwright (no browser download). Without Chromium the test skips with a reason
+on a laptop, and fails in CI (`CI` set), where .ci/run installs it.
 """
 
 from __future__ import annotations
@@ -78,11 +78,18 @@ def voila_app(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     env |= {"PUBLITRAC_API_KEY": SECRET, "PUBLITRAC_SANDBOX_PORT": str(sandbox_port)}
     log = tmp_path / "voila.log"
     command = [
-        sys.executable, "-m", "voila", str(NOTEBOOK.relative_to(ROOT)),
-        "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+        sys.executable,
+        "-m",
+        "voila",
+        str(NOTEBOOK.relative_to(ROOT)),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
     ]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/", sandbox_port, log
@@ -96,7 +103,7 @@ def voila_app(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
 
 
 def expected_counts() -> tuple[int, int, int]:
-    """(rows to send, invalid rows, distinct emails sent) of examples/leads.csv, from the toolkit's validation."""
+    """(rows to send, invalid rows, distinct emails sent) of examples/leads.csv, by publitrac.validate."""
     frame = pd.read_csv(ROOT / "examples" / "leads.csv")
     problems = publitrac.validate(frame)
     invalid = set(problems.loc[problems["severity"] == "error", "position"])

@@ -1,8 +1,8 @@
 """The notebooks, executed top to bottom headless (nbclient) as a user would run them, against the sandbox.
 
-Each notebook runs once per module, with a distinctive PUBLITRAC_API_KEY and no PUBLITRAC_BASE_URL (so notebook 02
-starts its sandbox with that key); a probe cell appended by the test reads what the notebook produced, and then every
-output and the saved widget state are searched for the key and the tokens.
+Each notebook runs once per module, with a distinctive PUBLITRAC_API_KEY and no PUBLITRAC_BASE_URL (so
+notebook 02 starts its sandbox with that key); a probe cell appended by the test reads what the notebook
+produced, and then every output and the saved widget state are searched for the key and the tokens.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def expected(example: pd.DataFrame) -> dict[str, int]:
     }
 
 
-# -- as committed ---------------------------------------------------------------------------------------------------
+# -- as committed --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -111,17 +111,23 @@ def test_committed_without_outputs_and_thin(name: str) -> None:
         assert cell.outputs == [] and cell.execution_count is None, f"cell {number} has outputs"
         assert len(cell.source.splitlines()) <= 6, f"cell {number} is not thin:\n{cell.source}"
         tree = ast.parse(cell.source)
-        defined = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda)]
+        defined = [
+            node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda)
+        ]
         assert not defined, f"cell {number} defines a function or class"
         previous = notebook.cells[number - 1] if number else None
-        assert previous is not None and previous.cell_type == "markdown", f"cell {number} has no explanation above"
+        assert previous is not None and previous.cell_type == "markdown", (
+            f"cell {number} has no explanation above"
+        )
     assert "widgets" not in notebook.metadata, "saved widget state"
 
 
-# -- executed -------------------------------------------------------------------------------------------------------
+# -- executed ------------------------------------------------------------------------------------------------
 
 
-def test_explore_notebook_finds_what_validation_finds(executed: dict[str, Any], example: pd.DataFrame) -> None:
+def test_explore_notebook_finds_what_validation_finds(
+    executed: dict[str, Any], example: pd.DataFrame
+) -> None:
     notebook, probe = executed["01-explore-leads.ipynb"]
     facts = expected(example)
     assert probe["rows"] == len(example) == probe["explorer_rows"]
@@ -138,7 +144,9 @@ def test_explore_notebook_finds_what_validation_finds(executed: dict[str, Any], 
     assert f"'error': {probe['errors']}" in outputs_text(notebook)
 
 
-def test_push_notebook_pushes_every_valid_row_into_the_sandbox(executed: dict[str, Any], example: pd.DataFrame) -> None:
+def test_push_notebook_pushes_every_valid_row_into_the_sandbox(
+    executed: dict[str, Any], example: pd.DataFrame
+) -> None:
     notebook, probe = executed["02-push-leads.ipynb"]
     facts = expected(example)
     summary = probe["summary"]

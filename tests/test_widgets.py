@@ -1,7 +1,7 @@
 """The widgets, driven as a user would: set `.value`, `.click()`, then look at their state.
 
-The push panel's tests run over real HTTP against the sandbox the panel starts (or one the test starts, standing in
-for a real account).
+The push panel's tests run over real HTTP against the sandbox the panel starts (or one the test starts,
+standing in for a real account).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import base64
 import io
 import json
 import re
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
@@ -50,7 +50,7 @@ def leads() -> pd.DataFrame:
 
 
 def all_states(root: widgets.Widget) -> str:
-    """Every synced trait of `root` and of the widgets below it, as one JSON text (what a front end can see)."""
+    """Every synced trait of `root` and of the widgets below it, as one JSON text (what a browser sees)."""
     seen: list[str] = []
     stack = [root]
     while stack:
@@ -65,7 +65,7 @@ def all_states(root: widgets.Widget) -> str:
     return "\n".join(seen)
 
 
-# -- reading files and telling an app from a notebook ------------------------------------------------------------
+# -- reading files and telling an app from a notebook --------------------------------------------------------
 
 
 def test_read_leads_by_suffix(tmp_path: Any, leads: pd.DataFrame) -> None:
@@ -75,7 +75,8 @@ def test_read_leads_by_suffix(tmp_path: Any, leads: pd.DataFrame) -> None:
     assert read_leads(tmp_path / "leads.parquet").shape == leads.shape
     assert list(read_leads(tmp_path / "leads.xlsx").columns) == list(leads.columns)
     from_bytes = read_leads(csv, name="upload.CSV")
-    assert list(from_bytes.columns) == list(leads.columns)  # the byte order mark is not part of the first name
+    # The byte order mark is not part of the first column's name.
+    assert list(from_bytes.columns) == list(leads.columns)
     with pytest.raises(ValueError, match="expected one of"):
         read_leads(b"x", name="leads.json")
 
@@ -86,7 +87,7 @@ def test_running_in_voila() -> None:
     assert not running_in_voila({"SERVER_SOFTWARE": "nginx"})
 
 
-# -- the explorer --------------------------------------------------------------------------------------------------
+# -- the explorer --------------------------------------------------------------------------------------------
 
 
 def test_explorer_flags_the_rows_validation_flags(leads: pd.DataFrame) -> None:
@@ -179,7 +180,7 @@ def test_explorer_asks_for_the_email_column_when_none_is_found() -> None:
     assert list(explorer.visible["who"]) == ["nope"]
 
 
-# -- the mapping editor ---------------------------------------------------------------------------------------------
+# -- the mapping editor --------------------------------------------------------------------------------------
 
 
 def test_editor_starts_from_the_sync_detection(leads: pd.DataFrame) -> None:
@@ -202,11 +203,11 @@ def test_editor_changes_make_the_mapping_and_the_preview(leads: pd.DataFrame) ->
     assert dict(mapping.custom) == {"Notes": "remarks"}
     assert "CRM Lead ID" in mapping.ignored and "CRM Lead ID" not in mapping.fields
     expected = publitrac.preview(leads, 3, mapping=mapping)
-    shown = json.loads(_unescape(re.search(r"<pre[^>]*>(.*)</pre>", editor.preview.value, re.S).group(1)))
+    shown = shown_bodies(editor.preview.value)
     assert shown == expected
     assert shown[0]["leadCustomField"] == {"remarks": "x"}
     editor.preview_count.value = 1
-    assert len(json.loads(_unescape(re.search(r"<pre[^>]*>(.*)</pre>", editor.preview.value, re.S).group(1)))) == 1
+    assert len(shown_bodies(editor.preview.value)) == 1
 
 
 def test_editor_reports_an_invalid_choice_and_recovers(leads: pd.DataFrame) -> None:
@@ -222,7 +223,9 @@ def test_editor_reports_an_invalid_choice_and_recovers(leads: pd.DataFrame) -> N
     assert editor.mapping is None and "exactly one column" in editor.error
 
 
-def test_editor_offers_a_field_added_to_the_spec(monkeypatch: pytest.MonkeyPatch, leads: pd.DataFrame) -> None:
+def test_editor_offers_a_field_added_to_the_spec(
+    monkeypatch: pytest.MonkeyPatch, leads: pd.DataFrame
+) -> None:
     fields = {**_spec.lead_info_fields(), "companyName": {"type": "string"}}
     monkeypatch.setattr(_spec, "lead_info_fields", lambda: fields)
     editor = MappingEditor(leads)
@@ -239,13 +242,19 @@ def test_editor_without_an_email_column_waits_for_one() -> None:
     assert editor.mapping is not None and editor.mapping.email == "who"
 
 
+def shown_bodies(preview_html: str) -> Any:
+    match = re.search(r"<pre[^>]*>(.*)</pre>", preview_html, re.S)
+    assert match, preview_html
+    return json.loads(_unescape(match.group(1)))
+
+
 def _unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
 
 
-# -- the push panel -------------------------------------------------------------------------------------------------
+# -- the push panel ------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -272,7 +281,9 @@ def valid_emails(frame: pd.DataFrame, mapping: publitrac.LeadMapping) -> set[str
     return set(emails.str.strip().str.lower())
 
 
-def test_panel_dry_run_shows_what_would_be_sent_and_sends_nothing(panel_factory: Any, leads: pd.DataFrame) -> None:
+def test_panel_dry_run_shows_what_would_be_sent_and_sends_nothing(
+    panel_factory: Any, leads: pd.DataFrame
+) -> None:
     panel = panel_factory(leads, custom_fields=["Company"])
     panel.dry_run_button.click()
     report = panel.report
@@ -361,7 +372,9 @@ async def test_a_click_in_a_kernel_runs_the_push_as_a_task(panel_factory: Any, l
 
 async def test_stop_leaves_a_report_that_accounts_for_every_row(panel_factory: Any) -> None:
     frame = pd.DataFrame({"email": [f"lead{i}@example.com" for i in range(200)]})
-    panel = panel_factory(frame, sandbox=True, sandbox_options={"latency_ms": 50}, sync_options={"concurrency": 2})
+    panel = panel_factory(
+        frame, sandbox=True, sandbox_options={"latency_ms": 50}, sync_options={"concurrency": 2}
+    )
     panel.push_button.click()
     panel.confirm_button.click()
     while panel.progress.value < 4:  # let a few rows through, then stop
@@ -375,7 +388,9 @@ async def test_stop_leaves_a_report_that_accounts_for_every_row(panel_factory: A
     assert not panel.retry_button.disabled  # what was not sent can be sent again
 
 
-def test_panel_connects_to_an_account_from_the_environment(panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame) -> None:
+def test_panel_connects_to_an_account_from_the_environment(
+    panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame
+) -> None:
     with make_sandbox(api_key=SECRET) as account:  # stands in for a real account: another server, its own key
         environ = {"PUBLITRAC_API_KEY": SECRET, "PUBLITRAC_BASE_URL": account.base_url}
         panel = panel_factory(leads, environ=environ)
@@ -391,7 +406,9 @@ def test_panel_connects_to_an_account_from_the_environment(panel_factory: Any, m
         assert SECRET not in all_states(panel)
 
 
-def test_a_typed_key_is_read_once_cleared_and_never_shown(panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame) -> None:
+def test_a_typed_key_is_read_once_cleared_and_never_shown(
+    panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame
+) -> None:
     with make_sandbox(api_key=SECRET) as account:
         panel = panel_factory(leads, sandbox=False)
         panel.base_url.value = account.base_url

@@ -1,14 +1,14 @@
-"""Jupyter widgets that take a lead file from "what is in here?" to "pushed, and here is what happened to each row".
+"""Jupyter widgets that take a lead file from "what is in here?" to "pushed, and what happened to each row".
 
 Install them with the `notebooks` extra (`pip install "publitrac[notebooks]"`).
 
 - `LeadExplorer`: completeness per column, invalid and duplicate emails, a filterable table, two charts.
-- `MappingEditor`: one dropdown per column, prefilled by the sync's detection; `.mapping` is what `sync` takes.
+- `MappingEditor`: one dropdown per column, prefilled by the sync's detection; `sync` takes its `.mapping`.
 - `PushPanel`: connection (the environment, a password field, or the local sandbox), dry run, push with
   confirmation and progress, the report filterable by status, retry of failed rows, results download.
 
-They hold no business logic: they call `publitrac.map_columns`, `validate`, `preview` and `sync`, as the accessor
-and the command line do.
+They hold no business logic: they call `publitrac.map_columns`, `validate`, `preview` and `sync`, as the
+accessor and the command line do.
 
 Example:
     >>> import pandas as pd

@@ -1,4 +1,4 @@
-"""What the three widgets share: reading a lead file, rendering a frame or a chart, telling an app from a notebook.
+"""What the widgets share: reading a lead file, rendering a frame or a chart, telling an app from a notebook.
 
 Presentation only: nothing here decides what a lead is or how it is sent.
 """
@@ -21,8 +21,8 @@ ACCEPTED_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
 def read_leads(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> pd.DataFrame:
     """Read a lead file (CSV, Parquet or Excel) into a DataFrame, choosing the reader by file suffix.
 
-    CSV is read as UTF-8, with or without a byte order mark. Parquet needs pyarrow, Excel needs openpyxl (both come
-    with the `notebooks` extra).
+    CSV is read as UTF-8, with or without a byte order mark. Parquet needs pyarrow, Excel needs openpyxl (both
+    come with the `notebooks` extra).
 
     Args:
         source: a path, or the file's bytes (from an upload) with `name` giving its file name.
@@ -55,10 +55,10 @@ def read_leads(source: str | os.PathLike[str] | bytes, *, name: str | None = Non
 
 
 def running_in_voila(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether this kernel was started by Voilà (the notebook is served as an app), not by JupyterLab or nbclient.
+    """Whether Voilà started this kernel (the notebook is served as an app), not JupyterLab or nbclient.
 
-    Notebooks use it to leave pushing to the buttons when they are served as an app, so that opening the page never
-    sends anything by itself.
+    Notebooks use it to leave pushing to the buttons when they are served as an app, so that opening the page
+    never sends anything by itself.
 
     Args:
         environ: the environment to look at (defaults to `os.environ`).
@@ -71,7 +71,7 @@ def running_in_voila(environ: Mapping[str, str] | None = None) -> bool:
         (True, False)
     """
     env = os.environ if environ is None else environ
-    # Voilà sets VOILA_KERNEL_ID in the kernel before running the first cell; SERVER_SOFTWARE comes with the request.
+    # Voilà sets VOILA_KERNEL_ID in the kernel before the first cell; SERVER_SOFTWARE comes with a request.
     return bool(env.get("VOILA_KERNEL_ID")) or env.get("SERVER_SOFTWARE", "").startswith("voila")
 
 

@@ -1,4 +1,4 @@
-"""The lead explorer: what is in a lead file, how complete it is, which rows have invalid or duplicate emails."""
+"""The lead explorer: what a lead file holds, how complete it is, which rows have bad or duplicate emails."""
 
 from __future__ import annotations
 
@@ -36,11 +36,12 @@ _GROUP_HINTS = (
 class LeadExplorer(widgets.VBox):
     """Look at a lead file before sending it: completeness per column, invalid and duplicate emails, a table.
 
-    The problems come from `publitrac.validate` (the same check the sync runs before sending), so the rows flagged
-    here are the rows a sync would report as invalid (errors) or send after an earlier row (duplicate warnings).
+    The problems come from `publitrac.validate` (the same check the sync runs before sending), so the rows
+    flagged here are the rows a sync would report as invalid (errors) or send after an earlier row (duplicate
+    warnings).
 
     Args:
-        source: a DataFrame, a path to a CSV/Parquet/Excel file, or None to load later (path box or upload button).
+        source: a DataFrame, a path to a CSV/Parquet/Excel file, or None to load one later (path or upload).
         email: the email column; detected from its name when None.
         max_rows: how many rows the tables show at most.
 
@@ -115,7 +116,7 @@ class LeadExplorer(widgets.VBox):
         else:
             self.status.value = message_html("Choose a file (path or upload) to look at.")
 
-    # -- loading -------------------------------------------------------------------------------------------------
+    # -- loading ---------------------------------------------------------------------------------------------
 
     def load(self, source: pd.DataFrame | str | os.PathLike[str] | bytes, *, name: str | None = None) -> None:
         """Show a new frame, or the leads read from a file (a path, or uploaded bytes with their file name).
@@ -186,7 +187,7 @@ class LeadExplorer(widgets.VBox):
                 return column
         return candidates[0] if candidates else None
 
-    # -- what the panes show -------------------------------------------------------------------------------------
+    # -- what the panes show ---------------------------------------------------------------------------------
 
     def _revalidate(self) -> None:
         frame = self.df
@@ -210,7 +211,7 @@ class LeadExplorer(widgets.VBox):
         self._draw_table()
 
     def completeness_frame(self) -> pd.DataFrame:
-        """Per column: how many cells are filled (blank text counts as missing), missing, and the share filled.
+        """Per column: the cells filled (blank text counts as missing), the cells missing, the share filled.
 
         Returns:
             A frame indexed by column with `filled`, `missing` and `complete` (0 to 1), in column order.
@@ -229,8 +230,8 @@ class LeadExplorer(widgets.VBox):
         )
 
     def row_positions(self, kind: str) -> np.ndarray:
-        """The 0-based positions of the rows of one kind: `invalid` (email errors), `duplicate` (an email already
-        seen in an earlier row), `problems` (any error or warning) or `all`.
+        """The 0-based positions of the rows of one kind: `invalid` (email errors), `duplicate` (an email
+        already seen in an earlier row), `problems` (any error or warning) or `all`.
 
         Args:
             kind: one of the `show` toggle's values.
@@ -254,7 +255,7 @@ class LeadExplorer(widgets.VBox):
 
     @property
     def visible(self) -> pd.DataFrame:
-        """The rows the table shows: those of the `show` toggle whose filter column contains the filter text."""
+        """The rows the table shows: the `show` toggle's rows whose filter column holds the filter text."""
         return self._frame().iloc[self._visible_positions()]
 
     def _visible_positions(self) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The mapping editor: one dropdown per column, prefilled by the sync's own detection, with a live JSON preview."""
+"""The mapping editor: a dropdown per column, prefilled by the sync's detection, with a live JSON preview."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ class MappingEditor(widgets.VBox):
     """Choose, per column, the standard `leadInfo` field it fills, a custom field, or nothing.
 
     The dropdowns start from `publitrac.map_columns` (the detection the sync uses) and every change goes back
-    through it, so `.mapping` is always a `LeadMapping` the sync accepts as it is (or None, with `.error` saying
-    why, while the choice is not valid: two columns on one field, no email column...). The preview shows the exact
-    JSON bodies of the first rows, from `publitrac.preview`.
+    through it, so `.mapping` is always a `LeadMapping` the sync accepts as it is (or None, with `.error`
+    saying why, while the choice is not valid: two columns on one field, no email column...). The preview
+    shows the exact JSON bodies of the first rows, from `publitrac.preview`.
 
     Args:
         df: the leads.

@@ -35,23 +35,23 @@ _SHOWN = {"display": "flex"}
 class PushPanel(widgets.VBox):
     """Push a frame of leads to Publitrac (or to the local sandbox) and show what happened to each row.
 
-    Connection: the API key comes from `PUBLITRAC_API_KEY` unless typed in the password field, which is cleared as
-    soon as it has been read (a Password widget's value is synced to the browser like any other, so it must not stay
-    there). The base URL comes from `PUBLITRAC_BASE_URL` or its text box. With "Local sandbox" on (the default unless
-    both variables are set), Connect starts `publitrac.sandbox.run_sandbox` and keeps it running until `close()`,
-    accepting the key given (field or environment) or the demo key.
+    Connection: the API key comes from `PUBLITRAC_API_KEY` unless typed in the password field, which is
+    cleared as soon as it has been read (a Password widget's value is synced to the browser like any other, so
+    it must not stay there). The base URL comes from `PUBLITRAC_BASE_URL` or its text box. With "Local
+    sandbox" on (the default unless both variables are set), Connect starts `publitrac.sandbox.run_sandbox`
+    and keeps it running until `close()`, accepting the key given (field or environment) or the demo key.
 
     The buttons call `publitrac.sync` (`dry_run=True` for the dry run) with the mapping given, exactly as
-    `df.publitrac.sync` and `publitrac sync` do. In a kernel, the button's push runs as a task on the kernel's event
-    loop (the page stays live and the progress bar moves); the methods `dry_run()`, `push()` and `retry_failed()`
-    block and return the report, for notebooks and tests.
+    `df.publitrac.sync` and `publitrac sync` do. In a kernel, the button's push runs as a task on the kernel's
+    event loop (the page stays live and the progress bar moves); the methods `dry_run()`, `push()` and
+    `retry_failed()` block and return the report, for notebooks and tests.
 
     Args:
         df: the leads.
         mapping: a LeadMapping, a MappingEditor (its current mapping is used), or overrides {column: field}.
         email: the email column, when `mapping` is not a LeadMapping or an editor.
         custom_fields: the custom fields, when `mapping` is not a LeadMapping or an editor.
-        sandbox: start with the "Local sandbox" switch on or off (None: on unless both environment variables are set).
+        sandbox: the "Local sandbox" switch at start (None: on unless both environment variables are set).
         sandbox_options: keywords for `run_sandbox` (faults, latency, seed...).
         sandbox_port: the sandbox's port (None: `PUBLITRAC_SANDBOX_PORT`, else a free port).
         sync_options: keywords for `publitrac.sync` (concurrency, rate_limit, max_attempts...).
@@ -165,7 +165,7 @@ class PushPanel(widgets.VBox):
         self.status_filter.observe(lambda _: self._draw_results(), names="value")
         self._sync_controls()
 
-    # -- what the panel works on ---------------------------------------------------------------------------------
+    # -- what the panel works on -----------------------------------------------------------------------------
 
     @property
     def mapping(self) -> publitrac.LeadMapping:
@@ -185,7 +185,7 @@ class PushPanel(widgets.VBox):
             self.df, email=self._email, mapping=source, custom_fields=self._custom_fields
         )
 
-    # -- connection ----------------------------------------------------------------------------------------------
+    # -- connection ------------------------------------------------------------------------------------------
 
     def connect(self) -> publitrac.Publitrac:
         """Connect with the current settings; with "Local sandbox" on, start the sandbox first.
@@ -252,7 +252,7 @@ class PushPanel(widgets.VBox):
     # -- dry run and push ------------------------------------------------------------------------------------
 
     def dry_run(self) -> publitrac.SyncReport:
-        """Validate and build the bodies without sending anything; show what would be sent and what is invalid.
+        """Validate and build the bodies, send nothing; show what would be sent and what is invalid.
 
         Returns:
             The dry run's SyncReport (invalid rows `invalid`, the others `not_sent`).
@@ -323,7 +323,7 @@ class PushPanel(widgets.VBox):
         return self._run_blocking(self.df, title="Push")
 
     def retry_failed(self) -> publitrac.SyncReport:
-        """Send again the rows of the last push that failed (or were left unsent by a stop), blocking until done.
+        """Send again the rows of the last push that failed (or a stop left unsent), blocking until done.
 
         Re-sending is harmless: the API upserts by email.
 
@@ -486,7 +486,7 @@ class PushPanel(widgets.VBox):
         self.stop_button.layout = widgets.Layout(**(_SHOWN if busy else _HIDDEN))
 
     def _guard(self, action: Callable[[], object]) -> None:
-        # A button callback has no caller to raise to: the error is shown in the panel (messages hold no secret).
+        # A button callback has no caller to raise to: the panel shows the error (messages hold no secret).
         try:
             action()
         except publitrac.PublitracError as error:
