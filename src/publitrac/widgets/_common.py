@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -81,8 +82,18 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 50, index: bool = True) -
     table = shown.to_html(index=index, escape=True, na_rep="", border=0, classes="publitrac-table")
     more = len(frame) - len(shown)
     note = f"<div><i>{more} more row{'s' if more != 1 else ''} not shown</i></div>" if more > 0 else ""
-    style = "max-height: 360px; overflow: auto; font-size: 12px"
+    style = "max-height: 360px; overflow: auto; font-size: 12px; line-height: 1.4"
     return f'<div style="{style}">{table}</div>{note}'
+
+
+#: For a widget whose description must not be cut short ("Email col…").
+WIDE_DESCRIPTION = {"description_width": "initial"}
+
+
+def json_html(value: object) -> str:
+    """Escaped, indented JSON in a compact `<pre>` (the HTML widget's own line height is meant for prose)."""
+    text = html.escape(json.dumps(value, indent=2, ensure_ascii=False))
+    return f'<pre style="font-size: 12px; line-height: 1.35; margin: 0">{text}</pre>'
 
 
 def message_html(text: str, *, kind: str = "info") -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 
 import publitrac
 
-from ._common import ACCEPTED_SUFFIXES, barh_png, frame_html, message_html, read_leads
+from ._common import ACCEPTED_SUFFIXES, WIDE_DESCRIPTION, barh_png, frame_html, message_html, read_leads
 
 SHOW_OPTIONS = (
     ("All rows", "all"),
@@ -71,7 +71,9 @@ class LeadExplorer(widgets.VBox):
         self.path = widgets.Text(placeholder="path/to/leads.csv", description="File")
         self.load_button = widgets.Button(description="Load", icon="folder-open")
         self.status = widgets.HTML()
-        self.email_column = widgets.Dropdown(description="Email column", options=[], value=None)
+        self.email_column = widgets.Dropdown(
+            description="Email column", options=[], value=None, style=WIDE_DESCRIPTION
+        )
 
         self.summary = widgets.HTML()
         self.completeness = widgets.HTML()

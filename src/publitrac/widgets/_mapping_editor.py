@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -14,7 +13,7 @@ import traitlets
 import publitrac
 from publitrac import _spec
 
-from ._common import message_html
+from ._common import WIDE_DESCRIPTION, json_html, message_html
 
 #: Dropdown values that are not standard fields; the parentheses keep them apart from any JSON property name.
 IGNORE = "(ignore)"
@@ -86,7 +85,7 @@ class MappingEditor(widgets.VBox):
         )
         self.message = widgets.HTML()
         self.preview_count = widgets.BoundedIntText(
-            value=preview_rows, min=1, max=50, description="Preview rows"
+            value=preview_rows, min=1, max=50, description="Preview rows", style=WIDE_DESCRIPTION
         )
         self.preview = widgets.HTML()
         super().__init__([self.grid, self.message, self.preview_count, self.preview])
@@ -166,8 +165,7 @@ class MappingEditor(widgets.VBox):
             kind="ok",
         )
         bodies = publitrac.preview(self.df, self.preview_count.value, mapping=mapping)
-        text = json.dumps(bodies, indent=2, ensure_ascii=False)
-        self.preview.value = f"<pre style='font-size: 12px'>{html.escape(text)}</pre>"
+        self.preview.value = json_html(bodies)
 
 
 def _example(values: pd.Series) -> str:

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import contextlib
 import html
-import json
 import os
 import tempfile
 import threading
@@ -20,7 +19,7 @@ import traitlets
 
 import publitrac
 
-from ._common import frame_html, message_html
+from ._common import frame_html, json_html, message_html
 from ._mapping_editor import MappingEditor
 
 #: The environment variable naming the port the panel's local sandbox listens on (0 or unset: any free port).
@@ -60,7 +59,7 @@ class PushPanel(widgets.VBox):
     Example:
         >>> import pandas as pd
         >>> panel = PushPanel(pd.DataFrame({"email": ["ana@example.com", "nope"]}), sandbox=True)
-        >>> panel.dry_run().summary["invalid"]
+        >>> panel.dry_run().counts["invalid"]
         1
     """
 
@@ -261,12 +260,11 @@ class PushPanel(widgets.VBox):
         report = self._dry_run_report(mapping)
         self._show_report(report, title="Dry run: nothing was sent")
         bodies = publitrac.preview(self.df, 3, mapping=mapping)
-        preview = html.escape(json.dumps(bodies, indent=2, ensure_ascii=False))
         problems = report.problems
         errors = problems[problems["severity"] == "error"] if len(problems) else problems
         parts = [
             f"<details open><summary>The first {len(bodies)} bodies that would be sent</summary>"
-            f"<pre style='font-size: 12px'>{preview}</pre></details>"
+            f"{json_html(bodies)}</details>"
         ]
         if len(errors):
             parts.append(
