@@ -205,7 +205,7 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     warned = int((problems["severity"] != "error").sum())
     print(
         f"{args.file}: {len(frame):,} rows, {len(frame) - invalid:,} valid, {invalid:,} invalid"
-        + (f", {warned:,} warnings" if warned else ""),
+        + (f", {warned:,} warning{'s' if warned > 1 else ''}" if warned else ""),
         file=out,
     )
     _print_problems(problems, out)
