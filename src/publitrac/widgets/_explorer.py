@@ -83,7 +83,8 @@ class LeadExplorer(widgets.VBox):
         self.problems_table = widgets.HTML()
         self.show = widgets.ToggleButtons(options=SHOW_OPTIONS, value="all", description="Show")
         self.filter_column = widgets.Dropdown(description="Column", options=[("any column", ANY_COLUMN)])
-        self.filter_text = widgets.Text(placeholder="contains…", description="Filter")
+        # Filtering a big frame on every keystroke would lag: filter on Enter or when the box loses focus.
+        self.filter_text = widgets.Text(placeholder="contains…", description="Filter", continuous_update=False)
         self.table = widgets.HTML()
 
         self.tabs = widgets.Tab(
