@@ -136,11 +136,11 @@ def test_voila_push_panel_in_chromium(voila_app: tuple[str, int, Path]) -> None:
 
             connect.click()
             expect(page.get_by_text("Connected to the local sandbox")).to_be_visible()
-            assert httpx.get(stats_url).json()["leads_accepted"] == 0
+            assert httpx.get(stats_url).json()["accepted"] == 0
 
             page.get_by_role("button", name="Dry run").click()
             expect(page.get_by_text("Dry run: nothing was sent")).to_be_visible()
-            assert httpx.get(stats_url).json()["leads_accepted"] == 0
+            assert httpx.get(stats_url).json()["accepted"] == 0
 
             page.locator("button", has_text=re.compile(r"^\s*Push\s*$")).click()
             question = page.get_by_text(re.compile(r"^Push \d+ rows? to the local sandbox"))
@@ -162,7 +162,7 @@ def test_voila_push_panel_in_chromium(voila_app: tuple[str, int, Path]) -> None:
     assert f"{invalid} invalid" in summary.group(1)
     assert f"holds {distinct} leads" in text
     stats = httpx.get(stats_url).json()
-    assert stats["leads_accepted"] == to_send
+    assert stats["accepted"] == to_send
     leads = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/leads").json()
     assert len(leads) == distinct
     assert SECRET not in text and SECRET not in content

@@ -46,6 +46,7 @@ print(json.dumps({{
     "rows": len(df),
     "summary": {{status: int(count) for status, count in report.summary.items()}},
     "retried": len(retry.results) if retry is not None else 0,
+    "failures": report.results.loc[report.results["status"] == "failed", "error"].astype(str).tolist(),
     "sandbox_leads": len(panel.sandbox.leads()),
     "sandbox_url": panel.sandbox.base_url,
     "token": held.token.value if held is not None else None,
@@ -150,6 +151,7 @@ def test_push_notebook_pushes_every_valid_row_into_the_sandbox(
     notebook, probe = executed["02-push-leads.ipynb"]
     facts = expected(example)
     summary = probe["summary"]
+    assert summary.get("failed", 0) == 0, f"rows the sandbox refused: {probe['failures']}"
     assert probe["rows"] == len(example)
     assert summary.get("accepted", 0) == facts["valid"]
     assert summary.get("invalid", 0) == facts["invalid"]

@@ -21,6 +21,7 @@ import pytest
 
 import publitrac
 from publitrac import _spec
+from publitrac.sandbox import run_sandbox
 from publitrac.widgets import LeadExplorer, MappingEditor, PushPanel, read_leads, running_in_voila
 from publitrac.widgets._mapping_editor import CUSTOM, IGNORE
 
@@ -304,7 +305,7 @@ def test_panel_push_asks_first_then_pushes_into_the_sandbox(panel_factory: Any, 
     assert panel.confirm_box.layout.display != "none"
     assert "Push 4 rows to the local sandbox at http://127.0.0.1:" in panel.confirm_text.value
     assert "2 rows invalid, not sent" in panel.confirm_text.value
-    assert panel.sandbox.stats()  # connected: the sandbox runs, and nothing was sent yet
+    assert panel.sandbox.stats()["accepted"] == 0  # connected: the sandbox runs, nothing was sent yet
     assert panel.sandbox.leads() == []
 
     panel.cancel_button.click()
@@ -389,9 +390,9 @@ async def test_stop_leaves_a_report_that_accounts_for_every_row(panel_factory: A
 
 
 def test_panel_connects_to_an_account_from_the_environment(
-    panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame
+    panel_factory: Any, leads: pd.DataFrame
 ) -> None:
-    with make_sandbox(api_key=SECRET) as account:  # stands in for a real account: another server, its own key
+    with run_sandbox(api_key=SECRET) as account:  # stands in for a real account: another server, its own key
         environ = {"PUBLITRAC_API_KEY": SECRET, "PUBLITRAC_BASE_URL": account.base_url}
         panel = panel_factory(leads, environ=environ)
         assert not panel.use_sandbox.value and panel.base_url.value == account.base_url
@@ -407,9 +408,9 @@ def test_panel_connects_to_an_account_from_the_environment(
 
 
 def test_a_typed_key_is_read_once_cleared_and_never_shown(
-    panel_factory: Any, make_sandbox: Any, leads: pd.DataFrame
+    panel_factory: Any, leads: pd.DataFrame
 ) -> None:
-    with make_sandbox(api_key=SECRET) as account:
+    with run_sandbox(api_key=SECRET) as account:
         panel = panel_factory(leads, sandbox=False)
         panel.base_url.value = account.base_url
         panel.api_key.value = "wrong-" + SECRET
