@@ -389,9 +389,7 @@ async def test_stop_leaves_a_report_that_accounts_for_every_row(panel_factory: A
     assert not panel.retry_button.disabled  # what was not sent can be sent again
 
 
-def test_panel_connects_to_an_account_from_the_environment(
-    panel_factory: Any, leads: pd.DataFrame
-) -> None:
+def test_panel_connects_to_an_account_from_the_environment(panel_factory: Any, leads: pd.DataFrame) -> None:
     with run_sandbox(api_key=SECRET) as account:  # stands in for a real account: another server, its own key
         environ = {"PUBLITRAC_API_KEY": SECRET, "PUBLITRAC_BASE_URL": account.base_url}
         panel = panel_factory(leads, environ=environ)
@@ -407,9 +405,7 @@ def test_panel_connects_to_an_account_from_the_environment(
         assert SECRET not in all_states(panel)
 
 
-def test_a_typed_key_is_read_once_cleared_and_never_shown(
-    panel_factory: Any, leads: pd.DataFrame
-) -> None:
+def test_a_typed_key_is_read_once_cleared_and_never_shown(panel_factory: Any, leads: pd.DataFrame) -> None:
     with run_sandbox(api_key=SECRET) as account:
         panel = panel_factory(leads, sandbox=False)
         panel.base_url.value = account.base_url
