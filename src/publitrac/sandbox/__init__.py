@@ -18,8 +18,37 @@ Example:
 
 from __future__ import annotations
 
-from ._app import DEFAULT_API_KEY, SandboxApp, create_app
-from ._clock import ManualClock
-from ._server import SandboxServer, run_sandbox
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import SandboxApp, create_app
+    from ._clock import ManualClock
+    from ._server import SandboxServer, run_sandbox
+    from ._tokens import DEFAULT_API_KEY
 
 __all__ = ["DEFAULT_API_KEY", "ManualClock", "SandboxApp", "SandboxServer", "create_app", "run_sandbox"]
+
+# Imported on first use: the server's dependencies take seconds to import, and `publitrac --help` (which reaches
+# this package for the `sandbox` options) should not pay for them.
+_HOMES = {
+    "DEFAULT_API_KEY": "._tokens",
+    "ManualClock": "._clock",
+    "SandboxApp": "._app",
+    "SandboxServer": "._server",
+    "create_app": "._app",
+    "run_sandbox": "._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -37,15 +37,14 @@ from ._faults import FaultInjector, FaultSettings
 from ._responses import AsciiJSONResponse, error_response
 from ._stats import SandboxStats
 from ._store import LeadStore, email_key
-from ._tokens import ApiKeys, TokenRegistry
-
-#: The API key the sandbox accepts unless told otherwise. Not a secret: it only opens the local sandbox.
-DEFAULT_API_KEY = "sandbox-demo-key"
+from ._tokens import DEFAULT_API_KEY, ApiKeys, TokenRegistry
 
 # Far above any single lead; keeps a runaway client from filling memory.
 _MAX_BODY = 1024 * 1024
 _MAX_WAIT = 600.0
 _ACCEPTED = b'{"status":"success","code":200}'
+
+__all__ = ["DEFAULT_API_KEY", "SandboxApp", "create_app"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 

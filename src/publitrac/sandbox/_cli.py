@@ -14,9 +14,8 @@ import argparse
 import os
 import sys
 
-from ._app import DEFAULT_API_KEY, create_app
-from ._contract import base_path
-from ._server import bind, uvicorn_server
+# Only what the option parser needs: the server's imports cost seconds, and `publitrac --help` should not wait.
+from ._tokens import DEFAULT_API_KEY
 
 #: `--fault` kinds: the probabilities, and `revoke` (every N calls).
 _PROBABILITIES = {"429": "error_429", "5xx": "error_5xx", "drop": "drop"}
@@ -105,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         >>> run(parser.parse_args(["--fault", "429=2"]))  # doctest: +SKIP
         2
     """
+    from ._app import create_app
+    from ._contract import base_path
+    from ._server import bind, uvicorn_server
+
     env_key = os.environ.get(_ENV_KEY)
     keys = args.api_key or ([env_key] if env_key else [DEFAULT_API_KEY])
     options: dict[str, float | int] = {}

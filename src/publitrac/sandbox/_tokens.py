@@ -7,6 +7,9 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 
+#: The API key the sandbox accepts unless told otherwise. Not a secret: it only opens the local sandbox.
+DEFAULT_API_KEY = "sandbox-demo-key"
+
 #: Characters a token always holds at least one of: real tokens may hold `!` (the vendor's example is
 #: `djs4fdn4dJTer489!`), so clients must not assume URL-safe tokens.
 _PUNCTUATION = "!"
