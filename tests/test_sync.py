@@ -7,11 +7,12 @@ duplicate emails, interruption, dry run). Integration tests at the end run over 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -107,7 +108,8 @@ async def run_engine(
     max_attempts: int = 5,
     max_retry_time: float = 60.0,
     concurrency: int = 8,
-    emails: list[str] | None = None, sleeps: Sleeps | None = None,
+    emails: list[str] | None = None,
+    sleeps: Sleeps | None = None,
 ) -> tuple[SyncReport, Sleeps]:
     pt = connect(api)
     emails = emails or [f"lead{i}@example.com" for i in range(n)]
@@ -462,3 +464,195 @@ def test_email_column_in_results_and_body_json_is_clean() -> None:
         {"leadInfo": {"email": "ana@exemple.fr", "crmLeadId": 12387}, "leadCustomField": {"Company": "Acme"}}
     ]
     assert report.results["email"].tolist() == [" ana@exemple.fr "]
+
+
+# -- integration: real HTTP against the sandbox -------------------------------------------------------------
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator[Callable[..., Any]]:
+    """Starts sandboxes on free ports (`start_sandbox(**faults)`); stops them after the test."""
+    from publitrac.sandbox import run_sandbox
+
+    with contextlib.ExitStack() as stack:
+        yield lambda **options: stack.enter_context(run_sandbox(**options))
+
+
+def fault_frame(n: int) -> tuple[pd.DataFrame, set[int]]:
+    """n leads: some invalid (never to be stored), some emails on two or three rows with different values."""
+    rng = np.random.default_rng(7)
+    emails = [f"lead{i}@example.com" for i in range(n)]
+    for i in range(0, n, 37):  # a later row with the same address (other case, spaces): the later row wins
+        if i + 11 < n:
+            emails[i + 11] = f" LEAD{i}@Example.com "
+    for i in range(5, n, 101):
+        if i + 3 < n:
+            emails[i + 3] = emails[i]
+    frame = pd.DataFrame(
+        {
+            "Email": emails,
+            "First Name": [f"First{i}" for i in range(n)],
+            "Last Name": [None if i % 9 == 0 else f"Last{i}" for i in range(n)],
+            "CRM Lead ID": pd.array([None if i % 13 == 0 else i * 10 for i in range(n)], dtype="Int64"),
+            "Company": [f"Company {i % 17}" for i in range(n)],
+            "Score": rng.integers(0, 100, n).astype(float),
+        }
+    )
+    invalid = {
+        i
+        for i in range(3, n, 53)
+        if frame.loc[i, "Email"].strip().lower()
+        not in {e.strip().lower() for j, e in enumerate(emails) if j != i}
+    }
+    crm = frame["CRM Lead ID"].astype(object)
+    for i in invalid:
+        crm.iloc[i] = (
+            f"not-a-number-{i}"  # a valid email, an invalid value: the row must not be stored at all
+        )
+    frame["CRM Lead ID"] = crm
+    return frame, invalid
+
+
+def expected_store(frame: pd.DataFrame, invalid: set[int], custom: list[str]) -> dict[str, dict[str, Any]]:
+    """What Publitrac should hold: the bodies of the valid rows, upserted field by field in row order."""
+    from publitrac._bodies import iter_bodies
+    from publitrac._mapping import map_columns
+
+    mapping = map_columns(frame, custom_fields=custom)
+    valid = [i for i in range(len(frame)) if i not in invalid]
+    store: dict[str, dict[str, Any]] = {}
+    for _, body in iter_bodies(frame, mapping, valid):
+        key = body["leadInfo"]["email"].lower()
+        lead = store.setdefault(key, {"leadInfo": {}, "leadCustomField": {}})
+        lead["leadInfo"].update(body["leadInfo"])
+        lead["leadCustomField"].update(body.get("leadCustomField", {}))
+    return store
+
+
+def test_every_valid_row_arrives_exactly_despite_faults(start_sandbox: Callable[..., Any]) -> None:
+    frame, invalid = fault_frame(2500)
+    sandbox = start_sandbox(
+        error_429=0.03, error_5xx=0.04, drop=0.02, revoke_every=400, retry_after=0, apply_delay=0.01, seed=11
+    )
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    custom = ["Company", "Score"]
+    report = publitrac.sync(frame, pt, custom_fields=custom, concurrency=32, max_attempts=8, progress=False)
+
+    statuses = report.results["status"]
+    assert set(np.flatnonzero(statuses == "invalid")) == invalid
+    assert (statuses[statuses != "invalid"] == "accepted").all(), report
+    sandbox.wait_until_applied(timeout=60)
+    stats = sandbox.stats()
+    assert (
+        stats["faults"].get("drop", 0) > 0
+        and stats["faults"].get("503", 0) > 0
+        and stats["faults"]["revoke"] > 0
+    )
+    assert stats["tokens_issued"] <= stats["faults"]["revoke"] + 1
+    assert pt.token_requests == stats["tokens_issued"]
+
+    expected = expected_store(frame, invalid, custom)
+    stored = {lead["email"].lower(): lead for lead in sandbox.leads()}
+    assert set(stored) == set(expected)  # invalid rows absent, duplicates merged into one lead
+    for key, lead in expected.items():
+        assert stored[key]["leadInfo"] == lead["leadInfo"], key
+        assert stored[key]["leadCustomField"] == lead["leadCustomField"], key
+    retried = report.results["attempts"] > 1
+    assert retried.any()
+
+
+def test_duplicate_emails_later_row_wins_under_concurrency(start_sandbox: Callable[..., Any]) -> None:
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "Email": [f"same{i % 5}@example.com" for i in range(n)],
+            "Job Title": [f"title {i}" for i in range(n)],
+        }
+    )
+    sandbox = start_sandbox(latency_ms=2, drop=0.05, error_5xx=0.05, retry_after=0, apply_delay=0.0, seed=3)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(frame, pt, concurrency=32, max_attempts=10, progress=False)
+    assert report.ok
+    sandbox.wait_until_applied(timeout=30)
+    for k in range(5):
+        assert sandbox.lead(f"same{k}@example.com")["leadInfo"]["jobTitle"] == f"title {n - 5 + k}"
+
+
+def test_idle_token_is_refreshed_before_use_against_the_sandbox(start_sandbox: Callable[..., Any]) -> None:
+    from publitrac.sandbox import ManualClock
+
+    clock = ManualClock()
+    sandbox = start_sandbox(ttl=60, clock=clock, apply_delay=0.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url, clock=clock, refresh_margin=5)
+    assert publitrac.sync(leads(20), pt, progress=False).ok
+    clock.advance(50)  # the TTL slides: still valid
+    assert publitrac.sync(leads(20), pt, progress=False).ok
+    clock.advance(61)  # idle past the TTL: a new token before the next call, without a 401 round trip
+    assert publitrac.sync(leads(20), pt, progress=False).ok
+    stats = sandbox.stats()
+    assert stats["tokens_issued"] == 2
+    assert stats["unauthorized"] == 0
+
+
+def test_retry_after_and_rate_limit_against_the_sandbox(start_sandbox: Callable[..., Any]) -> None:
+    sandbox = start_sandbox(rate_limit=150, retry_after=1, apply_delay=0.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(500), pt, concurrency=32, progress=False)
+    assert report.ok, report
+    stats = sandbox.stats()
+    assert stats["faults"].get("rate_limit", 0) > 0  # it did hit the limit, and came through
+    assert report.elapsed >= 2.0  # 500 calls at 150/s, with one second's burst
+
+
+def test_client_side_rate_limit_avoids_429s(start_sandbox: Callable[..., Any]) -> None:
+    sandbox = start_sandbox(rate_limit=100, retry_after=1, apply_delay=0.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(150), pt, concurrency=16, rate_limit=60, progress=False)
+    assert report.ok
+    assert sandbox.stats()["faults"].get("rate_limit", 0) == 0
+
+
+def test_wrong_key_against_the_sandbox_fails_fast(start_sandbox: Callable[..., Any]) -> None:
+    sandbox = start_sandbox()
+    pt = Publitrac(api_key="not-the-key", base_url=sandbox.base_url)
+    with pytest.raises(AuthenticationError) as caught:
+        publitrac.sync(leads(200), pt, concurrency=32, progress=False)
+    assert sandbox.stats()["calls"] == {"getToken": 1}
+    assert caught.value.report.counts["not_sent"] == 200
+
+
+def test_blocking_sync_in_a_running_loop_against_the_sandbox(start_sandbox: Callable[..., Any]) -> None:
+    sandbox = start_sandbox(latency_ms=1)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+
+    async def cell() -> publitrac.SyncReport:
+        return publitrac.sync(leads(100), pt, progress=False)
+
+    assert asyncio.run(cell()).ok
+    sandbox.wait_until_applied()
+    assert sandbox.stats()["leads_stored"] == 100
+
+
+async def test_cancelled_run_against_the_sandbox_accounts_for_every_row(
+    start_sandbox: Callable[..., Any],
+) -> None:
+    sandbox = start_sandbox(latency_ms=20, apply_delay=0.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    frame = leads(3000)
+    task = asyncio.create_task(publitrac.sync_async(frame, pt, concurrency=16, progress=False))
+    report = None
+    while report is None or report.counts["accepted"] < 100:
+        await asyncio.sleep(0.02)
+        report = publitrac.last_report()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    report = publitrac.last_report()
+    assert report is not None and report.interrupted
+    counts = report.counts
+    assert sum(counts.values()) == 3000 and counts["not_sent"] > 0 and counts["failed"] == 0
+    await asyncio.to_thread(sandbox.wait_until_applied)
+    stored = {lead["email"] for lead in await asyncio.to_thread(sandbox.leads)}
+    results = report.results
+    assert set(results.loc[results["status"] == "accepted", "email"]) <= stored
+    assert not set(results.loc[results["status"] == "not_sent", "email"]) & stored

@@ -264,14 +264,22 @@ class LeanAiohttpTransport(AiohttpTransport):
 _last_response: contextvars.ContextVar[httpx.Response | None] = contextvars.ContextVar(
     "publitrac_last_response", default=None
 )
+# Whether the current task's request has left (the token handling is done and httpx hands it to the transport):
+# a run stopped while waiting for a token leaves the row `not_sent`, not `in_flight`.
+_request_left: contextvars.ContextVar[bool] = contextvars.ContextVar("publitrac_request_left", default=False)
 
 
 async def _remember_response(response: httpx.Response) -> None:
     _last_response.set(response)
 
 
-def _remember_response_sync(response: httpx.Response) -> None:
-    _last_response.set(response)
+async def _mark_request_left(request: httpx.Request) -> None:
+    _request_left.set(True)
+
+
+def request_left() -> bool:
+    """Whether the request of the latest `post_lead` in this task was handed to the transport."""
+    return _request_left.get()
 
 
 def _error_text(status_code: int, parsed: Any, content: bytes, reason: str = "") -> str:
@@ -442,7 +450,7 @@ class Publitrac:
             timeout=self.timeout,
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             transport=transport,
-            event_hooks={"response": [_remember_response]},
+            event_hooks={"request": [_mark_request_left], "response": [_remember_response]},
         )
         try:
             yield self._generated().set_async_httpx_client(http)
@@ -583,6 +591,7 @@ async def post_lead(
         >>> code, error, retry_after = await post_lead(client, request, pt.redact)  # doctest: +SKIP
     """
     _last_response.set(None)
+    _request_left.set(False)
     try:
         answer = await delayed_sync.asyncio_detailed(client=client, body=body)
     except _TRANSPORT_EXCEPTIONS as exc:

@@ -38,7 +38,7 @@ from publitrac_client import AuthenticatedClient
 from publitrac_client.models import LeadSyncRequest
 
 from ._bodies import iter_bodies
-from ._client import TRANSPORT_ERROR, BackoffWait, Publitrac, Transient, is_transient, post_lead
+from ._client import TRANSPORT_ERROR, BackoffWait, Publitrac, Transient, is_transient, post_lead, request_left
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, SyncReport
@@ -175,10 +175,11 @@ class _Engine:
         report._attempts[position] += 1
         try:
             outcome = await post_lead(self._client, request, self._redact)
-        except PublitracError:
-            # The token handling failed before the request left: this attempt did not happen.
-            report._attempts[position] -= 1
-            report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
+        except BaseException:
+            if not request_left():
+                # Stopped (a refused key, a cancellation) while waiting for a token: this attempt never left.
+                report._attempts[position] -= 1
+                report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
             raise
         retry_after = outcome[2]
         if retry_after is not None and outcome[0] in (429, 503):
