@@ -264,8 +264,8 @@ class LeanAiohttpTransport(AiohttpTransport):
 _last_response: contextvars.ContextVar[httpx.Response | None] = contextvars.ContextVar(
     "publitrac_last_response", default=None
 )
-# Whether the current task's request has left (the token handling is done and httpx hands it to the transport):
-# a run stopped while waiting for a token leaves the row `not_sent`, not `in_flight`.
+# Whether the current task's request has left (token handling done, httpx hands it to the transport): a run
+# stopped while waiting for a token leaves the row `not_sent`, not `in_flight`.
 _request_left: contextvars.ContextVar[bool] = contextvars.ContextVar("publitrac_request_left", default=False)
 
 
