@@ -84,7 +84,9 @@ class LeadExplorer(widgets.VBox):
         self.show = widgets.ToggleButtons(options=SHOW_OPTIONS, value="all", description="Show")
         self.filter_column = widgets.Dropdown(description="Column", options=[("any column", ANY_COLUMN)])
         # Filtering a big frame on every keystroke would lag: filter on Enter or when the box loses focus.
-        self.filter_text = widgets.Text(placeholder="contains…", description="Filter", continuous_update=False)
+        self.filter_text = widgets.Text(
+            placeholder="contains…", description="Filter", continuous_update=False
+        )
         self.table = widgets.HTML()
 
         self.tabs = widgets.Tab(
