@@ -455,3 +455,10 @@ def test_panel_follows_the_mapping_editor(panel_factory: Any, leads: pd.DataFram
     editor.dropdowns["Notes"].value = "firstName"  # two columns on one field
     panel.dry_run_button.click()
     assert "mapping is not valid" in panel.summary.value
+
+
+def test_a_taken_sandbox_port_is_reported_in_the_panel(panel_factory: Any, leads: pd.DataFrame) -> None:
+    with run_sandbox() as other:
+        panel = panel_factory(leads, environ={"PUBLITRAC_SANDBOX_PORT": str(other.port)})
+        panel.connect_button.click()
+        assert "OSError" in panel.summary.value and panel.client is None and panel.sandbox is None

@@ -487,7 +487,7 @@ class PushPanel(widgets.VBox):
         # A button callback has no caller to raise to: the panel shows the error (messages hold no secret).
         try:
             action()
-        except publitrac.PublitracError as error:
+        except (publitrac.PublitracError, OSError) as error:  # OSError: the sandbox's port is taken, say
             self._show_error(f"{type(error).__name__}: {error}")
 
 
