@@ -7,12 +7,11 @@ duplicate emails, interruption, dry run). Integration tests at the end run over 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -469,15 +468,6 @@ def test_email_column_in_results_and_body_json_is_clean() -> None:
 # -- integration: real HTTP against the sandbox -------------------------------------------------------------
 
 
-@pytest.fixture
-def start_sandbox() -> Iterator[Callable[..., Any]]:
-    """Starts sandboxes on free ports (`start_sandbox(**faults)`); stops them after the test."""
-    from publitrac.sandbox import run_sandbox
-
-    with contextlib.ExitStack() as stack:
-        yield lambda **options: stack.enter_context(run_sandbox(**options))
-
-
 def fault_frame(n: int) -> tuple[pd.DataFrame, set[int]]:
     """n leads: some invalid (never to be stored), some emails on two or three rows with different values."""
     rng = np.random.default_rng(7)
@@ -529,9 +519,9 @@ def expected_store(frame: pd.DataFrame, invalid: set[int], custom: list[str]) ->
     return store
 
 
-def test_every_valid_row_arrives_exactly_despite_faults(start_sandbox: Callable[..., Any]) -> None:
+def test_every_valid_row_arrives_exactly_despite_faults(make_sandbox: Callable[..., Any]) -> None:
     frame, invalid = fault_frame(2500)
-    sandbox = start_sandbox(
+    sandbox = make_sandbox(
         error_429=0.03, error_5xx=0.04, drop=0.02, revoke_every=400, retry_after=0, apply_delay=0.01, seed=11
     )
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
@@ -561,7 +551,7 @@ def test_every_valid_row_arrives_exactly_despite_faults(start_sandbox: Callable[
     assert retried.any()
 
 
-def test_duplicate_emails_later_row_wins_under_concurrency(start_sandbox: Callable[..., Any]) -> None:
+def test_duplicate_emails_later_row_wins_under_concurrency(make_sandbox: Callable[..., Any]) -> None:
     n = 400
     frame = pd.DataFrame(
         {
@@ -569,7 +559,7 @@ def test_duplicate_emails_later_row_wins_under_concurrency(start_sandbox: Callab
             "Job Title": [f"title {i}" for i in range(n)],
         }
     )
-    sandbox = start_sandbox(latency_ms=2, drop=0.05, error_5xx=0.05, retry_after=0, apply_delay=0.0, seed=3)
+    sandbox = make_sandbox(latency_ms=2, drop=0.05, error_5xx=0.05, retry_after=0, apply_delay=0.0, seed=3)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
     report = publitrac.sync(frame, pt, concurrency=32, max_attempts=10, progress=False)
     assert report.ok
@@ -578,11 +568,11 @@ def test_duplicate_emails_later_row_wins_under_concurrency(start_sandbox: Callab
         assert sandbox.lead(f"same{k}@example.com")["leadInfo"]["jobTitle"] == f"title {n - 5 + k}"
 
 
-def test_idle_token_is_refreshed_before_use_against_the_sandbox(start_sandbox: Callable[..., Any]) -> None:
+def test_idle_token_is_refreshed_before_use_against_the_sandbox(make_sandbox: Callable[..., Any]) -> None:
     from publitrac.sandbox import ManualClock
 
     clock = ManualClock()
-    sandbox = start_sandbox(ttl=60, clock=clock, apply_delay=0.0)
+    sandbox = make_sandbox(ttl=60, clock=clock, apply_delay=0.0)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url, clock=clock, refresh_margin=5)
     assert publitrac.sync(leads(20), pt, progress=False).ok
     clock.advance(50)  # the TTL slides: still valid
@@ -594,8 +584,8 @@ def test_idle_token_is_refreshed_before_use_against_the_sandbox(start_sandbox: C
     assert stats["unauthorized"] == 0
 
 
-def test_retry_after_and_rate_limit_against_the_sandbox(start_sandbox: Callable[..., Any]) -> None:
-    sandbox = start_sandbox(rate_limit=150, retry_after=1, apply_delay=0.0)
+def test_retry_after_and_rate_limit_against_the_sandbox(make_sandbox: Callable[..., Any]) -> None:
+    sandbox = make_sandbox(rate_limit=150, retry_after=1, apply_delay=0.0)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
     report = publitrac.sync(leads(500), pt, concurrency=32, progress=False)
     assert report.ok, report
@@ -604,16 +594,16 @@ def test_retry_after_and_rate_limit_against_the_sandbox(start_sandbox: Callable[
     assert report.elapsed >= 2.0  # 500 calls at 150/s, with one second's burst
 
 
-def test_client_side_rate_limit_avoids_429s(start_sandbox: Callable[..., Any]) -> None:
-    sandbox = start_sandbox(rate_limit=100, retry_after=1, apply_delay=0.0)
+def test_client_side_rate_limit_avoids_429s(make_sandbox: Callable[..., Any]) -> None:
+    sandbox = make_sandbox(rate_limit=100, retry_after=1, apply_delay=0.0)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
     report = publitrac.sync(leads(150), pt, concurrency=16, rate_limit=60, progress=False)
     assert report.ok
     assert sandbox.stats()["faults"].get("rate_limit", 0) == 0
 
 
-def test_wrong_key_against_the_sandbox_fails_fast(start_sandbox: Callable[..., Any]) -> None:
-    sandbox = start_sandbox()
+def test_wrong_key_against_the_sandbox_fails_fast(make_sandbox: Callable[..., Any]) -> None:
+    sandbox = make_sandbox()
     pt = Publitrac(api_key="not-the-key", base_url=sandbox.base_url)
     with pytest.raises(AuthenticationError) as caught:
         publitrac.sync(leads(200), pt, concurrency=32, progress=False)
@@ -621,8 +611,8 @@ def test_wrong_key_against_the_sandbox_fails_fast(start_sandbox: Callable[..., A
     assert caught.value.report.counts["not_sent"] == 200
 
 
-def test_blocking_sync_in_a_running_loop_against_the_sandbox(start_sandbox: Callable[..., Any]) -> None:
-    sandbox = start_sandbox(latency_ms=1)
+def test_blocking_sync_in_a_running_loop_against_the_sandbox(make_sandbox: Callable[..., Any]) -> None:
+    sandbox = make_sandbox(latency_ms=1)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
 
     async def cell() -> publitrac.SyncReport:
@@ -634,9 +624,9 @@ def test_blocking_sync_in_a_running_loop_against_the_sandbox(start_sandbox: Call
 
 
 async def test_cancelled_run_against_the_sandbox_accounts_for_every_row(
-    start_sandbox: Callable[..., Any],
+    make_sandbox: Callable[..., Any],
 ) -> None:
-    sandbox = start_sandbox(latency_ms=20, apply_delay=0.0)
+    sandbox = make_sandbox(latency_ms=20, apply_delay=0.0)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
     frame = leads(3000)
     task = asyncio.create_task(publitrac.sync_async(frame, pt, concurrency=16, progress=False))

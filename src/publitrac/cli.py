@@ -220,12 +220,17 @@ def _describe_mapping(mapping: Any) -> str:
 
 def _show_sandbox(handle: Any, out: TextIO) -> None:
     handle.wait_until_applied()
-    leads = handle.leads()
-    table = leads if isinstance(leads, pd.DataFrame) else pd.DataFrame(list(leads))
-    print(f"The sandbox now holds {len(table):,} leads; the first {min(_SHOWN_LEADS, len(table))}:", file=out)
-    if len(table):
-        with pd.option_context("display.width", 120, "display.max_columns", 8, "display.max_colwidth", 28):
-            print(table.head(_SHOWN_LEADS).to_string(index=False), file=out)
+    leads = list(handle.leads())
+    print(f"The sandbox now holds {len(leads):,} leads; the first {min(_SHOWN_LEADS, len(leads))}:", file=out)
+    if not leads:
+        return
+    rows = [
+        {**lead.get("leadInfo", {}), **{f"custom:{k}": v for k, v in lead.get("leadCustomField", {}).items()}}
+        for lead in leads[:_SHOWN_LEADS]
+    ]
+    table = pd.DataFrame(rows, dtype=object).fillna("")
+    with pd.option_context("display.width", 120, "display.max_columns", 10, "display.max_colwidth", 30):
+        print(table.to_string(index=False), file=out)
 
 
 def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:

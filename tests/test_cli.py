@@ -1,0 +1,163 @@
+"""`publitrac sync` and `publitrac validate`: exit statuses, the results file, the summary; in-process and as
+a subprocess, against the sandbox."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from publitrac.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+LEADS = ROOT / "examples" / "leads.csv"
+INVALID_POSITIONS = {17, 58, 133, 176, 264}  # examples/make_leads.py documents them
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PUBLITRAC_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "publitrac.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def clean_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "clean.csv"
+    frame = pd.DataFrame(
+        {
+            "Email": [f"lead{i}@example.com" for i in range(40)],
+            "First Name": ["Zoë"] * 40,
+            "Company": ["Acme"] * 40,
+        }
+    )
+    # a BOM, as Excel writes it: the first column must still be found by name
+    path.write_text(frame.to_csv(index=False), encoding="utf-8-sig")
+    return path
+
+
+def test_validate_reports_invalid_rows_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(LEADS)]) == 1
+    out = capsys.readouterr().out
+    assert "300 rows, 295 valid, 5 invalid, 1 warning" in out
+    for position in INVALID_POSITIONS:
+        assert f"row {position} (E-mail Address)" in out
+
+
+def test_validate_a_clean_file_exits_0(clean_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(clean_csv), "--custom", "Company"]) == 0
+    assert "40 rows, 40 valid, 0 invalid" in capsys.readouterr().out
+
+
+def test_dry_run_writes_every_row_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = tmp_path / "results.csv"
+    assert main(["sync", str(LEADS), "--dry-run", "--results", str(results), "--no-progress"]) == 1
+    rows = read_results(results)
+    assert list(rows[0]) == ["row", "email", "status", "http_status", "attempts", "error"]
+    assert [int(row["row"]) for row in rows] == list(range(300))
+    assert {int(row["row"]) for row in rows if row["status"] == "invalid"} == INVALID_POSITIONS
+    assert {row["status"] for row in rows if int(row["row"]) not in INVALID_POSITIONS} == {"not_sent"}
+    assert "(dry run)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sync", "missing.csv", "--dry-run"],
+        ["sync", str(LEADS), "--map", "no-equals-sign", "--dry-run"],
+        ["sync", str(LEADS), "--map", "First Name=notAField", "--dry-run"],
+        ["sync", str(LEADS), "--email-column", "Nope", "--dry-run"],
+        ["sync", str(LEADS), "--sandbox", "--base-url", "http://127.0.0.1:1/v2"],
+    ],
+)
+def test_usage_and_configuration_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith("publitrac: error:")
+
+
+def test_argparse_usage_errors_exit_2() -> None:
+    for args in (
+        ["sync"],
+        ["sync", str(LEADS), "--custom", "Company", "--custom-all"],
+        ["sync", "x", "--concurrency", "0"],
+    ):
+        with pytest.raises(SystemExit) as caught:
+            main(args)
+        assert caught.value.code == 2
+
+
+def test_missing_api_key_exits_2_and_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PUBLITRAC_API_KEY", raising=False)
+    monkeypatch.delenv("PUBLITRAC_BASE_URL", raising=False)
+    assert main(["sync", str(LEADS), "--base-url", "http://127.0.0.1:1/v2", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "PUBLITRAC_API_KEY" in err and "Traceback" not in err
+
+
+def test_sync_into_the_sandbox_as_a_subprocess(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    done = run_cli("sync", str(LEADS), "--sandbox", "--results", str(results), "--custom", "Company")
+    assert done.returncode == 1, done.stderr  # 5 invalid rows
+    rows = read_results(results)
+    assert [int(row["row"]) for row in rows] == list(range(300))
+    assert {int(row["row"]) for row in rows if row["status"] == "invalid"} == INVALID_POSITIONS
+    accepted = [row for row in rows if row["status"] == "accepted"]
+    refused = [row for row in rows if row["status"] == "failed"]
+    # The sandbox enforces the spec's `format: email` (ASCII, RFC 5321) where the client's validation also
+    # admits the internationalised address of row 90: that row may be refused (400); nothing else may fail.
+    assert len(accepted) + len(refused) == 295
+    assert {row["row"] for row in refused} <= {"90"} and {row["http_status"] for row in refused} <= {"400"}
+    assert {row["http_status"] for row in accepted} == {"200"}
+    assert f"300 rows: {len(accepted)} accepted, 5 invalid" in done.stdout
+    distinct = len({row["email"].strip().lower() for row in accepted})  # rows 42 and 251 share an address
+    assert distinct == len(accepted) - 1
+    assert f"The sandbox now holds {distinct} leads" in done.stdout
+    assert "custom:Company" in done.stdout
+
+
+def test_sync_of_a_clean_file_exits_0(clean_csv: Path, sandbox: Any, tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    done = run_cli("sync", str(clean_csv), "--custom", "Company", "--results", str(results), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "40 rows: 40 accepted" in done.stdout
+    assert sandbox.api_key not in done.stdout + done.stderr
+    assert all(row["status"] == "accepted" for row in read_results(results))
+
+
+def test_wrong_api_key_exits_2_fast(clean_csv: Path, sandbox: Any, tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    env = {"PUBLITRAC_API_KEY": "wrong-key-42", "PUBLITRAC_BASE_URL": sandbox.base_url}
+    done = run_cli("sync", str(clean_csv), "--results", str(results), env=env, timeout=60)
+    assert done.returncode == 2
+    assert "API key was refused" in done.stderr
+    assert "wrong-key-42" not in done.stdout + done.stderr
+    assert {row["status"] for row in read_results(results)} == {"not_sent"}
+
+
+def test_unreachable_host_exits_2(clean_csv: Path) -> None:
+    env = {"PUBLITRAC_API_KEY": "k", "PUBLITRAC_BASE_URL": "http://127.0.0.1:9/v2"}
+    done = run_cli("sync", str(clean_csv), "--no-progress", env=env, timeout=120)
+    assert done.returncode == 2
+    assert "Could not reach http://127.0.0.1:9/v2" in done.stderr
