@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from typing import Any
 
 import attrs
 import httpx
@@ -140,3 +141,33 @@ def test_configuration_errors_leak_nothing() -> None:
     with pytest.raises(publitrac.ConfigurationError) as caught:
         publitrac.Publitrac(api_key=KEY, base_url="http://api.example.com/v2")
     assert_clean("".join(traceback.format_exception(caught.value)))
+
+
+def test_a_real_run_over_aiohttp_leaks_nothing(
+    make_sandbox: Any, everything_logged: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = make_sandbox(api_key=KEY, revoke_every=50, error_5xx=0.05, drop=0.03, retry_after=0, seed=5)
+    pt = publitrac.Publitrac(api_key=KEY, base_url=sandbox.base_url)
+    issued: list[str] = []
+    fetch = pt.auth._afetch
+    assert fetch is not None
+
+    async def recording_fetch() -> Any:
+        token = await fetch()
+        issued.append(token.value)
+        return token
+
+    pt.auth._afetch = recording_fetch
+    emails = [f"lead{i}@example.com" for i in range(300)]
+    report = publitrac.sync(
+        pd.DataFrame({"Email": emails}), pt, concurrency=16, max_attempts=8, progress=True
+    )
+    assert report.ok
+    stats = sandbox.stats()
+    assert stats["faults"]["revoke"] >= 5 and stats["tokens_issued"] == len(issued) >= 5
+    text = (
+        all_log_text(everything_logged) + capsys.readouterr().err + repr(report) + report.results.to_string()
+    )
+    assert any(record.name.startswith("httpx") for record in everything_logged.records)
+    for secret in (KEY, *issued):
+        assert secret not in text
