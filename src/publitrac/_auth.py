@@ -18,6 +18,7 @@ that return a `Token`; `publitrac._client` builds them on the generated client's
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 import httpx
 
 from ._exceptions import PublitracError
+
+logger = logging.getLogger("publitrac")
 
 TOKEN_HEADER = "Token"
 REDACTED = "***"
@@ -165,11 +168,18 @@ class TokenAuth(httpx.Auth):
     def _failed(self, error: PublitracError) -> None:
         self._error = error
         self._error_at = self._clock()
+        logger.debug("getToken failed: %s", error)
 
-    def _store(self, token: Token, asked_at: float) -> str:
+    def _store(self, token: Token, asked_at: float, reason: str) -> str:
         self._held = _Held(token, asked_at)
         self._error = None
+        logger.debug("new token (%s), ttl %g s", reason, token.ttl)
         return token.value
+
+    def _reason(self, unusable: str | None) -> str:
+        if self._held is None:
+            return "first use"
+        return "refused with 401" if unusable is not None else "idle past its ttl"
 
     def _touch(self, value: str, sent_at: float) -> None:
         """Slide the TTL: the token was used successfully by a request sent at `sent_at`."""
@@ -200,13 +210,13 @@ class TokenAuth(httpx.Auth):
                 return value
             self._epoch += 1
             self.fetch_count += 1
-            asked_at = self._clock()
+            asked_at, reason = self._clock(), self._reason(unusable)
             try:
                 token = self._fetch()
             except PublitracError as exc:
                 self._failed(exc)
                 raise
-            return self._store(token, asked_at)
+            return self._store(token, asked_at, reason)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         value = self._usable() or self._refresh(None)
@@ -241,13 +251,13 @@ class TokenAuth(httpx.Auth):
                 return value
             self._epoch += 1
             self.fetch_count += 1
-            asked_at = self._clock()
+            asked_at, reason = self._clock(), self._reason(unusable)
             try:
                 token = await self._afetch()
             except PublitracError as exc:
                 self._failed(exc)
                 raise
-            return self._store(token, asked_at)
+            return self._store(token, asked_at, reason)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         value = self._usable() or await self._arefresh(None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -54,6 +55,7 @@ PROGRESS_INTERVAL = 0.2
 # retry budget of every remaining row.
 UNREACHABLE_AFTER = 64
 
+logger = logging.getLogger("publitrac")
 _last_report: SyncReport | None = None
 
 
@@ -225,6 +227,13 @@ class _Engine:
                 report._status[position] = RETRY_WAIT
                 report._http_status[position] = failure.status_code
                 report._errors[position] = failure.error
+                logger.debug(
+                    "row %d: %s; attempt %d in %.2f s",
+                    position,
+                    failure.error,
+                    state.attempt_number + 1,
+                    state.upcoming_sleep,
+                )
 
         retrying = tenacity.AsyncRetrying(
             retry=tenacity.retry_if_exception_type(Transient),
@@ -397,11 +406,14 @@ async def _sync(
     except PublitracError as exc:
         report._finish(interrupted=True)
         exc.report = report
+        logger.info("sync stopped: %s; %s", exc, report.describe())
         raise
     except BaseException:
         report._finish(interrupted=True)
+        logger.info("sync interrupted: %s", report.describe())
         raise
     report._finish()
+    logger.info("sync done: %s", report.describe())
     return report
 
 
