@@ -161,3 +161,41 @@ def test_unreachable_host_exits_2(clean_csv: Path) -> None:
     done = run_cli("sync", str(clean_csv), "--no-progress", env=env, timeout=120)
     assert done.returncode == 2
     assert "Could not reach http://127.0.0.1:9/v2" in done.stderr
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_parquet_and_excel_files_keep_their_types(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / f"leads{suffix}"
+    frame = pd.DataFrame({"Mail": ["ana@exemple.fr", "bob@exemple.fr"], "CRM Lead ID": [12.0, None]})
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_excel(path, index=False)
+    results = tmp_path / "out.csv"
+    assert main(["sync", str(path), "--dry-run", "--results", str(results), "--map", "Mail=email"]) == 0
+    assert [row["status"] for row in read_results(results)] == ["not_sent", "not_sent"]
+    assert "Mail -> email, CRM Lead ID -> crmLeadId" in capsys.readouterr().out
+
+
+def test_csv_values_are_read_as_written(sandbox: Any, tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,Zip,Code,Notes\nana@exemple.fr,01234,NA,ignored\n", encoding="utf-8")
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    done = run_cli("sync", str(path), "--custom", "Zip", "--custom", "Code", "--map", "Notes=ignore", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sandbox.wait_until_applied()
+    lead = sandbox.lead("ana@exemple.fr")
+    assert lead["leadCustomField"] == {"Zip": "01234", "Code": "NA"}
+    assert lead["leadInfo"] == {"email": "ana@exemple.fr"}
+
+
+def test_custom_all_sends_every_unmapped_column(sandbox: Any, clean_csv: Path) -> None:
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    done = run_cli("sync", str(clean_csv), "--custom-all", "--no-progress", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sandbox.wait_until_applied()
+    lead = sandbox.lead("lead7@example.com")
+    assert lead["leadInfo"] == {"email": "lead7@example.com", "firstName": "Zoë"}
+    assert lead["leadCustomField"] == {"Company": "Acme"}
