@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -64,6 +64,7 @@ class Plan:
     httpx_rows: int
     dry_run_rows: tuple[int, ...]
     clients: tuple[str, ...]
+    sandbox_per: str
 
     def rows_for(self, client: str, rows: int) -> int:
         """How many of the N rows this client pushes (the slow baselines push a slice)."""
@@ -79,6 +80,7 @@ class Sandbox:
 
     def __init__(self, *, latency_ms: float, api_key: str, log_path: Path) -> None:
         self.latency_ms = latency_ms
+        self.api_key = api_key
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v2"
         self._stats_url = f"http://127.0.0.1:{self.port}/_sandbox/stats"
@@ -88,11 +90,15 @@ class Sandbox:
             str(self.port),
             "--latency-ms",
             _format_number(latency_ms),
-            "--api-key",
-            api_key,  # the sandbox's own throw-away key, made up for this run
         ]
         self._log = log_path.open("wb")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # a throw-away key made up for this run, in the environment rather than on the command line
+            env={**os.environ, "PUBLITRAC_API_KEY": api_key},
+        )
         self._wait_ready(log_path)
 
     def _wait_ready(self, log_path: Path) -> None:
@@ -144,8 +150,9 @@ def _format_number(value: float) -> str:
 
 
 @contextmanager
-def sandbox(latency_ms: float, api_key: str, log_path: Path) -> Iterator[Sandbox]:
-    server = Sandbox(latency_ms=latency_ms, api_key=api_key, log_path=log_path)
+def sandbox(latency_ms: float, log_path: Path) -> Iterator[Sandbox]:
+    """A sandbox for the duration of a `with` block, with a throw-away API key of its own."""
+    server = Sandbox(latency_ms=latency_ms, api_key=secrets.token_urlsafe(16), log_path=log_path)
     try:
         yield server
     finally:
@@ -153,7 +160,7 @@ def sandbox(latency_ms: float, api_key: str, log_path: Path) -> Iterator[Sandbox
 
 
 def applied_leads(stats: dict[str, Any]) -> int:
-    """How many leads the sandbox has applied, from its stats."""
+    """How many leads the sandbox has applied (stored after the delay of the delayed sync), from its stats."""
     return int(stats["applied"])
 
 
@@ -165,58 +172,46 @@ def accepted_leads(stats: dict[str, Any]) -> int:
 # --- one client run -----------------------------------------------------------------------------------------------
 
 
-def run_client(
-    client: str, *, rows: int, latency_ms: float, tag: str, plan: Plan, work_dir: Path
-) -> dict[str, Any]:
-    """One client pushing `rows` fresh leads to a fresh sandbox; its figures and the server's, checked.
+def run_client(client: str, server: Sandbox, *, rows: int, tag: str, plan: Plan) -> dict[str, Any]:
+    """One client process pushing `rows` new leads to `server`; its figures and the server's, checked.
 
     Raises:
         RuntimeError: the client failed, or the sandbox did not accept and apply every row.
     """
-    api_key = secrets.token_urlsafe(16)
-    with sandbox(latency_ms, api_key, work_dir / f"sandbox-{tag}.log") as server:
-        before = server.stats()
-        server_cpu_before = server.cpu_seconds()
-        machine_before, window_start = measure.machine_busy_seconds(), time.perf_counter()
-        completed = subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "client_worker.py"),
-                client,
-                "--base-url",
-                server.base_url,
-                "--rows",
-                str(rows),
-                "--tag",
-                tag,
-                "--concurrency",
-                str(plan.concurrency),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=_CLIENT_TIMEOUT_S,
-            env={**os.environ, "PUBLITRAC_API_KEY": api_key},
-        )
-        if completed.returncode != 0 or not completed.stdout.strip():
-            raise RuntimeError(
-                f"client {client} failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-            )
-        window = time.perf_counter() - window_start
-        machine_busy = measure.machine_busy_seconds() - machine_before
-        server_cpu_in_window = server.cpu_seconds() - server_cpu_before
-        figures = json.loads(completed.stdout.strip().splitlines()[-1])
-        after = _wait_applied(server, applied_leads(before) + rows)
-        server_cpu = server.cpu_seconds() - server_cpu_before
-    accepted_by_server = accepted_leads(after) - accepted_leads(before)
-    if figures["accepted"] != rows or accepted_by_server != rows:
+    command = [sys.executable, str(HERE / "client_worker.py"), client, "--base-url", server.base_url,
+               "--rows", str(rows), "--tag", tag, "--concurrency", str(plan.concurrency)]  # fmt: skip
+    before = server.stats()
+    server_cpu_before = server.cpu_seconds()
+    machine_before, window_start = measure.machine_busy_seconds(), time.perf_counter()
+    completed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=_CLIENT_TIMEOUT_S,
+        env={**os.environ, "PUBLITRAC_API_KEY": server.api_key},
+    )
+    window = time.perf_counter() - window_start
+    machine_busy = measure.machine_busy_seconds() - machine_before
+    server_cpu_in_window = server.cpu_seconds() - server_cpu_before
+    if completed.returncode != 0 or not completed.stdout.strip():
         raise RuntimeError(
-            f"client {client}: {figures['accepted']} rows answered 200, sandbox accepted {accepted_by_server}, "
-            f"of {rows}: nothing would be measured that did not happen"
+            f"client {client} failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+        )
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    after = _wait_applied(server, applied_leads(before) + rows)
+    server_cpu = server.cpu_seconds() - server_cpu_before
+
+    accepted_by_server = accepted_leads(after) - accepted_leads(before)
+    stored = after.get("leads_stored", rows) - before.get("leads_stored", 0)
+    if figures["accepted"] != rows or accepted_by_server != rows or after.get("failed", 0) or stored != rows:
+        raise RuntimeError(
+            f"client {client}: {figures['accepted']} rows answered 200; the sandbox accepted {accepted_by_server}"
+            f" and stores {stored} new leads, of {rows} (stats: {after}): nothing is measured that did not happen"
         )
     wall, cpu = figures["wall_s"], figures["cpu_s"]
     return {
         **figures,
-        "latency_ms": latency_ms,
+        "latency_ms": server.latency_ms,
         "tag": tag,
         "applied_by_server": applied_leads(after) - applied_leads(before),
         "rows_per_s": rows / wall,
@@ -245,25 +240,38 @@ def _wait_applied(server: Sandbox, expected: int) -> dict[str, Any]:
 def run_sync_benchmark(plan: Plan, work_dir: Path, log: Any) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     for latency_ms in plan.latencies_ms:
-        for rows in plan.rows:
-            for repetition in range(1, plan.repeat + 1):
-                for client in plan.clients:  # alternate the clients: A B C D A B C D ...
-                    pushed = plan.rows_for(client, rows)
-                    tag = f"l{_format_number(latency_ms)}n{rows}r{repetition}{client}"
-                    run = run_client(
-                        client, rows=pushed, latency_ms=latency_ms, tag=tag, plan=plan, work_dir=work_dir
-                    )
-                    run.update(target_rows=rows, repetition=repetition, extrapolated=pushed < rows)
-                    runs.append(run)
-                    print(
-                        f"  {latency_ms:>4g} ms  N={rows:<8,} #{repetition} {client:<8} {pushed:>8,} rows "
-                        f"{run['rows_per_s']:>9,.0f} rows/s  {run['cpu_ms_per_row']:6.3f} ms CPU/row  "
-                        f"server {run['server_cpu_ms_per_request']:.3f} ms CPU/request  "
-                        f"other processes {run['other_cores']:.2f} cores",
-                        file=log,
-                        flush=True,
-                    )
+        with ExitStack() as latency_scope:
+            shared = None
+            if plan.sandbox_per == "latency":
+                shared = latency_scope.enter_context(
+                    sandbox(latency_ms, work_dir / f"sandbox-l{_format_number(latency_ms)}.log")
+                )
+            for rows in plan.rows:
+                for repetition in range(1, plan.repeat + 1):
+                    for client in plan.clients:  # alternate the clients: A B C D A B C D ...
+                        pushed = plan.rows_for(client, rows)
+                        tag = f"l{_format_number(latency_ms)}n{rows}r{repetition}{client}"
+                        with ExitStack() as run_scope:
+                            server = shared or run_scope.enter_context(
+                                sandbox(latency_ms, work_dir / f"sandbox-{tag}.log")
+                            )
+                            run = run_client(client, server, rows=pushed, tag=tag, plan=plan)
+                        _report_run(run, rows=rows, repetition=repetition, log=log)
+                        runs.append(run)
     return runs
+
+
+def _report_run(run: dict[str, Any], *, rows: int, repetition: int, log: Any) -> None:
+    pushed, latency_ms, client = run["rows"], run["latency_ms"], run["client"]
+    run.update(target_rows=rows, repetition=repetition, extrapolated=pushed < rows)
+    print(
+        f"  {latency_ms:>4g} ms  N={rows:<8,} #{repetition} {client:<8} {pushed:>8,} rows "
+        f"{run['rows_per_s']:>9,.0f} rows/s  {run['cpu_ms_per_row']:6.3f} ms CPU/row  "
+        f"server {run['server_cpu_ms_per_request']:.3f} ms CPU/request  "
+        f"other processes {run['other_cores']:.2f} cores",
+        file=log,
+        flush=True,
+    )
 
 
 def summarise_sync(runs: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
@@ -475,6 +483,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
         help="frame sizes of the dry-run benchmark [10000 100000 1000000; quick: 2000 20000]; none to skip",
     )
     parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
+    parser.add_argument(
+        "--sandbox-per",
+        choices=["run", "latency"],
+        help="a fresh sandbox for every run, or one per latency with fresh emails per run [run; quick: latency]",
+    )
     parser.add_argument("--skip-sync", action="store_true", help="only the dry-run benchmark")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the JSON goes")
     args = parser.parse_args(argv)
@@ -492,6 +505,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
             else ([2_000, 20_000] if quick else [10_000, 100_000, 1_000_000])
         ),
         clients=() if args.skip_sync else tuple(args.clients),
+        sandbox_per=args.sandbox_per or ("latency" if quick else "run"),
     )
     return plan, args
 
