@@ -474,8 +474,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0], help="added per call")
     parser.add_argument("--repeat", type=int, help="repetitions per client [3; quick: 1]")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--naive-rows", type=int, help="rows the naive loop pushes at most [500; quick: 100]")
-    parser.add_argument("--httpx-rows", type=int, help="rows raw httpx pushes at most [5000; quick: 300]")
+    parser.add_argument("--naive-rows", type=int, help="rows the naive loop pushes at most [400; quick: 100]")
+    parser.add_argument("--httpx-rows", type=int, help="rows raw httpx pushes at most [2000; quick: 300]")
     parser.add_argument(
         "--dry-run-rows",
         type=int,
@@ -497,8 +497,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
         latencies_ms=tuple(args.latency_ms),
         repeat=args.repeat or (1 if quick else 3),
         concurrency=args.concurrency,
-        naive_rows=args.naive_rows or (100 if quick else 500),
-        httpx_rows=args.httpx_rows or (300 if quick else 5_000),
+        naive_rows=args.naive_rows or (100 if quick else 400),
+        httpx_rows=args.httpx_rows or (300 if quick else 2_000),
         dry_run_rows=tuple(
             args.dry_run_rows
             if args.dry_run_rows is not None
@@ -512,7 +512,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     plan, args = parse_args(argv)
-    started, wall_start = dt.datetime.now(dt.UTC), time.perf_counter()
+    started, wall_start, load_start = dt.datetime.now(dt.UTC), time.perf_counter(), os.getloadavg()
     log = sys.stdout
     work_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"publitrac-bench-{os.getpid()}"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -528,6 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
             ),
             "runtime_s": None,
+            "load_average_start": load_start,
             "machine": machine(),
             "versions": versions(),
             "git_commit": git_commit(),
@@ -538,6 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     result["targets"] = target_checks.evaluate(result)
     result["meta"]["runtime_s"] = round(time.perf_counter() - wall_start, 1)
+    result["meta"]["load_average_end"] = os.getloadavg()
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
