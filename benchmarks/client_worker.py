@@ -27,7 +27,7 @@ import publitrac
 import measure
 from leads import CUSTOM_COLUMNS, make_leads, prebuilt_bodies
 
-CLIENTS = ("naive", "httpx", "aiohttp", "toolkit")
+CLIENTS = ("naive", "httpx", "aiohttp", "toolkit", "httpx-sized-pool")
 
 
 def toolkit_sync(frame: pd.DataFrame, *, base_url: str, api_key: str, concurrency: int) -> int:
@@ -62,10 +62,11 @@ def _runner(args: argparse.Namespace, frame: pd.DataFrame, api_key: str) -> Call
             frame, base_url=args.base_url, api_key=api_key, concurrency=args.concurrency
         )
     bodies = prebuilt_bodies(frame)
-    coroutine_function = baselines.httpx_async if args.client == "httpx" else baselines.aiohttp_raw
-    return lambda: asyncio.run(
-        coroutine_function(bodies, base_url=args.base_url, api_key=api_key, concurrency=args.concurrency)
-    )
+    settings = {"base_url": args.base_url, "api_key": api_key, "concurrency": args.concurrency}
+    if args.client == "aiohttp":
+        return lambda: asyncio.run(baselines.aiohttp_raw(bodies, **settings))
+    sized_pool = args.client == "httpx-sized-pool"
+    return lambda: asyncio.run(baselines.httpx_async(bodies, **settings, sized_pool=sized_pool))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,9 @@
     python benchmarks/dry_run_worker.py --rows 1000000
 
 The frame is built first and its memory settled; then the peak-memory counter is reset, so that the peak
-reported is what building and validating the bodies adds to a process that already holds the frame.
+reported is what building and validating the bodies adds to a process that already holds the frame. Then the same
+frame goes through `publitrac.sync(..., dry_run=True)` (mapping, validation and the report, nothing sent), with
+its own peak.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, required=True)
     args = parser.parse_args(argv)
 
+    import publitrac
     from publitrac._bodies import iter_bodies
     from publitrac._mapping import map_columns
     from publitrac._validation import find_problems
@@ -38,13 +41,28 @@ def main(argv: list[str] | None = None) -> int:
     mapping = map_columns(frame, email="email", custom_fields=CUSTOM_COLUMNS)
     problems = find_problems(frame, mapping)
     validated = time.perf_counter()
+    validation_peak_kib = measure.peak_rss_kib()
+    rss_after_validation = measure.rss_kib()
+    measure.reset_peak()
     bodies = 0
     for _ in iter_bodies(frame, mapping):
         bodies += 1
     done = time.perf_counter()
+    bodies_peak_kib = measure.peak_rss_kib()
+
+    # the same checks as the toolkit's own dry run does them: what `sync(..., dry_run=True)` costs
+    measure.settle_memory()
+    rss_before_sync = measure.rss_kib()
+    measure.reset_peak()
+    sync_start = time.perf_counter()
+    report = publitrac.sync(frame, email="email", custom_fields=CUSTOM_COLUMNS, dry_run=True, progress=False)
+    sync_wall = time.perf_counter() - sync_start
+    sync_peak_kib = measure.peak_rss_kib()
+    if len(report.results) != args.rows:
+        raise RuntimeError(f"the dry run reported {len(report.results)} rows of {args.rows}")
 
     cpu = measure.cpu_seconds() - cpu_start
-    peak_kib = measure.peak_rss_kib() if peak_reset else measure.lifetime_peak_rss_kib()
+    peak_kib = max(validation_peak_kib, bodies_peak_kib) if peak_reset else measure.lifetime_peak_rss_kib()
     if bodies != args.rows:
         raise RuntimeError(f"iter_bodies gave {bodies} bodies for {args.rows} rows")
     wall = done - wall_start
@@ -64,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                 "peak_rss_mib": measure.lifetime_peak_rss_kib() / 1024,
                 "peak_above_frame_mib": peak_above_bytes / 2**20,
                 "peak_above_frame_mb": peak_above_bytes / _MB,
+                # each step's own peak above what the process held when it started (the frame; then also the problems)
+                "validation_peak_above_frame_mib": (validation_peak_kib - rss_with_frame) / 1024,
+                "bodies_peak_above_start_mib": (bodies_peak_kib - rss_after_validation) / 1024,
+                "sync_dry_run_rows_per_s": args.rows / sync_wall,
+                "sync_dry_run_peak_above_frame_mib": (sync_peak_kib - rss_before_sync) / 1024,
+                "sync_dry_run_peak_above_frame_mb": (sync_peak_kib - rss_before_sync) * 1024 / _MB,
                 "peak_reset": peak_reset,
             }
         )

@@ -9,6 +9,7 @@ import ctypes
 import gc
 import os
 import resource
+import sys
 from pathlib import Path
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -76,10 +77,10 @@ def lifetime_peak_rss_kib() -> int:
 
 
 def settle_memory() -> None:
-    """Collect garbage and hand freed heap back to the kernel, so that `rss_kib()` shows live memory only.
+    """Collect garbage and hand freed memory back to the kernel, so that `rss_kib()` shows live memory only.
 
-    Without `malloc_trim`, memory freed by the set-up (building the frame) stays resident and would be reused by
-    the measured work, hiding part of its peak.
+    Without it, memory freed by the set-up (building the frame) stays resident, in the C heap or in pyarrow's
+    pool, and would be reused by the measured work, hiding part of its peak.
 
     Example:
         >>> settle_memory()
@@ -89,6 +90,10 @@ def settle_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: the figures are then slightly conservative
         pass
+    # pandas' default strings live in pyarrow's own pool (mimalloc or jemalloc), which keeps freed memory too
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
 
 
 def reset_peak() -> bool:

@@ -46,7 +46,7 @@ import targets as target_checks
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "results" / "latest.json"
-CLIENTS = ("naive", "httpx", "aiohttp", "toolkit")
+CLIENTS = ("naive", "httpx", "httpx-sized-pool", "aiohttp", "toolkit")
 _READY_TIMEOUT_S = 60.0
 _APPLY_TIMEOUT_S = 120.0
 _CLIENT_TIMEOUT_S = 3600.0
@@ -68,7 +68,9 @@ class Plan:
 
     def rows_for(self, client: str, rows: int) -> int:
         """How many of the N rows this client pushes (the slow baselines push a slice)."""
-        cap = {"naive": self.naive_rows, "httpx": self.httpx_rows}.get(client)
+        cap = {"naive": self.naive_rows, "httpx": self.httpx_rows, "httpx-sized-pool": self.httpx_rows}.get(
+            client
+        )
         return rows if cap is None else min(rows, cap)
 
 
@@ -329,7 +331,7 @@ def ratios(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if client != "toolkit":
             continue
         entry: dict[str, Any] = {"latency_ms": latency_ms, "rows": rows}
-        for baseline in ("aiohttp", "naive", "httpx"):
+        for baseline in ("aiohttp", "naive", "httpx", "httpx-sized-pool"):
             other = by_key.get((latency_ms, rows, baseline))
             if other is not None:
                 entry[f"rows_per_s_toolkit_over_{baseline}"] = toolkit["rows_per_s"] / other["rows_per_s"]
@@ -358,7 +360,9 @@ def run_dry_run_benchmark(plan: Plan, log: Any) -> list[dict[str, Any]]:
         runs.append(run)
         print(
             f"  dry run {rows:>10,} rows  {run['rows_per_s']:>10,.0f} rows/s  "
-            f"peak {run['peak_above_frame_mib']:.1f} MiB above the frame's {run['frame_mib']:.1f} MiB",
+            f"peak {run['peak_above_frame_mib']:.1f} MiB above the frame's {run['frame_mib']:.1f} MiB; "
+            f"sync(dry_run=True) {run['sync_dry_run_rows_per_s']:,.0f} rows/s, "
+            f"peak {run['sync_dry_run_peak_above_frame_mib']:.1f} MiB",
             file=log,
             flush=True,
         )
@@ -422,6 +426,7 @@ _CLIENT_LABELS = {
     "httpx": "httpx.AsyncClient, prebuilt bodies",
     "aiohttp": "aiohttp, prebuilt bodies",
     "toolkit": "publitrac.sync",
+    "httpx-sized-pool": "httpx.AsyncClient, pool of 64, prebuilt bodies",
 }
 
 
@@ -447,13 +452,15 @@ def markdown_tables(result: dict[str, Any]) -> str:
     if result["dry_run"]:
         lines += [
             "",
-            "| rows | bodies + validation rows/s | bodies rows/s | validation rows/s | frame | peak above frame |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| rows | find_problems + iter_bodies rows/s | find_problems rows/s | iter_bodies rows/s | frame "
+            "| peak above frame | sync(dry_run=True) rows/s | its peak above frame |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for d in result["dry_run"]:
             lines.append(
-                f"| {d['rows']:,} | {d['rows_per_s']:,.0f} | {d['bodies_rows_per_s']:,.0f} "
-                f"| {d['validation_rows_per_s']:,.0f} | {d['frame_mib']:.0f} MiB | {d['peak_above_frame_mib']:.0f} MiB |"
+                f"| {d['rows']:,} | {d['rows_per_s']:,.0f} | {d['validation_rows_per_s']:,.0f} "
+                f"| {d['bodies_rows_per_s']:,.0f} | {d['frame_mib']:.0f} MiB | {d['peak_above_frame_mib']:.0f} MiB "
+                f"| {d['sync_dry_run_rows_per_s']:,.0f} | {d['sync_dry_run_peak_above_frame_mib']:.0f} MiB |"
             )
     if result["targets"]:
         lines += ["", "| target | value | met |", "| --- | ---: | --- |"]
@@ -475,14 +482,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument("--repeat", type=int, help="repetitions per client [3; quick: 1]")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--naive-rows", type=int, help="rows the naive loop pushes at most [400; quick: 100]")
-    parser.add_argument("--httpx-rows", type=int, help="rows raw httpx pushes at most [2000; quick: 300]")
+    parser.add_argument("--httpx-rows", type=int, help="rows raw httpx pushes at most [1500; quick: 300]")
     parser.add_argument(
         "--dry-run-rows",
         type=int,
         nargs="*",
         help="frame sizes of the dry-run benchmark [10000 100000 1000000; quick: 2000 20000]; none to skip",
     )
-    parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
+    parser.add_argument(
+        "--clients",
+        nargs="+",
+        choices=CLIENTS,
+        default=list(CLIENTS),
+        help="httpx-sized-pool: raw httpx with its pool sized to the concurrency (all connections kept alive)",
+    )
     parser.add_argument(
         "--sandbox-per",
         choices=["run", "latency"],
@@ -498,7 +511,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
         repeat=args.repeat or (1 if quick else 3),
         concurrency=args.concurrency,
         naive_rows=args.naive_rows or (100 if quick else 400),
-        httpx_rows=args.httpx_rows or (300 if quick else 2_000),
+        httpx_rows=args.httpx_rows or (300 if quick else 1_500),
         dry_run_rows=tuple(
             args.dry_run_rows
             if args.dry_run_rows is not None

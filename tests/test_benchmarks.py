@@ -23,7 +23,7 @@ import measure  # noqa: E402
 import targets  # noqa: E402
 from leads import CUSTOM_COLUMNS, STANDARD_COLUMNS, make_leads, prebuilt_bodies  # noqa: E402
 
-CLIENTS = ["naive", "httpx", "aiohttp", "toolkit"]
+CLIENTS = ["naive", "httpx", "httpx-sized-pool", "aiohttp", "toolkit"]
 SUMMARY_FIGURES = [
     "rows_per_s",
     "rows_per_s_min",
@@ -40,7 +40,7 @@ SUMMARY_FIGURES = [
 RATIOS = [
     f"{figure}_toolkit_over_{baseline}"
     for figure in ("rows_per_s", "cpu_per_row")
-    for baseline in ("aiohttp", "naive", "httpx")
+    for baseline in ("aiohttp", "naive", "httpx", "httpx-sized-pool")
 ]
 DRY_RUN_FIGURES = [
     "rows_per_s",
@@ -51,6 +51,11 @@ DRY_RUN_FIGURES = [
     "peak_rss_mib",
     "peak_above_frame_mib",
     "peak_above_frame_mb",
+    "validation_peak_above_frame_mib",
+    "bodies_peak_above_start_mib",
+    "sync_dry_run_rows_per_s",
+    "sync_dry_run_peak_above_frame_mib",
+    "sync_dry_run_peak_above_frame_mb",
 ]
 
 
@@ -98,8 +103,8 @@ def test_ratios_and_targets_are_all_there(quick_result: dict[str, Any]) -> None:
         for ratio in RATIOS:
             assert _is_figure(entry[ratio]) and entry[ratio] > 0, ratio
     names = [t["name"] for t in quick_result["targets"]]
-    # 3 throughput ratios at 20 ms, the CPU ratio at 0 ms, the dry-run rate per size (the 1M-row peak is not run)
-    assert len(names) == 3 + 1 + 2
+    # 4 throughput ratios at 20 ms, the CPU ratio at 0 ms, two dry-run rates per size (the 1M-row peaks: not run)
+    assert len(names) == 4 + 1 + 2 * 2
     assert all(isinstance(t["met"], bool) and _is_figure(t["value"]) for t in quick_result["targets"])
 
 
@@ -126,15 +131,23 @@ def _result(ratio: float, cpu_ratio: float, dry_rate: float, dry_peak_mb: float)
                 {"latency_ms": 0.0, "rows": 10, "cpu_per_row_toolkit_over_aiohttp": cpu_ratio},
             ]
         },
-        "dry_run": [{"rows": 1_000_000, "rows_per_s": dry_rate, "peak_above_frame_mb": dry_peak_mb}],
+        "dry_run": [
+            {
+                "rows": 1_000_000,
+                "rows_per_s": dry_rate,
+                "peak_above_frame_mb": dry_peak_mb,
+                "sync_dry_run_rows_per_s": dry_rate,
+                "sync_dry_run_peak_above_frame_mb": dry_peak_mb,
+            }
+        ],
     }
 
 
 def test_targets_pass_and_fail_on_their_bounds() -> None:
     met = [t["met"] for t in targets.evaluate(_result(0.75, 3.0, 100_000, 300.0))]
-    assert met == [True, True, True, True]
+    assert met == [True] * 6
     missed = [t["met"] for t in targets.evaluate(_result(0.74, 3.1, 99_999, 300.1))]
-    assert missed == [False, False, False, False]
+    assert missed == [False] * 6
 
 
 def test_baseline_bodies_match_the_frame() -> None:
