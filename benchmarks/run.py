@@ -27,10 +27,12 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -527,11 +529,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan, args = parse_args(argv)
     started, wall_start, load_start = dt.datetime.now(dt.UTC), time.perf_counter(), os.getloadavg()
     log = sys.stdout
-    work_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"publitrac-bench-{os.getpid()}"
-    work_dir.mkdir(parents=True, exist_ok=True)
+    # the sandboxes' logs: removed after a successful run, kept (and named in the error) after a failed one
+    work_dir = Path(tempfile.mkdtemp(prefix="publitrac-bench-"))
     print(f"publitrac benchmarks: {plan}", file=log, flush=True)
 
-    runs = run_sync_benchmark(plan, work_dir, log) if plan.clients else []
+    try:
+        runs = run_sync_benchmark(plan, work_dir, log) if plan.clients else []
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}\n(the sandboxes' logs are in {work_dir})") from exc
+    shutil.rmtree(work_dir, ignore_errors=True)
     summary = summarise_sync(runs, plan)
     dry_runs = run_dry_run_benchmark(plan, log)
     result: dict[str, Any] = {
