@@ -81,7 +81,7 @@ def test_malformed_emails_are_errors_with_the_library_reason(address: str) -> No
 
 
 @pytest.mark.parametrize("address", [
-    "zoë.müller@beispiel.de", "ab--c@exemple.fr", "o'brien+tag@exemple.ie", "A.B@Sub.Exemple.FR", "a@b.c",
+    "ab--c@exemple.fr", "o'brien+tag@exemple.ie", "A.B@Sub.Exemple.FR", "a@b.c",
     "x@xn--bcher-kva.ch", "a" * 65 + "@exemple.fr",
 ])
 def test_valid_emails_off_the_plain_path_pass(address: str) -> None:
@@ -104,6 +104,13 @@ def test_emails_of_other_dtypes_are_checked_as_the_text_they_would_be_sent_as() 
     assert lists["problem"].tolist() == ["not a valid email address: got a list (['ana@exemple.fr'])"]
 
 
+@pytest.mark.parametrize("address", ["zoë.müller@beispiel.de", "jose@españa.es"])
+def test_internationalised_emails_are_errors_as_the_spec_is_ascii(address: str) -> None:
+    problems = validate(pd.DataFrame({"email": [address]}))
+    assert problems["severity"].tolist() == ["error"]
+    assert "ASCII" in problems["problem"].iloc[0]
+
+
 def test_each_distinct_address_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     checked: list[str] = []
 
@@ -112,10 +119,10 @@ def test_each_distinct_address_is_checked_once(monkeypatch: pytest.MonkeyPatch) 
         return validate_email(address, **kwargs)
 
     monkeypatch.setattr(_validation, "validate_email", counting)
-    emails = ["bad@", " bad@", "bad@ ", "worse@", "ok@exemple.fr", "zoë@exemple.fr"]
+    emails = ["bad@", " bad@", "bad@ ", "worse@", "ok@exemple.fr", "ab--c@exemple.fr"]
     df = pd.DataFrame({"email": emails * 100})
     problems = validate(df)
-    assert sorted(checked) == ["bad@", "worse@", "zoë@exemple.fr"]  # plain addresses skip the library
+    assert sorted(checked) == ["ab--c@exemple.fr", "bad@", "worse@"]  # plain addresses skip the library
     assert (problems["severity"] == "error").sum() == 400
 
 
@@ -238,7 +245,7 @@ def test_validation_reads_columns_in_chunks(monkeypatch: pytest.MonkeyPatch) -> 
 
 # -- examples/leads.csv --------------------------------------------------------------------------------------
 
-EXAMPLE_ERRORS = [17, 58, 133, 176, 264]
+EXAMPLE_ERRORS = [17, 58, 90, 133, 176, 264]
 
 
 def test_example_leads_are_reproducible(tmp_path: Path) -> None:
@@ -265,12 +272,12 @@ def test_example_leads_counts() -> None:
     assert warnings[["position", "problem"]].to_dict("records") == [
         {"position": 251, "problem": "same email as row 42; sent after it, the later row wins"}]
     valid = valid_positions(problems, len(df))
-    assert len(valid) == 295
+    assert len(valid) == 294
     validator = jsonschema.Draft202012Validator(_spec.schema("LeadSyncRequest"))
     bodies = dict(iter_bodies(df, mapping, valid))
-    assert len(bodies) == 295
+    assert len(bodies) == 294
     for body in bodies.values():
         validator.validate(json.loads(json.dumps(body)))
-    assert bodies[90]["leadInfo"]["email"] == "zoë.müller@beispiel.de"
+    assert 90 not in bodies  # internationalised: the spec's format: email is ASCII
     assert bodies[251]["leadInfo"]["email"] == bodies[42]["leadInfo"]["email"].title()
     assert all(isinstance(body["leadInfo"].get("crmLeadId", 0), int) for body in bodies.values())

@@ -275,8 +275,12 @@ def _plain_emails(text: pd.Series) -> np.ndarray:
 
 
 def _email_error(address: str) -> str | None:
+    # The spec's `format: email` is RFC 5321's ASCII mailbox (`idn-email` would be the international one), and
+    # the sandbox enforces it: an internationalised address would be refused, so it is invalid here too.
+    if not address.isascii():
+        return "the spec's format: email admits ASCII addresses only (internationalised addresses are refused)"
     try:
-        validate_email(address, check_deliverability=False)
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         return str(exc)
     return None
