@@ -73,7 +73,12 @@ class SyncReport:
         self._attempts = np.zeros(n, dtype=np.int16)
         self._elapsed_ms = np.full(n, np.nan, dtype=np.float32)
         self._errors = np.full(n, None, dtype=object)
-        self._emails = np.full(n, None, dtype=object) if emails is None else np.asarray(emails, dtype=object)
+        # A Series keeps its own (often pyarrow) storage: an object copy of a million emails costs ~80 MB.
+        self._emails: Any = (
+            np.full(n, None, dtype=object) if emails is None
+            else emails.array if isinstance(emails, pd.Series)
+            else np.asarray(emails, dtype=object)
+        )
         self.problems = problems if problems is not None else pd.DataFrame()
         if invalid is not None and invalid.any():
             self._status[invalid] = INVALID

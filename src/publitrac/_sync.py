@@ -43,7 +43,7 @@ from ._client import TRANSPORT_ERROR, BackoffWait, Publitrac, Transient, is_tran
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, SyncReport
-from ._validation import find_problems, invalid_positions
+from ._validation import WARNING, find_problems, invalid_positions
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_MAX_ATTEMPTS = 5
@@ -331,13 +331,14 @@ def _prepare(
     invalid = np.zeros(len(df), dtype=bool)
     invalid[invalid_positions(problems)] = True
     emails = df[lead_mapping.email]
-    report = SyncReport(
-        df, emails=emails.to_numpy(dtype=object), problems=problems, invalid=invalid, dry_run=dry_run
-    )
+    report = SyncReport(df, emails=emails, problems=problems, invalid=invalid, dry_run=dry_run)
     positions = np.flatnonzero(~invalid)
-    keys = emails.iloc[positions].astype("string").str.strip().str.lower()
     serial = np.zeros(len(df), dtype=bool)
-    serial[positions[keys.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
+    # find_problems warns on every repeated email: without a warning there is nothing to serialise, and the
+    # lower-cased copy of a million emails below (~100 MB) is not needed.
+    if (problems["severity"] == WARNING).any():
+        keys = emails.iloc[positions].astype("string").str.strip().str.lower()
+        serial[positions[keys.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
     return report, lead_mapping, positions, serial
 
 
