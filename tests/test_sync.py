@@ -646,3 +646,30 @@ async def test_cancelled_run_against_the_sandbox_accounts_for_every_row(
     results = report.results
     assert set(results.loc[results["status"] == "accepted", "email"]) <= stored
     assert not set(results.loc[results["status"] == "not_sent", "email"]) & stored
+
+
+async def test_a_row_accepted_after_retries_has_no_error() -> None:
+    api = FakeApi(lambda email, attempt: error(503, "busy") if attempt == 1 else ok())
+    report, _ = await run_engine(api, 2)
+    results = report.results
+    assert (results["status"] == "accepted").all()
+    assert results["error"].isna().all()
+
+
+def test_rows_answered_with_a_final_error_reset_the_unreachable_count() -> None:
+    calls = {"n": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/getToken"):
+            return httpx.Response(200, json={"token": TOKEN, "ttl": "900"})
+        calls["n"] += 1
+        if calls["n"] % 2:
+            raise httpx.ConnectError("connection refused")
+        return error(400, "bad lead")
+
+    pt = Publitrac(
+        api_key=KEY, base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handler)
+    )
+    report = publitrac.sync(leads(200), pt, max_attempts=1, concurrency=1, progress=False)
+    assert report.counts["failed"] == 200
+    assert calls["n"] == 200

@@ -204,12 +204,16 @@ class _Engine:
         self.done += 1
         if error is None:
             report._status[position] = ACCEPTED
+            # A retried row keeps the error of its failed attempt until here.
+            report._errors[position] = None
             self._unreachable = 0
             return
         report._status[position] = FAILED
         report._errors[position] = error
         self.failed += 1
-        if code == TRANSPORT_ERROR and not error.startswith("not sent"):
+        if code != TRANSPORT_ERROR:
+            self._unreachable = 0  # an answer, even a refusal, means the host is reachable
+        elif not error.startswith("not sent"):
             self._unreachable += 1
             if self._unreachable >= UNREACHABLE_AFTER:
                 raise ConnectionFailed(f"Stopped: {self._unreachable} rows in a row got no answer ({error})")
