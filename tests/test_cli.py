@@ -4,6 +4,7 @@ a subprocess, against the sandbox."""
 from __future__ import annotations
 
 import csv
+import shlex
 import os
 import subprocess
 import sys
@@ -195,3 +196,13 @@ def test_custom_all_sends_every_unmapped_column(sandbox: Any, clean_csv: Path) -
     lead = sandbox.lead("lead7@example.com")
     assert lead["leadInfo"] == {"email": "lead7@example.com", "firstName": "Zoë"}
     assert lead["leadCustomField"] == {"Company": "Acme"}
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    done = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m publitrac.cli sync {shlex.quote(str(LEADS))} --sandbox --no-progress"
+        " | head -n 1",
+        shell=True, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.stdout.startswith("Read 300 rows"), done.stdout
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr

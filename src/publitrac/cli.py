@@ -15,6 +15,7 @@ Exit statuses: 0 every row accepted (for `validate`: no invalid row); 1 some row
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -309,6 +310,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("publitrac: interrupted", file=sys.stderr)
+        return EXIT_ROWS
+    except BrokenPipeError:
+        # The reader went away (`publitrac sync ... | head`): stop quietly, as the docs of `signal` advise,
+        # pointing stdout at devnull so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ROWS
 
 
