@@ -41,7 +41,7 @@ def test_operations_and_security() -> None:
     schemes = _spec.spec()["components"]["securitySchemes"]
     assert schemes[next(iter(get_token["security"][0]))]["name"] == "Authorization"
     assert schemes[next(iter(sync["security"][0]))]["name"] == "Token"
-    assert _spec.lead_info_required() == ["email"]
+    assert _spec.schema("LeadInfo")["required"] == ["email"]
     assert {"email", "crmLeadId", "jobTitle", "firstName", "lastName"} <= set(_spec.lead_info_fields())
 
 

@@ -31,11 +31,6 @@ def lead_info_fields() -> dict[str, dict[str, Any]]:
     return dict(schema("LeadInfo")["properties"])
 
 
-def lead_info_required() -> list[str]:
-    """The `leadInfo` fields the spec requires (today: `email`)."""
-    return list(schema("LeadInfo").get("required", []))
-
-
 def _inline(node: Any) -> Any:
     if isinstance(node, dict):
         ref = node.get("$ref")
