@@ -61,7 +61,7 @@ def test_validate_reports_invalid_rows_and_exits_1(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "300 rows, 294 valid, 6 invalid, 1 warning" in out
     for position in INVALID_POSITIONS:
-        assert f"row {position} (E-mail Address)" in out
+        assert f"line {position + 2} (E-mail Address)" in out  # the file's line: the header is line 1
 
 
 def test_validate_a_clean_file_exits_0(clean_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ import pytest
 import publitrac
 from publitrac import _spec
 from publitrac.sandbox import run_sandbox
-from publitrac.widgets import LeadExplorer, MappingEditor, PushPanel, read_leads, running_in_voila
+from publitrac.widgets import LeadExplorer, MappingEditor, PushPanel, running_in_voila
 from publitrac.widgets._mapping_editor import CUSTOM, IGNORE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -66,20 +66,7 @@ def all_states(root: widgets.Widget) -> str:
     return "\n".join(seen)
 
 
-# -- reading files and telling an app from a notebook --------------------------------------------------------
-
-
-def test_read_leads_by_suffix(tmp_path: Any, leads: pd.DataFrame) -> None:
-    leads.to_parquet(tmp_path / "leads.parquet")
-    leads.to_excel(tmp_path / "leads.xlsx", index=False)
-    csv = ("\ufeff" + leads.to_csv(index=False)).encode("utf-8")
-    assert read_leads(tmp_path / "leads.parquet").shape == leads.shape
-    assert list(read_leads(tmp_path / "leads.xlsx").columns) == list(leads.columns)
-    from_bytes = read_leads(csv, name="upload.CSV")
-    # The byte order mark is not part of the first column's name.
-    assert list(from_bytes.columns) == list(leads.columns)
-    with pytest.raises(ValueError, match="expected one of"):
-        read_leads(b"x", name="leads.json")
+# -- telling an app from a notebook --------------------------------------------------------
 
 
 def test_running_in_voila() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import _accessor  # noqa: F401  (registers df.publitrac)
 from ._bodies import preview
 from ._client import Publitrac
+from ._files import LeadFile, LeadFileError, read_leads
 from ._exceptions import (
     ApiError,
     AuthenticationError,
@@ -29,6 +30,8 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionFailed",
+    "LeadFile",
+    "LeadFileError",
     "LeadMapping",
     "Publitrac",
     "PublitracError",
@@ -37,6 +40,7 @@ __all__ = [
     "last_report",
     "map_columns",
     "preview",
+    "read_leads",
     "sync",
     "sync_async",
     "validate",

@@ -5,8 +5,9 @@
     publitrac validate leads.csv --map "Mail=email"
 
 The API key is read from `PUBLITRAC_API_KEY` only (never a command-line argument: shell history, `ps`); the
-base URL from `--base-url` or `PUBLITRAC_BASE_URL`. CSV files are read as text (UTF-8, with or without BOM)
-so that values such as `007` or `NA` arrive as written; Parquet and Excel files keep their column types.
+base URL from `--base-url` or `PUBLITRAC_BASE_URL`. Files are read by `publitrac.read_leads`: text files as
+text (encoding and delimiter detected, `--encoding`/`--sep` override) so that values such as `007` or `NA`
+arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
 Exit statuses: 0 every row accepted (for `validate`: no invalid row); 1 some rows invalid, failed or not sent
 (an interrupted run included); 2 usage, configuration, file or authentication errors.
@@ -20,9 +21,14 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
+
+from ._words import CLI
+
+if TYPE_CHECKING:
+    from ._files import LeadFile
 
 EXIT_OK = 0
 EXIT_ROWS = 1
@@ -87,7 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="CSV (UTF-8), Parquet or Excel file of leads")
+    parser.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="the leads: CSV/TSV/TXT as Excel or a CRM writes it (encoding and delimiter detected), JSON, "
+        "JSON Lines, Parquet or Excel",
+    )
+    parser.add_argument(
+        "--sep",
+        metavar="CHAR",
+        help="the delimiter of a text file, e.g. ';' or $'\\t' (detected when omitted)",
+    )
+    parser.add_argument(
+        "--encoding",
+        metavar="CODEC",
+        help="the encoding of a text file, e.g. cp1252, utf-16, utf-8-sig (detected when omitted)",
+    )
     parser.add_argument("--email-column", metavar="COL", help="the email column (detected when omitted)")
     parser.add_argument(
         "--map",
@@ -136,38 +158,22 @@ class UsageError(Exception):
     """A bad command line or input file (exit status 2)."""
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """Read a file of leads: CSV as text (UTF-8, BOM or not), Parquet or Excel with their types.
-
-    Args:
-        path: the file.
-
-    Returns:
-        The DataFrame; in a CSV, only empty cells are missing values.
+def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
+    """Read FILE with the shared reader (`publitrac.read_leads`) and say what was detected.
 
     Raises:
-        UsageError: the file is missing, of an unknown kind, or unreadable.
-
-    Example:
-        >>> read_frame(Path("examples/leads.csv")).shape    # doctest: +SKIP
-        (300, 12)
+        UsageError: the file is missing, a directory, of an unknown kind, unreadable, or its library is missing.
     """
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    suffix = path.suffix.lower()
+    from ._files import LeadFileError, read_leads
+
     try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            return pd.read_excel(path)
-        separator = "\t" if suffix in (".tsv", ".tab") else ","
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", sep=separator
-        )
-    except ImportError as exc:
-        raise UsageError(f"cannot read {path.name}: {exc} (install the library it names)") from exc
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
+        leads = read_leads(args.file, sep=args.sep, encoding=args.encoding)
+    except LeadFileError as exc:
+        raise UsageError(exc.in_words(CLI)) from exc
+    except (OSError, ImportError) as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"Read {leads.describe()}", file=out)
+    return leads
 
 
 def _mapping_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -182,7 +188,7 @@ def _mapping_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"email": args.email_column, "mapping": overrides or None, "custom_fields": custom}
 
 
-def _print_problems(report_problems: pd.DataFrame, out: TextIO) -> None:
+def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO) -> None:
     errors = report_problems[report_problems["severity"] == "error"]
     warnings = report_problems[report_problems["severity"] != "error"]
     for title, table in (("Invalid rows (not sent)", errors), ("Warnings (rows sent anyway)", warnings)):
@@ -190,7 +196,7 @@ def _print_problems(report_problems: pd.DataFrame, out: TextIO) -> None:
             continue
         print(f"{title}:", file=out)
         for item in table.head(_SHOWN_PROBLEMS).itertuples(index=False):
-            print(f"  row {item.position} ({item.column}): {item.problem}", file=out)
+            print(f"  {leads.locate(int(item.position))} ({item.column}): {item.problem}", file=out)
         if len(table) > _SHOWN_PROBLEMS:
             print(f"  ... and {len(table) - _SHOWN_PROBLEMS} more", file=out)
 
@@ -200,7 +206,8 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import publitrac
 
     out = out or sys.stdout
-    frame = read_frame(args.file)
+    leads = read_file(args, out)
+    frame = leads.frame
     problems = publitrac.validate(frame, **_mapping_options(args))
     invalid = problems.loc[problems["severity"] == "error", "position"].nunique()
     warned = int((problems["severity"] != "error").sum())
@@ -209,7 +216,7 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
         + (f", {warned:,} warning{'s' if warned > 1 else ''}" if warned else ""),
         file=out,
     )
-    _print_problems(problems, out)
+    _print_problems(problems, leads, out)
     return EXIT_ROWS if invalid else EXIT_OK
 
 
@@ -241,10 +248,10 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
-    frame = read_frame(args.file)
+    leads = read_file(args, out)
+    frame = leads.frame
     options = _mapping_options(args)
     mapping = publitrac.map_columns(frame, **options)
-    print(f"Read {len(frame):,} rows from {args.file}", file=out)
     print(f"Mapping: {_describe_mapping(mapping)}", file=out)
     with ExitStack() as stack:
         client = None
@@ -272,7 +279,7 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True  # type: ignore[assignment]
         print(report.describe(), file=out)
-        _print_problems(report.problems, out)
+        _print_problems(report.problems, leads, out)
         failed = report.results[report.results["status"] == "failed"]
         if len(failed):
             print("Failed rows:", file=out)

@@ -24,9 +24,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError('publitrac.widgets needs ipywidgets: pip install "publitrac[notebooks]"') from exc
 
-from ._common import read_leads, running_in_voila
+from ._common import running_in_voila
 from ._explorer import LeadExplorer
 from ._mapping_editor import MappingEditor
 from ._push_panel import PushPanel
 
-__all__ = ["LeadExplorer", "MappingEditor", "PushPanel", "read_leads", "running_in_voila"]
+__all__ = ["LeadExplorer", "MappingEditor", "PushPanel", "running_in_voila"]

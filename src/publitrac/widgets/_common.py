@@ -1,4 +1,4 @@
-"""What the widgets share: reading a lead file, rendering a frame or a chart, telling an app from a notebook.
+"""What the widgets share: the file types offered, rendering a frame or a chart, telling an app from a notebook.
 
 Presentation only: nothing here decides what a lead is or how it is sent.
 """
@@ -10,49 +10,13 @@ import io
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-#: File types the explorer's upload button offers.
-ACCEPTED_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
+from .._files import SUFFIXES
 
-
-def read_leads(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> pd.DataFrame:
-    """Read a lead file (CSV, Parquet or Excel) into a DataFrame, choosing the reader by file suffix.
-
-    CSV is read as UTF-8, with or without a byte order mark. Parquet needs pyarrow, Excel needs openpyxl (both
-    come with the `notebooks` extra).
-
-    Args:
-        source: a path, or the file's bytes (from an upload) with `name` giving its file name.
-        name: the file name when `source` is bytes (its suffix picks the reader).
-
-    Returns:
-        The file's rows, as pandas reads them.
-
-    Raises:
-        ValueError: the suffix is not one of `ACCEPTED_SUFFIXES`.
-
-    Example:
-        >>> read_leads(b"email,First Name\\na@example.com,Ana\\n", name="leads.csv").shape
-        (1, 2)
-    """
-    if isinstance(source, bytes | bytearray | memoryview):
-        file_name = name or ""
-        handle: Any = io.BytesIO(bytes(source))
-    else:
-        file_name = os.fspath(source)
-        handle = file_name
-    suffix = Path(file_name).suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(handle, encoding="utf-8-sig")
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(handle)
-    if suffix in (".xlsx", ".xls"):
-        return pd.read_excel(handle)
-    raise ValueError(f"cannot read {file_name!r}: expected one of {', '.join(ACCEPTED_SUFFIXES)}")
+#: File types the explorer's upload button offers: every format `publitrac.read_leads` reads.
+ACCEPTED_SUFFIXES = tuple(SUFFIXES)
 
 
 def running_in_voila(environ: Mapping[str, str] | None = None) -> bool:

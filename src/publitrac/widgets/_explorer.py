@@ -11,7 +11,7 @@ import pandas as pd
 
 import publitrac
 
-from ._common import ACCEPTED_SUFFIXES, WIDE_DESCRIPTION, barh_png, frame_html, message_html, read_leads
+from ._common import ACCEPTED_SUFFIXES, WIDE_DESCRIPTION, barh_png, frame_html, message_html
 
 SHOW_OPTIONS = (
     ("All rows", "all"),
@@ -41,7 +41,8 @@ class LeadExplorer(widgets.VBox):
     warnings).
 
     Args:
-        source: a DataFrame, a path to a CSV/Parquet/Excel file, or None to load one later (path or upload).
+        source: a DataFrame, a path to a file of leads (any format `publitrac.read_leads` reads: CSV as Excel
+            writes it, JSON, Parquet, Excel...), or None to load one later (path or upload).
         email: the email column; detected from its name when None.
         max_rows: how many rows the tables show at most.
 
@@ -64,6 +65,7 @@ class LeadExplorer(widgets.VBox):
         self.df: pd.DataFrame | None = None
         self.problems: pd.DataFrame | None = None
         self.source_name = ""
+        self.source_details = ""
 
         self.upload = widgets.FileUpload(
             accept=",".join(ACCEPTED_SUFFIXES), multiple=False, description="Upload"
@@ -131,13 +133,15 @@ class LeadExplorer(widgets.VBox):
             name: the file name when `source` is bytes.
 
         Raises:
-            ValueError: the file type is not supported (also shown in the status line).
+            OSError: no such file, or a directory.
+            ValueError: the file cannot be read (an unknown type, duplicate column names, bad bytes).
+            ImportError: Parquet or Excel without their library.
         """
         if isinstance(source, pd.DataFrame):
-            frame, self.source_name = source, name or "DataFrame"
+            frame, self.source_name, self.source_details = source, name or "DataFrame", ""
         else:
-            frame = read_leads(source, name=name)
-            self.source_name = name or ("upload" if isinstance(source, bytes) else os.fspath(source))
+            leads = publitrac.read_leads(source, name=name)
+            frame, self.source_name, self.source_details = leads.frame, leads.name, leads.details()
         self.df = frame
         columns = [(str(column), column) for column in frame.columns]
         detected = self._detect_email(frame)
@@ -165,7 +169,7 @@ class LeadExplorer(widgets.VBox):
             return
         try:
             self.load(path)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, ImportError) as error:
             self.status.value = message_html(f"Could not read {path}: {error}", kind="error")
 
     def _load_upload(self) -> None:
@@ -174,7 +178,7 @@ class LeadExplorer(widgets.VBox):
         upload = self.upload.value[0]
         try:
             self.load(bytes(upload["content"]), name=str(upload["name"]))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, ImportError) as error:
             self.status.value = message_html(f"Could not read {upload['name']}: {error}", kind="error")
 
     def _detect_email(self, frame: pd.DataFrame) -> str | None:
@@ -207,8 +211,9 @@ class LeadExplorer(widgets.VBox):
             )
         else:
             self.problems = publitrac.validate(frame, email=email)
+            details = f" ({self.source_details})" if self.source_details else ""
             self.status.value = message_html(
-                f"{self.source_name}: {len(frame)} rows, {frame.shape[1]} columns.", kind="ok"
+                f"{self.source_name}: {len(frame)} rows, {frame.shape[1]} columns{details}.", kind="ok"
             )
         self._draw_overview()
         self._draw_groups()

@@ -1,0 +1,98 @@
+"""The words each interface uses for a setting, so that every message has one source and speaks to its reader.
+
+A message that names a setting holds a `Setting` instead of the setting's spelling; it is rendered as a
+Python keyword (`email=`, `mapping={'Notes': None}`) in Python and as a flag (`--email-column`,
+`--map Notes=ignore`) on the command line. Errors that name settings (`Worded`) keep their parts, so that
+`str(error)` speaks Python and the command line calls `error.in_words("cli")`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+__all__ = ["CLI", "PYTHON", "Interface", "Setting", "Worded"]
+
+Interface = Literal["python", "cli"]
+PYTHON: Final = "python"
+CLI: Final = "cli"
+
+_UNSET: Final[Any] = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting named in a message; `column` and `value` fill it in where the setting takes them.
+
+    Example:
+        >>> Setting("mapping", column="Notes", value=None).spell("python")
+        "mapping={'Notes': None}"
+        >>> Setting("mapping", column="Notes", value=None).spell("cli")
+        '--map Notes=ignore'
+    """
+
+    name: str
+    column: Any = _UNSET
+    value: Any = _UNSET
+
+    def spell(self, interface: Interface) -> str:
+        """The setting in the words of `interface`."""
+        column, value = self.column, self.value
+        if interface == CLI:
+            return self._cli(column, value)
+        return self._python(column, value)
+
+    def _python(self, column: Any, value: Any) -> str:
+        name = self.name
+        if name == "mapping" and column is not _UNSET:
+            return f"mapping={{{column!r}: {'None' if value is _UNSET else repr(value)}}}"
+        if name == "custom_fields" and column is not _UNSET:
+            return f"custom_fields=[{column!r}]"
+        if name == "email" and column is not _UNSET:
+            return f"email={column!r}"
+        if name == "api_key":
+            return "api_key=..."
+        if value is not _UNSET:
+            return f"{name}={value!r}"
+        return f"{name}="
+
+    def _cli(self, column: Any, value: Any) -> str:
+        name = self.name
+        if name == "mapping":
+            if column is _UNSET:
+                return "--map"
+            target = "ignore" if value is _UNSET or value is None else str(value)
+            return f"--map {shlex.quote(f'{column}={target}')}"
+        if name == "custom_fields":
+            if value == "all":
+                return "--custom-all"
+            return "--custom" if column is _UNSET else f"--custom {shlex.quote(str(column))}"
+        if name == "email":
+            return "--email-column" if column is _UNSET else f"--email-column {shlex.quote(str(column))}"
+        if name == "api_key":
+            return "PUBLITRAC_API_KEY"
+        if name == "allow_insecure_http":
+            return "--allow-insecure-http"
+        flag = "--" + name.replace("_", "-")
+        if value is _UNSET or value is True:
+            return flag
+        return f"{flag} {shlex.quote(str(value))}"
+
+    @staticmethod
+    def render(parts: Iterable[str | Setting], interface: Interface) -> str:
+        """Join the parts of a message, each setting spelled for `interface`."""
+        return "".join(part if isinstance(part, str) else part.spell(interface) for part in parts)
+
+
+class Worded:
+    """Mixin of the errors whose message names settings: `str()` speaks Python, `in_words(CLI)` flags."""
+
+    parts: tuple[str | Setting, ...] = ()
+
+    def in_words(self, interface: Interface) -> str:
+        """The message in the words of `interface` (`"python"` or `"cli"`)."""
+        if not self.parts:
+            return str(self)
+        return Setting.render(self.parts, interface)
