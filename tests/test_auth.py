@@ -301,3 +301,59 @@ def test_tokenauth_without_a_source_says_so() -> None:
     flow = auth.sync_auth_flow(httpx.Request("POST", "http://127.0.0.1/v2/lead/delayedSync"))
     with pytest.raises(RuntimeError, match="no blocking token source"):
         next(flow)
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "calls"),
+    [
+        # A body that reports a final error: the fetch stops at once, with the body's message.
+        (b'{"status":"error","code":400,"message":"bad request"}', ApiError, 1),
+        (b'{"status":"error","code":403,"message":"account locked"}', ApiError, 1),
+        # A body that says the key was refused, whatever the HTTP status.
+        (b'{"status":"error","code":401,"message":"API key refused"}', AuthenticationError, 1),
+        # Transient body codes and answers not understood are tried again, within the fetch's budget.
+        (b'{"status":"error","code":503,"message":"busy"}', ApiError, 4),
+        (b'{"status":"error","code":429}', ApiError, 4),
+        (b"<html><body>Sign in to the proxy</body></html>", ApiError, 4),
+        (b" ", ApiError, 4),
+    ],
+)
+def test_a_200_from_gettoken_with_an_error_body_is_never_a_token(
+    body: bytes, error: type[Exception], calls: int
+) -> None:
+    api = FakeApi(token_body=body)
+    pt = connect(api)
+    with pytest.raises(error) as caught:
+        post(pt)
+    assert type(caught.value) is error
+    assert api.token_calls == calls
+    assert api.sync_calls == []
+    assert getattr(caught.value, "status_code", None) == 200
+    expected = "body code" if body.startswith(b"{") else "answer not understood"
+    assert expected in str(caught.value)
+
+
+def test_a_200_without_a_token_is_final() -> None:
+    api = FakeApi(token_body=b'{"status": "success", "code": 200}')
+    pt = connect(api)
+    with pytest.raises(ApiError, match="without a usable token"):
+        post(pt)
+    assert api.token_calls == 1
+
+
+def test_gettoken_that_never_answers_stops_after_two_tries() -> None:
+    calls = []
+
+    def hang(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ReadTimeout("timed out")
+
+    pt = Publitrac(api_key=API_KEY, base_url=BASE_URL, timeout=1.5, transport=httpx.MockTransport(hang))
+    pt._retry_sleep = lambda seconds: None
+    with pytest.raises(ConnectionFailed) as caught:
+        post(pt)
+    assert str(caught.value) == (
+        f"No answer within 1.5 s from {BASE_URL} (getToken, 2 tries): the server takes connections but does "
+        "not answer."
+    )
+    assert len(calls) == 2

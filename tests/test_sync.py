@@ -673,3 +673,99 @@ def test_rows_answered_with_a_final_error_reset_the_unreachable_count() -> None:
     report = publitrac.sync(leads(200), pt, max_attempts=1, concurrency=1, progress=False)
     assert report.counts["failed"] == 200
     assert calls["n"] == 200
+
+
+# -- answers that say they were not accepted, servers that never answer -------------------------------------
+
+
+def error_body(code: int, message: str, **headers: str) -> httpx.Response:
+    """HTTP 200 whose body reports an error, as an API that repeats its status in the body may send."""
+    return httpx.Response(200, json={"status": "error", "code": code, "message": message}, headers=headers)
+
+
+async def test_a_200_whose_body_reports_a_final_error_fails_the_row_with_its_message() -> None:
+    api = FakeApi(lambda email, attempt: error_body(400, "invalid lead"))
+    report, _ = await run_engine(api, 3)
+    results = report.results
+    assert (results["status"] == "failed").all()
+    assert (results["http_status"] == 200).all()  # the real HTTP status
+    assert (results["attempts"] == 1).all()  # final, as an HTTP 400 would be
+    assert (results["error"] == "HTTP 200, body code 400: invalid lead").all()
+
+
+@pytest.mark.parametrize("code", [429, 500, 503])
+async def test_a_200_whose_body_reports_a_transient_error_is_retried(code: int) -> None:
+    api = FakeApi(lambda email, attempt: error_body(code, "busy") if attempt < 3 else ok())
+    report, sleeps = await run_engine(api, 4)
+    results = report.results
+    assert (results["status"] == "accepted").all() and results["error"].isna().all()
+    assert (results["attempts"] == 3).all()
+    assert len(sleeps.waits) >= 8  # the same backoff as an HTTP error gets
+
+
+async def test_a_200_body_429_with_retry_after_holds_back_like_an_http_429() -> None:
+    api = FakeApi(
+        lambda email, attempt: error_body(429, "slow", **{"Retry-After": "4"}) if attempt == 1 else ok()
+    )
+    report, sleeps = await run_engine(api, 1)
+    assert report.results["status"].tolist() == ["accepted"]
+    assert sleeps.now >= 4.0
+
+
+@pytest.mark.parametrize("content", [b"", b"<html><body>Welcome!</body></html>", b'{"ok": true}'])
+async def test_a_200_whose_body_is_not_understood_is_retried_then_failed(content: bytes) -> None:
+    api = FakeApi(lambda email, attempt: httpx.Response(200, content=content))
+    report, _ = await run_engine(api, 2, max_attempts=3)
+    results = report.results
+    assert (results["status"] == "failed").all()
+    assert (results["attempts"] == 3).all()
+    assert results["error"].str.startswith("HTTP 200: answer not understood").all()
+
+
+async def test_a_server_that_never_answers_stops_the_run_after_a_retry() -> None:
+    def hang(email: str, attempt: int) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out")
+
+    api = FakeApi(hang)
+    with pytest.raises(publitrac.ConnectionFailed) as caught:
+        await run_engine(api, 500, concurrency=8)
+    message = str(caught.value)
+    assert message.startswith("Stopped: no answer within 30 s on two tries in a row")
+    assert "does not answer" in message
+    assert sum(api.calls.values()) <= 16  # the first tries of 8 workers, then at most one more each
+
+
+async def test_timeouts_among_answers_do_not_stop_the_run() -> None:
+    def flaky(email: str, attempt: int) -> httpx.Response:
+        if attempt == 1 and int(email[4:].split("@")[0]) % 2:
+            raise httpx.ReadTimeout("timed out")
+        return ok()
+
+    api = FakeApi(flaky)
+    report, _ = await run_engine(api, 100, concurrency=4)
+    assert (report.results["status"] == "accepted").all()
+
+
+def test_a_hung_server_mid_run_leaves_every_row_with_a_status() -> None:
+    calls = {"n": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/getToken"):
+            return httpx.Response(200, json={"token": TOKEN, "ttl": "900"})
+        calls["n"] += 1
+        if calls["n"] > 50:
+            raise httpx.ReadTimeout("timed out")
+        return ok()
+
+    pt = Publitrac(
+        api_key=KEY, base_url="http://127.0.0.1:9/v2", timeout=7, async_transport=httpx.MockTransport(handler)
+    )
+    with pytest.raises(publitrac.ConnectionFailed, match="no answer within 7 s") as caught:
+        publitrac.sync(leads(400), pt, max_attempts=1, concurrency=4, progress=False)
+    report = caught.value.report
+    assert report is not None
+    counts = report.counts
+    assert sum(counts.values()) == 400 and counts["accepted"] == 50
+    assert counts["failed"] >= 1 and counts["not_sent"] > 300
+    failed = report.results[report.results["status"] == "failed"]
+    assert (failed["error"] == "no answer within 7 s").all() and (failed["http_status"] == 0).all()

@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 import email.utils
 import ipaddress
 import json
+import math
 import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
+import httpcore
 import httpx
 import tenacity
 import yarl
@@ -36,7 +39,7 @@ from httpx_aiohttp.transport import map_aiohttp_exceptions
 from publitrac_client import AuthenticatedClient
 from publitrac_client.api.auth import get_token
 from publitrac_client.api.lead import delayed_sync
-from publitrac_client.models import ErrorResponse, LeadSyncRequest, TokenResponse
+from publitrac_client.models import LeadSyncRequest, TokenResponse
 
 from ._auth import REDACTED, ApiKeyAuth, Token, TokenAuth, parse_ttl
 from ._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed
@@ -49,7 +52,11 @@ PLACEHOLDER_TOKEN = "<managed by publitrac TokenAuth>"
 DEFAULT_TIMEOUT = 30.0
 
 TRANSPORT_ERROR = 0  # the status code recorded when no HTTP answer came back
+_SUCCESS_BODY = b'{"status":"success","code":200}'  # the usual acceptance, judged without parsing
 _NOT_RETRYABLE_5XX = frozenset({501, 505})
+# getToken tries that may time out before the run stops: a second try that gets no answer either means the
+# server takes connections but does not answer.
+TOKEN_TIMEOUTS = 2
 # Errors raised by the aiohttp transport that httpx_aiohttp does not map to an httpx.TransportError.
 _TRANSPORT_EXCEPTIONS = (httpx.TransportError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -101,17 +108,23 @@ def retry_after_seconds(
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        # `-0000` ("no zone information" in RFC 5322) gives a naive datetime; HTTP dates are always UTC.
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - now())
 
 
 class Transient(Exception):
     """A failed attempt worth retrying (carried through tenacity; never leaves the toolkit)."""
 
-    def __init__(self, status_code: int, error: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, status_code: int, error: str, retry_after: float | None = None, *, timed_out: bool = False
+    ) -> None:
         super().__init__(error)
         self.status_code = status_code
         self.error = error
         self.retry_after = retry_after
+        self.timed_out = timed_out
 
 
 class BackoffWait(tenacity.wait.wait_base):
@@ -282,30 +295,156 @@ def request_left() -> bool:
     return _request_left.get()
 
 
-def _error_text(status_code: int, parsed: Any, content: bytes, reason: str = "") -> str:
-    """A short text for a failed answer: the API's `message` if it sent one, else the status and phrase."""
-    message = parsed.message if isinstance(parsed, ErrorResponse) else None
-    if message is None and content[:1] == b"{":
-        # Statuses the spec does not list (403, 404...) are not parsed by the generated client.
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    """The answer's body as a JSON object, or None when it is not one (empty, HTML, a list, broken JSON)."""
+    if content[:1] != b"{":
+        content = content.strip()
+        if content[:1] != b"{":
+            return None
+    try:
+        document = json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _body_code(document: dict[str, Any]) -> int | None | bool:
+    """The body's own `code` as an int; None when absent; False when present but not a whole number."""
+    code = document.get("code")
+    if code is None:
+        return None
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    if isinstance(code, str) and code.strip().isdigit():
+        return int(code.strip())
+    return False
+
+
+def _not_understood(status_code: int, content: bytes) -> str:
+    stripped = content.strip()
+    if not stripped:
+        what = "an empty body"
+    elif stripped[:1] == b"<":
+        what = "an HTML page"
+    else:
+        what = "not the API's JSON"
+    return f"HTTP {status_code}: answer not understood ({what})"
+
+
+def _reported_error(status_code: int, document: dict[str, Any]) -> tuple[str, int | None] | None:
+    """The error that a JSON body reports (`status` "error", or a `code` outside 2xx), or None."""
+    status = document.get("status")
+    status = status.strip().lower() if isinstance(status, str) else status
+    code = _body_code(document)
+    numeric = code if code is not None and code is not False else None
+    if status != "error" and (numeric is None or 200 <= numeric <= 299):
+        return None
+    message = document.get("message")
+    reason = f": {message[:200]}" if isinstance(message, str) and message.strip() else ""
+    if numeric is None or 200 <= numeric <= 299:
+        # "error" with no code, or with a code that says success: nothing to classify it by.
+        shown = "" if numeric is None else f" (code {numeric})"
+        return f"HTTP {status_code}, body status error{shown}{reason}", None
+    if not reason:
         try:
-            document = json.loads(content)
+            reason = f" ({HTTPStatus(numeric).phrase})"
         except ValueError:
-            document = None
-        if isinstance(document, dict) and isinstance(document.get("message"), str):
-            message = document["message"]
-    if message:
+            reason = ""
+    return f"HTTP {status_code}, body code {numeric}{reason}", numeric
+
+
+def judge_2xx(status_code: int, content: bytes) -> tuple[str | None, int | None]:
+    """Whether a 2xx answer really accepted the call: the API's JSON with `status` "success".
+
+    The API repeats a status in its body (`{"status": "success", "code": 200}`), and an API written this way
+    can answer HTTP 200 with `{"status": "error", "code": 400, "message": "..."}`: such a call was not taken.
+
+    Args:
+        status_code: the HTTP status, 2xx.
+        content: the answer's body.
+
+    Returns:
+        `(None, None)` when accepted (status "success", a `code`, where present, in 2xx). Otherwise
+        `(error, body_code)`: `body_code` is the error code the body reports (to be treated as an HTTP status
+        would be), or None when the body is not the API's JSON or reports an error without a code: both worth
+        another try, the upsert making a resend harmless.
+
+    Example:
+        >>> judge_2xx(200, b'{"status": "success", "code": 200}')
+        (None, None)
+        >>> judge_2xx(200, b'{"status": "error", "code": 400, "message": "invalid lead"}')
+        ('HTTP 200, body code 400: invalid lead', 400)
+        >>> judge_2xx(200, b"<html>Sign in</html>")
+        ('HTTP 200: answer not understood (an HTML page)', None)
+    """
+    if content == _SUCCESS_BODY:
+        return None, None
+    document = _json_object(content)
+    if document is None:
+        return _not_understood(status_code, content), None
+    reported = _reported_error(status_code, document)
+    if reported is not None:
+        return reported
+    status = document.get("status")
+    if isinstance(status, str) and status.strip().lower() == "success" and _body_code(document) is not False:
+        return None, None
+    return _not_understood(status_code, content), None
+
+
+def _error_text(status_code: int, content: bytes, reason: str = "") -> str:
+    """A short text for a failed (non-2xx) answer: the API's `message` if it sent one, else the status and phrase."""
+    document = _json_object(content)
+    message = document.get("message") if document is not None else None
+    if isinstance(message, str) and message.strip():
         return f"HTTP {status_code}: {message[:200]}"
     if not reason:
         try:
             reason = HTTPStatus(status_code).phrase
         except ValueError:
             reason = "unknown status"
-    suffix = " (body is not the API's JSON)" if content else ""
+    suffix = " (body is not the API's JSON)" if content and document is None else ""
     return f"HTTP {status_code} {reason}{suffix}"
 
 
-def describe_exception(exc: BaseException) -> str:
-    """A short, secret-free text for a transport error (`ConnectError: ...`)."""
+def is_timeout(exc: BaseException) -> bool:
+    """Whether a transport error means the server took too long (no answer, or no connection, in time).
+
+    httpx_aiohttp maps some aiohttp errors to an httpx timeout that is not one (a closed connection becomes
+    `ConnectTimeout`), so the original error, the cause, decides when there is one.
+
+    Example:
+        >>> is_timeout(httpx.ReadTimeout("timed out")), is_timeout(httpx.ConnectError("refused"))
+        (True, False)
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return isinstance(exc, httpx.TimeoutException | TimeoutError)
+    return isinstance(cause, httpx.TimeoutException | httpcore.TimeoutException | TimeoutError)
+
+
+def _connecting(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc
+    return isinstance(cause, httpx.ConnectTimeout | httpcore.ConnectTimeout | aiohttp.ConnectionTimeoutError)
+
+
+def describe_exception(exc: BaseException, *, timeout: float | None = None) -> str:
+    """A short, secret-free text for a transport error.
+
+    Args:
+        exc: the error.
+        timeout: the seconds allowed for an answer; named in the text of a timeout.
+
+    Returns:
+        `no answer within S s` for a timeout (`no connection within S s` while connecting), else the error's
+        type and text (`ConnectError: ...`).
+
+    Example:
+        >>> describe_exception(httpx.ReadTimeout(""), timeout=5.0)
+        'no answer within 5 s'
+    """
+    if is_timeout(exc):
+        within = f"within {timeout:g} s" if timeout is not None else "in time"
+        return f"no connection {within}" if _connecting(exc) else f"no answer {within}"
     cause = exc.__cause__ if exc.__cause__ is not None and str(exc.__cause__) else None
     shown = cause or exc
     text = str(shown) or type(shown).__name__
@@ -318,7 +457,9 @@ class Publitrac:
     Args:
         api_key: the API key; default: the `PUBLITRAC_API_KEY` environment variable.
         base_url: the API's base URL, ending in `/v2`; default: the `PUBLITRAC_BASE_URL` environment variable.
-        timeout: seconds allowed for each HTTP call (connect, read, write, pool).
+        timeout: seconds allowed for each HTTP call (connect, read, write, pool); a server that takes
+            connections and never answers fails the call with "no answer within S s", and stops a run
+            when a retry gets no answer either.
         allow_insecure_http: permit plain http to a host other than this machine (off: the key would leak).
         refresh_margin: seconds before the sliding TTL runs out at which an idle token is replaced.
         verify: TLS verification, as httpx's `verify`.
@@ -328,7 +469,8 @@ class Publitrac:
             a pooled aiohttp transport per run.
 
     Raises:
-        ConfigurationError: no API key or base URL, a malformed URL, or plain http to a remote host.
+        ConfigurationError: no API key or base URL, a malformed URL, plain http to a remote host, or a
+            timeout that is not a number of seconds > 0.
 
     Example:
         >>> pt = Publitrac(api_key="k3y", base_url="http://127.0.0.1:8765/v2")
@@ -358,6 +500,8 @@ class Publitrac:
         if any(missing):
             raise ConfigurationError("Missing " + " and ".join(m for m in missing if m) + ".")
         assert api_key is not None and base_url is not None
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
+            raise ConfigurationError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self._base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self._api_key = api_key.strip()
         self.timeout = httpx.Timeout(timeout)
@@ -504,6 +648,7 @@ class Publitrac:
                 await http.aclose()
 
     def _fetch_token(self) -> Token:
+        timeouts: list[Transient] = []
         try:
             for attempt in tenacity.Retrying(sleep=self._retry_sleep, **self._token_retry_settings()):
                 with attempt:
@@ -512,7 +657,7 @@ class Publitrac:
                         with self._token_client(captured) as client:
                             answer = get_token.sync_detailed(client=client)
                     except _TRANSPORT_EXCEPTIONS as exc:
-                        raise Transient(TRANSPORT_ERROR, self.redact(describe_exception(exc))) from exc
+                        raise self._token_transport_failure(exc, timeouts) from exc
                     except (ValueError, KeyError, TypeError):
                         if not captured:
                             raise
@@ -523,6 +668,7 @@ class Publitrac:
         raise AssertionError("unreachable")
 
     async def _afetch_token(self) -> Token:
+        timeouts: list[Transient] = []
         try:
             async for attempt in tenacity.AsyncRetrying(
                 sleep=self._retry_asleep, **self._token_retry_settings()
@@ -533,7 +679,7 @@ class Publitrac:
                         async with self._async_token_client(captured) as client:
                             answer = await get_token.asyncio_detailed(client=client)
                     except _TRANSPORT_EXCEPTIONS as exc:
-                        raise Transient(TRANSPORT_ERROR, self.redact(describe_exception(exc))) from exc
+                        raise self._token_transport_failure(exc, timeouts) from exc
                     except (ValueError, KeyError, TypeError):
                         if not captured:
                             raise
@@ -543,11 +689,40 @@ class Publitrac:
             raise self._token_failure(exc) from None
         raise AssertionError("unreachable")
 
+    def _token_transport_failure(
+        self, exc: BaseException, timeouts: list[Transient]
+    ) -> Transient | ConnectionFailed:
+        error = self.redact(describe_exception(exc, timeout=self.timeout.read))
+        if not is_timeout(exc):
+            return Transient(TRANSPORT_ERROR, error)
+        failure = Transient(TRANSPORT_ERROR, error, timed_out=True)
+        timeouts.append(failure)
+        if len(timeouts) >= TOKEN_TIMEOUTS:
+            # Each try costs the whole timeout: a server that takes connections and never answers would
+            # otherwise hold the run for every attempt of the budget.
+            return self._no_answer(failure, tries=len(timeouts))
+        return failure
+
     def _token_from(self, raw: httpx.Response, parsed: Any) -> Token:
         code = raw.status_code
-        if code == 200:
+        if 200 <= code <= 299:
+            document = _json_object(raw.content)
+            if document is None:
+                raise Transient(code, f"getToken: {_not_understood(code, raw.content)}")
+            reported = _reported_error(code, document)
+            if reported is not None:
+                error, body_code = self.redact(reported[0]), reported[1]
+                if body_code == 401:
+                    raise AuthenticationError(
+                        f"The API key was refused (getToken answered {error}). Check {API_KEY_ENV} and the "
+                        f"base URL ({self._base_url}).",
+                        status_code=code,
+                    )
+                if body_code is None or is_transient(body_code):
+                    raise Transient(code, f"getToken: {error}", retry_after_seconds(raw.headers))
+                raise ApiError(f"getToken failed: {error}", status_code=code)
             if not isinstance(parsed, TokenResponse) or not isinstance(parsed.token, str) or not parsed.token:
-                raise ApiError("getToken answered 200 without a usable token", status_code=code)
+                raise ApiError(f"getToken answered {code} without a usable token", status_code=code)
             try:
                 ttl = parse_ttl(parsed.ttl)
             except ValueError as exc:
@@ -559,21 +734,83 @@ class Publitrac:
                 f"({self._base_url}).",
                 status_code=401,
             )
-        error = self.redact(_error_text(code, parsed, raw.content, raw.reason_phrase))
+        error = self.redact(_error_text(code, raw.content, raw.reason_phrase))
         if is_transient(code):
             raise Transient(code, error, retry_after_seconds(raw.headers))
         raise ApiError(f"getToken failed: {error}", status_code=code)
 
     def _token_failure(self, exc: Transient) -> ApiError | ConnectionFailed:
+        if exc.timed_out:
+            return self._no_answer(exc)
         if exc.status_code == TRANSPORT_ERROR:
             return ConnectionFailed(f"Could not reach {self._base_url}: {exc.error}")
         return ApiError(f"getToken kept failing: {exc.error}", status_code=exc.status_code)
 
+    def _no_answer(self, exc: Transient, *, tries: int | None = None) -> ConnectionFailed:
+        shown = f", {tries} tries" if tries else ""
+        hint = (
+            ": the server takes connections but does not answer" if exc.error.startswith("no answer") else ""
+        )
+        return ConnectionFailed(f"{exc.error.capitalize()} from {self._base_url} (getToken{shown}){hint}.")
+
+
+class LeadAnswer(NamedTuple):
+    """What became of one `delayedSync` call.
+
+    Attributes:
+        status_code: the HTTP status, or 0 (TRANSPORT_ERROR) when no answer came back. A row's `http_status`.
+        error: None when the lead was accepted; else a short, secret-free text.
+        retry_after: the seconds the server asked to wait (`Retry-After`), or None.
+        body_code: the error code reported by the body of a 2xx answer, which counts instead of the HTTP
+            status; None otherwise.
+        timed_out: no answer (or no connection) within the timeout.
+    """
+
+    status_code: int
+    error: str | None
+    retry_after: float | None = None
+    body_code: int | None = None
+    timed_out: bool = False
+
+    @property
+    def code(self) -> int:
+        """The code the outcome is classified by: the body's own code, else the HTTP status."""
+        return self.status_code if self.body_code is None else self.body_code
+
+    @property
+    def retryable(self) -> bool:
+        """A failure worth another try: transient by its code, or a 2xx whose body was not understood.
+
+        Example:
+            >>> LeadAnswer(200, "HTTP 200, body code 503", body_code=503).retryable
+            True
+            >>> LeadAnswer(200, "HTTP 200, body code 400: invalid lead", body_code=400).retryable
+            False
+        """
+        if self.error is None:
+            return False
+        code = self.code
+        return is_transient(code) or 200 <= code <= 299
+
+
+def _judge(
+    code: int, content: bytes, headers: httpx.Headers, redact: Callable[[str], str], reason: str = ""
+) -> LeadAnswer:
+    if 200 <= code <= 299:
+        error, body_code = judge_2xx(code, content)
+        if error is None:
+            return LeadAnswer(code, None)
+        return LeadAnswer(code, redact(error), retry_after_seconds(headers), body_code)
+    return LeadAnswer(code, redact(_error_text(code, content, reason)), retry_after_seconds(headers))
+
 
 async def post_lead(
     client: AuthenticatedClient, body: LeadSyncRequest, redact: Callable[[str], str]
-) -> tuple[int, str | None, float | None]:
+) -> LeadAnswer:
     """Send one lead through the generated `delayed_sync` and classify the answer.
+
+    A 2xx counts as accepted only when its body is the API's JSON with `status` "success"; a 2xx whose body
+    reports an error is classified by the body's `code`, and one whose body is not understood is retryable.
 
     Args:
         client: a generated client from `Publitrac.async_client()`.
@@ -581,35 +818,32 @@ async def post_lead(
         redact: removes secrets from error texts built from the server's answer.
 
     Returns:
-        `(status_code, error, retry_after)`: status 0 when no answer came back; `error` is None for a 2xx.
+        A LeadAnswer: `(status_code, error, retry_after, body_code, timed_out)`; `error` is None when accepted.
 
     Raises:
         PublitracError: from the token handling (a refused API key, getToken unreachable): the run stops.
 
     Example:
         >>> request = LeadSyncRequest.from_dict(body)                            # doctest: +SKIP
-        >>> code, error, retry_after = await post_lead(client, request, pt.redact)  # doctest: +SKIP
+        >>> answer = await post_lead(client, request, pt.redact)                  # doctest: +SKIP
+        >>> answer.status_code, answer.error, answer.retryable                    # doctest: +SKIP
     """
     _last_response.set(None)
     _request_left.set(False)
     try:
         answer = await delayed_sync.asyncio_detailed(client=client, body=body)
     except _TRANSPORT_EXCEPTIONS as exc:
-        return TRANSPORT_ERROR, redact(describe_exception(exc)), None
+        timeout = client.get_async_httpx_client().timeout.read
+        return LeadAnswer(
+            TRANSPORT_ERROR,
+            redact(describe_exception(exc, timeout=timeout)),
+            timed_out=is_timeout(exc),
+        )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # The generated parser gave up on the answer (HTML, an unlisted status, a body it cannot read).
         raw = _last_response.get()
         if raw is None:
             # Nothing was sent: the body itself could not be encoded.
-            return TRANSPORT_ERROR, f"not sent: {type(exc).__name__}: {exc}"[:300], None
-        code = raw.status_code
-        if 200 <= code < 300:
-            return code, None, None
-        return (
-            code,
-            redact(_error_text(code, None, raw.content, raw.reason_phrase)),
-            retry_after_seconds(raw.headers),
-        )
-    code = int(answer.status_code)
-    if 200 <= code < 300:
-        return code, None, None
-    return code, redact(_error_text(code, answer.parsed, answer.content)), retry_after_seconds(answer.headers)
+            return LeadAnswer(TRANSPORT_ERROR, f"not sent: {type(exc).__name__}: {exc}"[:300])
+        return _judge(raw.status_code, raw.content, raw.headers, redact, raw.reason_phrase)
+    return _judge(int(answer.status_code), answer.content, answer.headers, redact)

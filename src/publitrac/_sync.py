@@ -7,9 +7,13 @@ How a run goes:
 2. Bodies are built lazily, a chunk of rows at a time (`iter_bodies`), as the workers ask for them.
 3. `concurrency` workers pull rows and send them through the generated client, on one pooled aiohttp
    connection pool; an optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
-4. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full
-   jitter, never sooner than the server's `Retry-After`, capped by `max_attempts` and `max_retry_time`
-   (tenacity). Other 4xx answers are final for their row. A 429 or 503 with `Retry-After` also holds back the
+4. A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status`
+   "success". A 2xx whose body reports an error counts by the body's `code`; one whose body is not understood
+   is retried. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff
+   and full jitter, never sooner than the server's `Retry-After`, capped by `max_attempts` and
+   `max_retry_time` (tenacity). Other 4xx answers are final for their row. A try that gets no answer within
+   the connection's timeout, begun after another got none either and with nothing answered in between, stops
+   the run (`ConnectionFailed`): the server takes connections but does not answer. A 429 or 503 with `Retry-After` also holds back the
    other workers until then, so that a rate-limited run does not spend its attempts on more refusals.
 5. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
    concurrently: the later row always reaches Publitrac last, so it wins.
@@ -39,7 +43,7 @@ from publitrac_client import AuthenticatedClient
 from publitrac_client.models import LeadSyncRequest
 
 from ._bodies import iter_bodies
-from ._client import TRANSPORT_ERROR, BackoffWait, Publitrac, Transient, is_transient, post_lead, request_left
+from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Publitrac, Transient, post_lead, request_left
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, SyncReport
@@ -107,6 +111,10 @@ class _Engine:
         self.done = 0
         self.failed = 0
         self._unreachable = 0
+        # A timeout starts a silence, which any answer ends; a try begun in a silence that times out too means
+        # the server takes connections and does not answer: the run stops (see `_attempt`).
+        self._silence: int | None = None
+        self._silences = 0
 
     async def run(
         self, items: Iterable[tuple[int, dict[str, Any]]], serial: np.ndarray | None = None
@@ -163,7 +171,7 @@ class _Engine:
                 if chains.get(key) is mine:
                     del chains[key]
 
-    async def _attempt(self, position: int, request: LeadSyncRequest) -> tuple[int, str | None, float | None]:
+    async def _attempt(self, position: int, request: LeadSyncRequest) -> LeadAnswer:
         report = self._report
         if self._resume_at:
             # The server asked everyone to hold back (429 or 503 with Retry-After): sending before then would
@@ -175,6 +183,7 @@ class _Engine:
             await self._limiter.acquire()
         report._status[position] = IN_FLIGHT
         report._attempts[position] += 1
+        silence = self._silence
         try:
             outcome = await post_lead(self._client, request, self._redact)
         except BaseException:
@@ -183,19 +192,42 @@ class _Engine:
                 report._attempts[position] -= 1
                 report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
             raise
-        retry_after = outcome[2]
-        if retry_after is not None and outcome[0] in (429, 503):
+        if outcome.timed_out:
+            if silence is not None and silence == self._silence:
+                self._stop_silent(position, outcome)
+            if self._silence is None:
+                self._silences += 1
+                self._silence = self._silences
+        elif outcome.status_code != TRANSPORT_ERROR:
+            self._silence = None
+        retry_after = outcome.retry_after
+        if retry_after is not None and outcome.code in (429, 503):
             self._resume_at = max(self._resume_at, self._clock() + min(retry_after, self._max_retry_time))
         return outcome
+
+    def _stop_silent(self, position: int, outcome: LeadAnswer) -> None:
+        """Stop the run: this try timed out, as one before it did, with no answer to anything in between."""
+        report = self._report
+        report._status[position] = FAILED
+        report._errors[position] = outcome.error
+        report._http_status[position] = TRANSPORT_ERROR
+        self.done += 1
+        self.failed += 1
+        error = outcome.error or "no answer"
+        hint = " (the server takes connections but does not answer)" if error.startswith("no answer") else ""
+        raise ConnectionFailed(
+            f"Stopped: {error} on two tries in a row, with no answer to any request in between{hint}"
+        )
 
     async def _send(self, position: int, body: dict[str, Any]) -> None:
         report = self._report
         started = time.perf_counter()
         try:
             request = LeadSyncRequest.from_dict(body)
-            code, error, retry_after = await self._attempt(position, request)
-            if error is not None and self._max_attempts > 1 and is_transient(code):
-                code, error = await self._retry(position, request, Transient(code, error, retry_after))
+            answer = await self._attempt(position, request)
+            code, error = answer.status_code, answer.error
+            if error is not None and self._max_attempts > 1 and answer.retryable:
+                code, error = await self._retry(position, request, Transient(code, error, answer.retry_after))
         except (KeyError, TypeError, ValueError) as exc:
             code, error = TRANSPORT_ERROR, f"not sent: malformed body: {type(exc).__name__}: {exc}"[:300]
         finally:
@@ -255,10 +287,10 @@ class _Engine:
                         # Replays attempt 1's outcome, so that tenacity counts it and waits before attempt 2.
                         failure, pending = pending, None
                         raise failure
-                    code, error, retry_after = await self._attempt(position, request)
-                    if error is not None and is_transient(code):
-                        raise Transient(code, error, retry_after)
-                    return code, error
+                    answer = await self._attempt(position, request)
+                    if answer.error is not None and answer.retryable:
+                        raise Transient(answer.status_code, answer.error, answer.retry_after)
+                    return answer.status_code, answer.error
         except Transient as exc:
             return exc.status_code, exc.error
         raise AssertionError("unreachable")
