@@ -206,3 +206,186 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     assert done.stdout.startswith("Read 300 rows"), done.stdout
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+
+
+# -- files, the mapping, the results file, signals, connection flags (issue 8, parts 4 and 5) ----------------
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "detected"),
+    [
+        ("excel-csv-cp1252-semicolon.csv", "(Windows-1252, delimiter ';')"),
+        ("excel-unicode-text-utf16.txt", "(UTF-16 with BOM, delimiter tab)"),
+        ("excel-csv-utf8-bom.csv", "(UTF-8 with BOM, delimiter ',')"),
+        ("crm-records.jsonl", "(JSON Lines, UTF-8)"),
+    ],
+)
+def test_excel_files_sync_without_options(name: str, detected: str, sandbox: Any) -> None:
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    # The ids go as custom fields here: how crmLeadId takes text ids is the spec's business, not the reader's.
+    done = run_cli("sync", str(FIXTURES / name), "--map", "CRM Lead ID=ignore", "--custom", "CRM Lead ID",
+                   "--custom", "Company", "--no-progress", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Read 4 rows, 5 columns from {name} {detected}" in done.stdout
+    sandbox.wait_until_applied()
+    zoe = sandbox.lead("zoe.muller@example.de")
+    assert zoe["leadInfo"] == {"email": "zoe.muller@example.de", "firstName": "Zoë", "lastName": "Müller"}
+    assert zoe["leadCustomField"] == {"CRM Lead ID": "007", "Company": "Müller, Schmidt & Co"}
+    francois = sandbox.lead("francois@example.fr")["leadCustomField"]
+    assert francois == {"CRM Lead ID": "00Q5e00000ABCdE", "Company": "Café; Crème SARL"}
+
+
+def test_sep_and_encoding_flags_override_the_detection(tmp_path: Path) -> None:
+    path = tmp_path / "pl.csv"
+    path.write_bytes("email|Nazwisko\nl@exemple.pl|Łukasz Wiśniewski\n".encode("cp1250"))
+    done = run_cli("validate", str(path), "--sep", "|", "--encoding", "cp1250")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Read 1 row, 2 columns from pl.csv (Windows-1250, delimiter '|')" in done.stdout
+    wrong = run_cli("validate", str(path), "--encoding", "utf-8")
+    assert wrong.returncode == 2
+    assert "cannot read" in wrong.stderr and "pass --encoding" in wrong.stderr, wrong.stderr
+
+
+def test_file_errors_exit_2_with_a_clear_message(tmp_path: Path) -> None:
+    duplicate = tmp_path / "dup.csv"
+    duplicate.write_text("email,Name,email\na@exemple.fr,Ana,b@exemple.fr\n", encoding="utf-8")
+    cases = {
+        str(duplicate): "duplicate column names: 'email'",
+        str(tmp_path): "is a directory",
+        str(tmp_path / "missing.csv"): "no such file",
+    }
+    for path, message in cases.items():
+        done = run_cli("sync", path, "--custom-all", "--dry-run")
+        assert done.returncode == 2 and message in done.stderr, (path, done.stderr)
+        assert "Traceback" not in done.stderr
+
+
+def test_the_mapping_is_printed_with_the_columns_not_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", str(LEADS), "--dry-run", "--no-progress", "--custom", "Company"]) == 1
+    out = capsys.readouterr().out
+    mapping = next(line for line in out.splitlines() if line.startswith("Mapping: "))
+    assert "E-mail Address -> email" in mapping and "Company -> custom 'Company'" in mapping
+    not_sent = next(line for line in out.splitlines() if line.startswith("Not sent: "))
+    header = pd.read_csv(LEADS, nrows=0).columns
+    sent = {"E-mail Address", "Company"} | {c for c in header if f"{c} -> " in mapping}
+    assert not_sent == "Not sent: " + ", ".join(c for c in header if c not in sent)
+
+
+@pytest.mark.parametrize(
+    ("results", "message"),
+    [
+        ("{tmp}", "is a directory"),
+        ("{tmp}/no/such/folder/out.csv", "no such folder"),
+        ("{input}", "is the input file"),
+    ],
+)
+def test_a_bad_results_path_fails_before_anything_is_sent(
+    results: str, message: str, sandbox: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "mine.csv"
+    source.write_text("email\nana@exemple.fr\n", encoding="utf-8")
+    target = results.format(tmp=tmp_path, input=source)
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    done = run_cli("sync", str(source), "--results", target, "--no-progress", env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr and "--results" in done.stderr
+    assert sandbox.stats()["calls"] == {}
+    assert source.read_text(encoding="utf-8") == "email\nana@exemple.fr\n"
+
+
+def test_the_results_file_replaces_the_old_one_whole(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    results.write_text("an older run\n", encoding="utf-8")
+    assert main(["sync", str(LEADS), "--dry-run", "--no-progress", "--results", str(results)]) == 1
+    assert len(read_results(results)) == 300
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]  # no temporary file left behind
+
+
+def test_timeout_and_allow_insecure_http_reach_the_connection(
+    monkeypatch: pytest.MonkeyPatch, clean_csv: Path
+) -> None:
+    import publitrac
+
+    seen: dict[str, Any] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(**settings: Any) -> Any:
+        seen.update(settings)
+        raise Stop
+
+    monkeypatch.setattr(publitrac, "Publitrac", fake)
+    with pytest.raises(Stop):
+        main(["sync", str(clean_csv), "--base-url", "http://leads.example/v2", "--timeout", "2.5",
+              "--allow-insecure-http"])
+    assert seen == {"base_url": "http://leads.example/v2", "timeout": 2.5, "allow_insecure_http": True}
+
+
+def test_a_server_that_never_answers_stops_the_run_within_the_timeout(clean_csv: Path, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        port = silent.getsockname()[1]
+        env = {"PUBLITRAC_API_KEY": "k", "PUBLITRAC_BASE_URL": f"http://127.0.0.1:{port}/v2"}
+        started = time.monotonic()
+        done = run_cli("sync", str(clean_csv), "--timeout", "1", "--max-attempts", "1", "--no-progress",
+                       "--results", str(tmp_path / "out.csv"), env=env, timeout=60)
+        elapsed = time.monotonic() - started
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert elapsed < 20, elapsed
+    assert {row["status"] for row in read_results(tmp_path / "out.csv")} <= {"not_sent", "failed"}
+
+
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_sigterm_mid_run_writes_every_row_and_exits_1(
+    sigint: str, make_sandbox: Any, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    sandbox = make_sandbox(latency_ms=200)
+    results = tmp_path / "results.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLITRAC_")}
+    env.update({"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url})
+    args = [sys.executable, "-m", "publitrac.cli", "sync", str(LEADS), "--concurrency", "4",
+            "--results", str(results)]
+    # A background job of a non-interactive shell starts with SIGINT ignored: SIGTERM must stop it all the same.
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint == "ignored" else None
+    process = subprocess.Popen(args + (["--no-progress"] if ignore else []), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, preexec_fn=ignore)
+    try:
+        if ignore is None:
+            # Without a terminal, progress comes as plain lines on stderr: the first one means the run is going.
+            assert process.stderr is not None
+            line = process.stderr.readline()
+            assert line.startswith("publitrac sync: ") and "/294 rows" in line, line
+        else:
+            deadline = time.monotonic() + 60
+            while sandbox.stats()["accepted"] < 20 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1, out + err
+    assert "Traceback" not in err, err
+    if ignore is not None:
+        assert "publitrac sync:" not in err  # --no-progress silences the lines
+    rows = read_results(results)
+    assert [int(row["row"]) for row in rows] == list(range(300))
+    statuses = {row["status"] for row in rows}
+    assert statuses <= {"accepted", "invalid", "failed", "in_flight", "not_sent"}
+    assert "not_sent" in statuses and "accepted" in statuses, statuses
+    assert {int(row["row"]) for row in rows if row["status"] == "invalid"} == INVALID_POSITIONS
+    sandbox.wait_until_applied()
+    stored = {lead["email"].lower() for lead in sandbox.leads()}
+    accepted = {row["email"].strip().lower() for row in rows if row["status"] == "accepted"}
+    in_flight = {row["email"].strip().lower() for row in rows if row["status"] == "in_flight"}
+    assert accepted <= stored <= accepted | in_flight
+    assert "not sent" in out and "Results written to" in out  # the summary was printed

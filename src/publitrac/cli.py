@@ -16,25 +16,35 @@ Exit statuses: 0 every row accepted (for `validate`: no invalid row); 1 some row
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
+import numpy as np
 import pandas as pd
 
 from ._words import CLI
 
 if TYPE_CHECKING:
     from ._files import LeadFile
+    from ._mapping import LeadMapping
+    from ._report import SyncReport
 
 EXIT_OK = 0
 EXIT_ROWS = 1
 EXIT_USAGE = 2
 _SHOWN_PROBLEMS = 10
 _SHOWN_LEADS = 5
+PROGRESS_EVERY = 5.0
+"""Seconds between two progress lines when stderr is not a terminal."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="send every valid row of a file to Publitrac",
         description="Send every valid row of FILE to Publitrac's delayed sync and report what happened to "
         "each row. The API key comes from PUBLITRAC_API_KEY.",
-        epilog="Exit status: 0 every row accepted; 1 some rows invalid or failed; 2 usage, configuration or "
-        "authentication error.",
+        epilog="Exit status: 0 every row accepted; 1 some rows invalid or failed, or the run was stopped "
+        "(Ctrl-C, SIGTERM: the summary and the results file are still written); 2 usage, configuration or "
+        "authentication error (nothing sent when --results is unusable).",
     )
     _add_input_arguments(sync)
     sync.add_argument(
@@ -72,13 +83,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT.csv",
         help="write one line per input row: row, email, status, http_status, attempts, error",
     )
+    sync.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="S",
+        help="seconds to wait for each answer before giving the call up (default: the library's, 30)",
+    )
+    sync.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow plain http to a host other than this machine (the API key would travel in clear)",
+    )
     sync.add_argument("--dry-run", action="store_true", help="validate and report; send nothing")
     sync.add_argument(
         "--sandbox",
         action="store_true",
         help="start a local sandbox for this run, sync into it and show what it holds",
     )
-    sync.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sync.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (a bar on a terminal, otherwise a line every few seconds on stderr)",
+    )
     sync.set_defaults(run=run_sync)
 
     validate = commands.add_parser(
@@ -220,10 +246,101 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return EXIT_ROWS if invalid else EXIT_OK
 
 
-def _describe_mapping(mapping: Any) -> str:
+def _describe_mapping(mapping: LeadMapping) -> list[str]:
+    """Two lines: where each sent column goes, and the columns that are not sent."""
     parts = [f"{column} -> {field}" for column, field in mapping.fields.items()]
     parts += [f"{column} -> custom {name!r}" for column, name in mapping.custom.items()]
-    return ", ".join(parts)
+    ignored = ", ".join(str(column) for column in mapping.ignored) or "none"
+    return [f"Mapping: {', '.join(parts)}", f"Not sent: {ignored}"]
+
+
+def check_results_path(results: Path, source: Path) -> None:
+    """Refuse a `--results` path before anything is sent: a directory, a missing or read-only folder, the
+    input file itself.
+
+    Raises:
+        UsageError: the path cannot take the results.
+    """
+    if results.is_dir():
+        raise UsageError(f"--results {results}: is a directory; name a file, e.g. {results / 'results.csv'}")
+    folder = results.parent
+    if not folder.is_dir():
+        raise UsageError(f"--results {results}: no such folder: {folder}")
+    if results.resolve() == source.resolve() or (results.exists() and os.path.samefile(results, source)):
+        raise UsageError(f"--results {results}: is the input file; name another file")
+    # os.access says yes to root even on a read-only mount: create (and remove) a file to know.
+    try:
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{results.name}.", suffix=".check")
+    except OSError as exc:
+        raise UsageError(f"--results {results}: cannot write in {folder}: {exc.strerror or exc}") from None
+    probe.close()
+
+
+def write_results(report: SyncReport, results: Path) -> None:
+    """Write the results file atomically: a temporary file in the same folder, then `os.replace`, so that an
+    interrupted write never leaves half a file (nor destroys the previous one)."""
+    temporary = results.with_name(f".{results.name}.{os.getpid()}.tmp")
+    try:
+        report.to_csv(temporary)
+        os.replace(temporary, results)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler, `timeout`, `docker stop`) stops the run as Ctrl-C does; the previous handler is
+    restored after.
+
+    The signal is handed to the current SIGINT handler, so that under `asyncio.run` the run is cancelled as on
+    Ctrl-C (every row gets its status); where SIGINT is ignored (a background job), KeyboardInterrupt is raised.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler) and handler is not signal.default_int_handler:
+            handler(signal.SIGINT, frame)
+            return
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def progress_lines(interval: float = PROGRESS_EVERY, stream: TextIO | None = None) -> Iterator[None]:
+    """Without a terminal, a plain line every `interval` seconds on stderr: `publitrac sync: 1,200/5,000 rows,
+    3 failed` (a log or a CI job shows it; a bar would be garbage there)."""
+    import publitrac
+
+    stopped = threading.Event()
+    before = publitrac.last_report()
+
+    def watch() -> None:
+        while not stopped.wait(interval):
+            report = publitrac.last_report()
+            if report is None or report is before:
+                continue
+            counts = report.counts
+            total = len(report) - counts["invalid"]
+            done = total - counts["in_flight"] - counts["not_sent"]
+            failed = f", {counts['failed']:,} failed" if counts["failed"] else ""
+            print(f"publitrac sync: {done:,}/{total:,} rows{failed}", file=stream or sys.stderr, flush=True)
+
+    watcher = threading.Thread(target=watch, name="publitrac-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        watcher.join()
 
 
 def _show_sandbox(handle: Any, out: TextIO) -> None:
@@ -243,16 +360,27 @@ def _show_sandbox(handle: Any, out: TextIO) -> None:
 
 def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac sync FILE`: send, print a summary, write the results; the exit status says how it went."""
+    with sigterm_as_interrupt():
+        return _run_sync(args, out or sys.stdout)
+
+
+def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
     import publitrac
 
-    out = out or sys.stdout
+    from ._sync import _interactive
+
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
+    if args.results is not None:
+        check_results_path(args.results, args.file)
     leads = read_file(args, out)
     frame = leads.frame
-    options = _mapping_options(args)
-    mapping = publitrac.map_columns(frame, **options)
-    print(f"Mapping: {_describe_mapping(mapping)}", file=out)
+    mapping = publitrac.map_columns(frame, **_mapping_options(args))
+    for line in _describe_mapping(mapping):
+        print(line, file=out)
+    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
+    if args.timeout is not None:
+        connection["timeout"] = args.timeout
     with ExitStack() as stack:
         client = None
         handle = None
@@ -260,39 +388,52 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
             from .sandbox import run_sandbox
 
             handle = stack.enter_context(run_sandbox())
-            client = publitrac.Publitrac(api_key=handle.api_key, base_url=handle.base_url)
+            client = publitrac.Publitrac(api_key=handle.api_key, base_url=handle.base_url, **connection)
             print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
         elif not args.dry_run:
-            client = publitrac.Publitrac(base_url=args.base_url)
+            client = publitrac.Publitrac(base_url=args.base_url, **connection)
+        bar = not args.no_progress and _interactive()
         interrupted = False
         try:
-            report = publitrac.sync(
-                frame,
-                client,
-                mapping=mapping,
-                concurrency=args.concurrency,
-                rate_limit=args.rate_limit,
-                max_attempts=args.max_attempts,
-                progress=False if args.no_progress else None,
-                dry_run=args.dry_run,
-            )
+            with (
+                progress_lines()
+                if not (args.no_progress or bar or args.dry_run)
+                else contextlib.nullcontext()
+            ):
+                report = publitrac.sync(
+                    frame,
+                    client,
+                    mapping=mapping,
+                    concurrency=args.concurrency,
+                    rate_limit=args.rate_limit,
+                    max_attempts=args.max_attempts,
+                    progress=bar,
+                    dry_run=args.dry_run,
+                )
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True  # type: ignore[assignment]
+            print("publitrac: interrupted: the run was stopped", file=sys.stderr)
         print(report.describe(), file=out)
         _print_problems(report.problems, leads, out)
-        failed = report.results[report.results["status"] == "failed"]
+        statuses = report.results["status"]
+        failed = np.flatnonzero((statuses == "failed").to_numpy(dtype=bool))
         if len(failed):
             print("Failed rows:", file=out)
-            for position, (email, error) in enumerate(zip(failed["email"], failed["error"], strict=True)):
-                if position == _SHOWN_PROBLEMS:
-                    print(f"  ... and {len(failed) - _SHOWN_PROBLEMS} more", file=out)
-                    break
-                print(f"  {email}: {error}", file=out)
+            emails, errors = report.results["email"], report.results["error"]
+            for position in failed[:_SHOWN_PROBLEMS]:
+                print(
+                    f"  {leads.locate(int(position))} ({emails.iloc[position]}): {errors.iloc[position]}",
+                    file=out,
+                )
+            if len(failed) > _SHOWN_PROBLEMS:
+                print(f"  ... and {len(failed) - _SHOWN_PROBLEMS} more", file=out)
         if args.results is not None:
-            report.to_csv(args.results)
+            write_results(report, args.results)
             print(f"Results written to {args.results} (one line per input row)", file=out)
         if handle is not None and not interrupted:
             _show_sandbox(handle, out)
+    if interrupted:
+        return EXIT_ROWS
     if args.dry_run:
         return EXIT_ROWS if report.counts["invalid"] else EXIT_OK
     return EXIT_OK if report.ok else EXIT_ROWS
@@ -312,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"publitrac: error: {exc}", file=sys.stderr)
         report = exc.report
         if report is not None and getattr(args, "results", None) is not None:
-            report.to_csv(args.results)
+            write_results(report, args.results)
             print(f"Results written to {args.results} (one line per input row)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
