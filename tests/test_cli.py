@@ -338,6 +338,7 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(clean_csv:
                        "--results", str(tmp_path / "out.csv"), env=env, timeout=60)
         elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stdout + done.stderr
+    assert "No answer within 1 s" in done.stderr, done.stderr
     assert elapsed < 20, elapsed
     assert {row["status"] for row in read_results(tmp_path / "out.csv")} <= {"not_sent", "failed"}
 
