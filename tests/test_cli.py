@@ -390,3 +390,18 @@ def test_sigterm_mid_run_writes_every_row_and_exits_1(
     in_flight = {row["email"].strip().lower() for row in rows if row["status"] == "in_flight"}
     assert accepted <= stored <= accepted | in_flight
     assert "not sent" in out and "Results written to" in out  # the summary was printed
+
+
+def test_200s_with_error_bodies_fail_rows_and_exit_1(
+    clean_csv: Path, make_sandbox: Any, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(error_200=0.5, retry_after=0, seed=4)
+    results = tmp_path / "results.csv"
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    done = run_cli("sync", str(clean_csv), "--results", str(results), env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = read_results(results)
+    failed = [row for row in rows if row["status"] == "failed"]
+    assert failed and all(row["http_status"] == "200" for row in failed)
+    assert all(row["error"].startswith("HTTP 200, body code") for row in failed)
+    assert {row["status"] for row in rows} == {"accepted", "failed"}

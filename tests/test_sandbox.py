@@ -3,9 +3,11 @@ flag, the file database and the `publitrac sandbox` command."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -437,12 +439,113 @@ def test_the_same_seed_gives_the_same_faults(make_sandbox: MakeSandbox) -> None:
     assert {200, 429, "drop"} <= set(first)
 
 
+def test_a_200_with_an_error_body_does_not_take_the_lead(
+    make_sandbox: MakeSandbox, client: httpx.Client
+) -> None:
+    sandbox = make_sandbox(error_200=1.0, retry_after=2, seed=1, apply_delay=0.0)
+    token = get_token(client, sandbox)  # getToken is never answered so: its token is real
+    codes: dict[int, httpx.Response] = {}
+    for _ in range(30):
+        response = sync(client, sandbox, token)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "error" and "injected by the sandbox" in body["message"]
+        codes.setdefault(body["code"], response)
+    assert sorted(codes) == [400, 429, 503]  # final and retryable codes alike
+    assert codes[429].headers["retry-after"] == "2"
+    assert "retry-after" not in codes[400].headers
+    sandbox.wait_until_applied(timeout=10)
+    assert sandbox.leads() == []  # none was taken
+    faults = sandbox.stats()["faults"]
+    assert sum(faults.values()) == 30 and set(faults) == {"200error:400", "200error:429", "200error:503"}
+
+
+def test_a_200_with_an_html_page_or_an_empty_body(make_sandbox: MakeSandbox, client: httpx.Client) -> None:
+    sandbox = make_sandbox(junk_200=1.0, seed=2, apply_delay=0.0)
+    token = get_token(client, sandbox)
+    bodies = {sync(client, sandbox, token).content[:15] for _ in range(20)}
+    assert bodies == {b"", b"<!DOCTYPE html>"}
+    sandbox.wait_until_applied(timeout=10)
+    assert sandbox.leads() == []
+    assert set(sandbox.stats()["faults"]) == {"200html", "200empty"}
+
+
+def test_a_hang_is_never_answered_until_the_client_gives_up(
+    make_sandbox: MakeSandbox, client: httpx.Client
+) -> None:
+    sandbox = make_sandbox(hang=1.0)
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        client.get(
+            f"{sandbox.base_url}/auth/getToken", headers={"Authorization": sandbox.api_key}, timeout=0.3
+        )
+    assert 0.3 <= time.monotonic() - started < 5
+    stats = sandbox.stats()
+    assert stats["faults"] == {"hang": 1} and stats["tokens_issued"] == 0 and stats["responses"] == {}
+
+
+def test_the_same_seed_gives_the_same_answers_with_every_fault(make_sandbox: MakeSandbox) -> None:
+    faults = {"error_429": 0.1, "error_5xx": 0.1, "drop": 0.1, "error_200": 0.2, "junk_200": 0.2}
+
+    def answers(sandbox: SandboxServer) -> list[str]:
+        seen = []
+        with httpx.Client(timeout=10) as client:
+            for _ in range(40):
+                try:
+                    response = client.post(f"{sandbox.base_url}/lead/delayedSync", json=LEAD)
+                except httpx.TransportError:
+                    seen.append("drop")
+                else:
+                    seen.append(f"{response.status_code} {response.content[:20]!r}")
+        return seen
+
+    first = answers(make_sandbox(seed=9, **faults))
+    assert first == answers(make_sandbox(seed=9, **faults))
+    for kind in ("drop", "200 b''", '200 b\'{"status":"error', "429 ", "200 b'<!DOCTYPE"):
+        assert any(answer.startswith(kind) for answer in first), (kind, first)
+
+
+def test_a_client_that_disconnects_mid_request_leaves_no_traceback(client: httpx.Client) -> None:
+    process, _, base_url = start_cli("--latency-ms", "300")
+    try:
+        port = int(base_url.split(":")[2].split("/")[0])
+        token = client.get(f"{base_url}/auth/getToken", headers={"Authorization": DEFAULT_API_KEY}).json()[
+            "token"
+        ]
+        body = json.dumps(LEAD).encode()
+        head = f"POST /v2/lead/delayedSync HTTP/1.1\r\nHost: x\r\nToken: {token}\r\n"
+        head += "Content-Type: application/json\r\n"
+        requests = [
+            # the whole request, then gone before the answer (a Ctrl-C'd run)
+            (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body,
+            # part of the body, then gone
+            (head + "Content-Length: 1000\r\n\r\n").encode() + body,
+        ]
+        for request in requests:
+            with socket.create_connection(("127.0.0.1", port)) as raw:
+                raw.sendall(request)
+                time.sleep(0.05)
+        # and a client that gives up waiting (its read timeout), as the engine does
+        with pytest.raises(httpx.ReadTimeout):
+            client.post(f"{base_url}/lead/delayedSync", headers={"Token": token}, json=LEAD, timeout=0.1)
+        time.sleep(0.6)  # let the sandbox come back to each request after its latency
+        answer = client.post(f"{base_url}/lead/delayedSync", headers={"Token": token}, json=LEAD)
+        assert answer.json() == {"status": "success", "code": 200}  # still serving
+        stats = client.get(base_url.replace("/v2", "/_sandbox/stats")).json()
+        assert stats["responses"] == {"200": 2}  # getToken and the last call: no 500 for the ones gone
+    finally:
+        _, err = stop_cli(process)
+    assert "Traceback" not in err and "Exception" not in err, err
+
+
 @pytest.mark.parametrize(
     "options",
     [
         {"error_429": 1.5},
         {"drop": -0.1},
         {"error_429": 0.6, "error_5xx": 0.6},
+        {"hang": 0.5, "error_200": 0.3, "junk_200": 0.3},
+        {"error_200": -0.1},
         {"revoke_every": 0},
         {"rate_limit": 0},
         {"ttl": 0},

@@ -769,3 +769,121 @@ def test_a_hung_server_mid_run_leaves_every_row_with_a_status() -> None:
     assert counts["failed"] >= 1 and counts["not_sent"] > 300
     failed = report.results[report.results["status"] == "failed"]
     assert (failed["error"] == "no answer within 7 s").all() and (failed["http_status"] == 0).all()
+
+
+def test_200s_that_do_not_accept_are_retried_or_failed_never_accepted(
+    make_sandbox: Callable[..., Any],
+) -> None:
+    sandbox = make_sandbox(error_200=0.2, junk_200=0.1, retry_after=0, apply_delay=0.0, seed=5)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(300), pt, concurrency=16, max_attempts=6, progress=False)
+    results = report.results
+    assert set(results["status"]) == {"accepted", "failed"}
+    assert (results["http_status"] == 200).all()  # every row's last answer was an HTTP 200
+    accepted = results[results["status"] == "accepted"]
+    failed = results[results["status"] == "failed"]
+    assert (accepted["attempts"] > 1).any()  # a retry succeeded after a 200 that did not accept
+    assert accepted["error"].isna().all()
+    final = failed["error"] == "HTTP 200, body code 400: Invalid lead (injected by the sandbox)."
+    assert final.any()
+    assert (failed.loc[final, "attempts"] == 1).any()  # a final body code ends its row at once
+    # any other failure spent the whole budget on retryable answers
+    assert (failed.loc[~final, "attempts"] == 6).all()
+    assert (
+        failed.loc[~final, "error"]
+        .str.match(r"HTTP 200(, body code (429|503)|: answer not understood)")
+        .all()
+    )
+
+    sandbox.wait_until_applied(timeout=30)
+    stored = {lead["email"] for lead in sandbox.leads()}
+    assert stored == set(accepted["email"])  # the sandbox holds exactly the accepted rows
+    faults = sandbox.stats()["faults"]
+    assert {"200error:400", "200error:429", "200error:503", "200html", "200empty"} <= set(faults)
+
+
+class NeverAnswers:
+    """A real HTTP server on 127.0.0.1 that gives tokens and takes every delayedSync call, never answering it.
+
+    One thread per connection; a held call ends when its client gives up and closes the connection.
+    """
+
+    def __init__(self) -> None:
+        import socketserver
+
+        token = json.dumps({"token": TOKEN, "ttl": "900"}).encode()
+        held = self.held = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                while True:
+                    request_line = self.rfile.readline()
+                    if not request_line:
+                        return
+                    length = 0
+                    while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.decode("latin-1").partition(":")
+                        if name.strip().lower() == "content-length":
+                            length = int(value)
+                    self.rfile.read(length)
+                    if b"/auth/getToken" not in request_line:
+                        held.append(request_line)
+                        while self.rfile.read(1):  # until the client closes the connection
+                            pass
+                        return
+                    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(token)}\r\n\r\n"
+                    self.wfile.write(head.encode() + token)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v2"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> NeverAnswers:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_server_that_takes_calls_and_never_answers_stops_the_run_in_bounded_time() -> None:
+    import time
+
+    with NeverAnswers() as server:
+        pt = Publitrac(api_key=KEY, base_url=server.base_url, timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(publitrac.ConnectionFailed) as caught:
+            publitrac.sync(leads(300), pt, concurrency=8, progress=False)
+        elapsed = time.monotonic() - started
+    # two timeouts in a row (0.5 s each) and one backoff (at most 0.5 s) before the second try
+    assert elapsed < 3.0, elapsed
+    assert str(caught.value).startswith("Stopped: no answer within 0.5 s on two tries in a row")
+    report = caught.value.report
+    assert report is not None and sum(report.counts.values()) == 300
+    results = report.results
+    assert set(results["status"]) <= {"failed", "in_flight", "not_sent"}
+    failed = results[results["status"] == "failed"]
+    assert len(failed) >= 1 and (failed["error"] == "no answer within 0.5 s").all()
+    assert len(server.held) <= 16  # the first try of each of 8 workers, and at most one more each
+
+
+def test_a_sandbox_that_never_answers_stops_the_run_at_gettoken(make_sandbox: Callable[..., Any]) -> None:
+    import time
+
+    sandbox = make_sandbox(hang=1.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url, timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(publitrac.ConnectionFailed) as caught:
+        publitrac.sync(leads(50), pt, progress=False)
+    assert time.monotonic() - started < 3.0  # two tries of 0.5 s and one backoff of at most 1 s
+    assert str(caught.value) == (
+        f"No answer within 0.5 s from {sandbox.base_url} (getToken, 2 tries): the server takes connections but "
+        "does not answer."
+    )
+    assert caught.value.report.counts["not_sent"] == 50
+    assert sandbox.stats()["calls"] == {"getToken": 2}

@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -184,7 +184,12 @@ class _Operation:
                 headers={"Allow": self.operation.method},
             )
         else:
-            response = await self.handler(Request(scope, receive))
+            try:
+                response = await self.handler(Request(scope, receive))
+            except ClientDisconnect:
+                # The client went away mid-request (a Ctrl-C'd run, a timeout): nobody to answer, nothing to
+                # log. uvicorn sends nothing for an app that returns after a disconnect.
+                return
         await response(scope, receive, send)
 
 
@@ -196,6 +201,9 @@ def create_app(
     error_429: float = 0.0,
     error_5xx: float = 0.0,
     drop: float = 0.0,
+    hang: float = 0.0,
+    error_200: float = 0.0,
+    junk_200: float = 0.0,
     revoke_every: int | None = None,
     rate_limit: float | None = None,
     retry_after: int = 1,
@@ -213,6 +221,11 @@ def create_app(
         error_429: Probability of an injected 429 (with `Retry-After`).
         error_5xx: Probability of an injected 500/502/503/504 (502 and 504 as an HTML proxy page).
         drop: Probability of a connection closed without a response.
+        hang: Probability of a call never answered (held until the client gives up).
+        error_200: Probability that `delayedSync` answers HTTP 200 with an error body and does not take the
+            lead (body code 400, 429 or 503, in equal shares).
+        junk_200: Probability that `delayedSync` answers HTTP 200 with an HTML page or an empty body and does
+            not take the lead.
         revoke_every: Revoke all tokens on every N-th API call (`None`: never).
         rate_limit: API calls admitted per second; excess calls get a 429 (`None`: unlimited).
         retry_after: Whole seconds in the `Retry-After` header of every 429 (0 for fast tests).
@@ -243,6 +256,9 @@ def create_app(
         error_429=error_429,
         error_5xx=error_5xx,
         drop=drop,
+        hang=hang,
+        error_200=error_200,
+        junk_200=junk_200,
         revoke_every=revoke_every,
         rate_limit=rate_limit,
         retry_after=retry_after,

@@ -1,8 +1,9 @@
 """`publitrac sandbox`: run the sandbox in the foreground until Ctrl-C.
 
     publitrac sandbox --port 8765 [--host 127.0.0.1] [--ttl S] [--latency-ms L] [--fault 429=0.05]
-                      [--fault 5xx=0.02] [--fault drop=0.01] [--fault revoke=100] [--rate-limit R]
-                      [--retry-after S] [--seed N] [--db FILE] [--apply-delay S]
+                      [--fault 5xx=0.02] [--fault drop=0.01] [--fault hang=0.01] [--fault 200error=0.05]
+                      [--fault 200junk=0.02] [--fault revoke=100] [--rate-limit R] [--retry-after S]
+                      [--seed N] [--db FILE] [--apply-delay S]
 
 The API key is the demo key unless `PUBLITRAC_API_KEY` (or `--api-key`) says otherwise; a key of your own is
 never printed.
@@ -18,7 +19,14 @@ import sys
 from ._tokens import DEFAULT_API_KEY
 
 #: `--fault` kinds: the probabilities, and `revoke` (every N calls).
-_PROBABILITIES = {"429": "error_429", "5xx": "error_5xx", "drop": "drop"}
+_PROBABILITIES = {
+    "429": "error_429",
+    "5xx": "error_5xx",
+    "drop": "drop",
+    "hang": "hang",
+    "200error": "error_200",
+    "200junk": "junk_200",
+}
 _ENV_KEY = "PUBLITRAC_API_KEY"
 
 
@@ -27,7 +35,7 @@ def _fault(text: str) -> tuple[str, float]:
     kind = kind.strip().lower()
     if not sep or kind not in (*_PROBABILITIES, "revoke"):
         raise argparse.ArgumentTypeError(
-            f"expected KIND=VALUE with KIND one of 429, 5xx, drop, revoke; got {text!r}"
+            f"expected KIND=VALUE with KIND one of {', '.join(_PROBABILITIES)}, revoke; got {text!r}"
         )
     try:
         number = int(value) if kind == "revoke" else float(value)
@@ -71,7 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND=VALUE",
-        help="inject faults (repeatable): 429=P, 5xx=P, drop=P (probabilities), revoke=N (all tokens every N calls)",
+        help="inject faults (repeatable), P a probability per API call: 429=P (with Retry-After); 5xx=P "
+        "(500/503 JSON, 502/504 HTML); drop=P (connection closed, no answer); hang=P (never answered, held "
+        "until the client gives up); 200error=P (delayedSync answers HTTP 200 with an error body, code 400, "
+        "429 or 503, and does not take the lead); 200junk=P (delayedSync answers HTTP 200 with an HTML page or "
+        "an empty body, lead not taken); revoke=N (all tokens revoked every N calls)",
     )
     parser.add_argument(
         "--rate-limit", type=float, metavar="R", help="API calls admitted per second (excess: 429)"

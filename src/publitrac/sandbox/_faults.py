@@ -1,10 +1,12 @@
-"""Fault injection on the API paths: latency, 429s, 5xx (some as HTML proxy pages), dropped connections,
-token revocation and a rate limit. Faults never touch the `/_sandbox/*` inspection endpoints.
+"""Fault injection on the API paths: latency, 429s, 5xx (some as HTML proxy pages), dropped connections, calls
+never answered, HTTP 200s that do not accept the lead (an error body, an HTML page, an empty body), token
+revocation and a rate limit. Faults never touch the `/_sandbox/*` inspection endpoints.
 
 Every request to an API path takes, in order: a call count; a revocation of all tokens on every `revoke_every`-th
 call; a rate-limit check; two draws from `random.Random(seed)` (so that the same seed and the same sequence of calls
 give the same faults, whatever the outcome); the latency; then, from the first draw, a dropped connection, a 429, a
-5xx or nothing.
+5xx, a hang, a 200 with an error body, a 200 with a body that is not the API's JSON, or nothing. The two kinds of
+200 apply to `delayedSync` only (a getToken draw in their range answers normally).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._responses import error_response
+from ._responses import AsciiJSONResponse, error_response
 from ._stats import SandboxStats
 from ._tokens import TokenRegistry
 
@@ -36,6 +38,12 @@ class FaultSettings:
         error_429: Probability of a 429 with `Retry-After`.
         error_5xx: Probability of a 500, 502, 503 or 504 (the 502 and 504 as an HTML page, as a proxy sends).
         drop: Probability of a connection closed without any response.
+        hang: Probability of a call never answered: the sandbox holds it until the client gives up.
+        error_200: Probability that `delayedSync` answers HTTP 200 with an error body and does not take the
+            lead: `{"status": "error", "code": C, "message": ...}`, C drawn from 400 (final), 429 and 503
+            (worth another try) in equal shares.
+        junk_200: Probability that `delayedSync` answers HTTP 200 with a body that is not the API's JSON and
+            does not take the lead: an HTML page or an empty body, in equal shares.
         revoke_every: Revoke every token on every N-th API call (`None`: never).
         rate_limit: Requests per second admitted (a token bucket holding one second's worth); excess calls get a
             429 (`None`: no limit).
@@ -55,18 +63,21 @@ class FaultSettings:
     error_429: float = 0.0
     error_5xx: float = 0.0
     drop: float = 0.0
+    hang: float = 0.0
+    error_200: float = 0.0
+    junk_200: float = 0.0
     revoke_every: int | None = None
     rate_limit: float | None = None
     retry_after: int = 1
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_429", "error_5xx", "drop"):
+        for name in _PROBABILITIES:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")
-        if self.error_429 + self.error_5xx + self.drop > 1.0:
-            raise ValueError("error_429 + error_5xx + drop must not exceed 1")
+        if sum(getattr(self, name) for name in _PROBABILITIES) > 1.0 + 1e-9:
+            raise ValueError(" + ".join(_PROBABILITIES) + " must not exceed 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms cannot be negative")
         if self.revoke_every is not None and self.revoke_every < 1:
@@ -79,7 +90,11 @@ class FaultSettings:
     @property
     def any_random(self) -> bool:
         """Whether any probabilistic fault is enabled."""
-        return self.error_429 > 0 or self.error_5xx > 0 or self.drop > 0
+        return any(getattr(self, name) > 0 for name in _PROBABILITIES)
+
+
+# The probabilistic faults, in the order in which the first draw of a call picks them.
+_PROBABILITIES = ("drop", "error_429", "error_5xx", "hang", "error_200", "junk_200")
 
 
 class RateLimiter:
@@ -130,6 +145,18 @@ _SERVER_ERRORS = (
 )
 
 
+# Codes of the error bodies of `error_200`: one final for the lead, two worth another try.
+_BODY_ERRORS = (
+    (400, "Invalid lead"),
+    (429, "Too many requests"),
+    (503, "Service unavailable"),
+)
+_WELCOME_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Welcome</title></head>\n"
+    "<body><h1>Welcome</h1><p>Please sign in to continue.</p></body></html>\n"
+)
+
+
 def server_error(status: int, reason: str, html: bool) -> Response:
     """A 5xx as the service (JSON `ErrorResponse`) or a proxy in front of it (an HTML page) would send it."""
     if html:
@@ -176,19 +203,23 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         self.stats.calls[operation] += 1
-        response = self._decide()
+        response = self._decide(operation)
         if self.settings.latency_ms:
             await asyncio.sleep(self.settings.latency_ms / 1000)
-        if isinstance(response, str):  # "drop"
+        if response == "drop":
             await self._drop(send)
             return
+        if response == "hang":
+            await self._hang(receive)
+            return
+        assert not isinstance(response, str)
         counted = self._counting(send)
         if response is not None:
             await response(scope, receive, counted)
             return
         await self.app(scope, receive, counted)
 
-    def _decide(self) -> Response | str | None:
+    def _decide(self, operation: str) -> Response | str | None:
         settings = self.settings
         self._calls += 1
         if settings.revoke_every and self._calls % settings.revoke_every == 0:
@@ -211,6 +242,30 @@ class FaultInjector:
             status, reason, html = _SERVER_ERRORS[pick]
             self.stats.faults[str(status)] += 1
             return server_error(status, reason, html)
+        draw -= settings.error_5xx
+        if draw < settings.hang:
+            self.stats.faults["hang"] += 1
+            return "hang"
+        draw -= settings.hang
+        if operation != "delayedSync":
+            return None
+        if draw < settings.error_200:
+            # Where the draw falls within the fault's share picks the code: no extra draw, same sequence.
+            share = min(int(draw / settings.error_200 * len(_BODY_ERRORS)), len(_BODY_ERRORS) - 1)
+            code, message = _BODY_ERRORS[share]
+            self.stats.faults[f"200error:{code}"] += 1
+            headers = {"Retry-After": str(settings.retry_after)} if code == 429 else None
+            return AsciiJSONResponse(
+                {"status": "error", "code": code, "message": f"{message} (injected by the sandbox)."},
+                headers=headers,
+            )
+        draw -= settings.error_200
+        if draw < settings.junk_200:
+            if draw / settings.junk_200 < 0.5:
+                self.stats.faults["200html"] += 1
+                return Response(_WELCOME_PAGE, media_type="text/html")
+            self.stats.faults["200empty"] += 1
+            return Response(b"", media_type="application/json")
         return None
 
     def _too_many(self, message: str) -> Response:
@@ -225,6 +280,13 @@ class FaultInjector:
             await send(message)
 
         return counted
+
+    @staticmethod
+    async def _hang(receive: Receive) -> None:
+        # Never answers: waits until the client gives up and closes the connection (uvicorn then says
+        # `http.disconnect`), as a server does that takes connections and is stuck behind them.
+        while (await receive())["type"] != "http.disconnect":
+            pass
 
     @staticmethod
     async def _drop(send: Send) -> None:

@@ -152,6 +152,9 @@ def run_sandbox(
     error_429: float = 0.0,
     error_5xx: float = 0.0,
     drop: float = 0.0,
+    hang: float = 0.0,
+    error_200: float = 0.0,
+    junk_200: float = 0.0,
     revoke_every: int | None = None,
     rate_limit: float | None = None,
     retry_after: int = 1,
@@ -174,6 +177,9 @@ def run_sandbox(
         error_429: Probability of an injected 429.
         error_5xx: Probability of an injected 5xx.
         drop: Probability of a connection closed without a response.
+        hang: Probability of a call never answered (held until the client gives up).
+        error_200: Probability that `delayedSync` answers HTTP 200 with an error body (code 400, 429 or 503).
+        junk_200: Probability that `delayedSync` answers HTTP 200 with an HTML page or an empty body.
         revoke_every: Revoke all tokens on every N-th API call.
         rate_limit: API calls admitted per second (excess: 429).
         retry_after: `Retry-After` seconds of every 429.
@@ -206,6 +212,9 @@ def run_sandbox(
         error_429=error_429,
         error_5xx=error_5xx,
         drop=drop,
+        hang=hang,
+        error_200=error_200,
+        junk_200=junk_200,
         revoke_every=revoke_every,
         rate_limit=rate_limit,
         retry_after=retry_after,
