@@ -1,20 +1,22 @@
-"""The push panel as an app: Voilà serves notebooks/02-push-leads.ipynb, headless Chromium clicks through it.
+"""The push app in a real browser: `publitrac app` (a subprocess) driven by headless Chromium, as an analyst would.
 
 Debian's Chromium is driven by Playwright (no browser download). Without Chromium the test skips with a reason
-on a laptop, and fails in CI (`CI` set), where .ci/run installs it.
+on a laptop, and fails in CI (`CI` set), where .ci/run installs it. Screenshots of every step are saved in
+`test-artifacts/` (git-ignored).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,7 +26,6 @@ import pytest
 import publitrac
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "notebooks" / "02-push-leads.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,25 +40,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SECRET = "vk-Browser!distinctive-key-7731"
-PAGE_TIMEOUT_MS = 120_000
+PAGE_TIMEOUT_MS = 180_000
+STEPS = ("load", "explore", "map", "connect", "dry-run", "push", "results", "history")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], *, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"voila exited with status {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"voila did not listen on port {port} within {timeout} s")
+@dataclass
+class App:
+    url: str
+    sandbox: str  # the shared sandbox's root, e.g. http://127.0.0.1:PORT
+    log: Path
+    ledger: Path
 
 
 def require_chromium() -> None:
@@ -71,99 +63,212 @@ def require_chromium() -> None:
 
 
 @pytest.fixture
-def voila_app(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
-    """Voilà serving the push notebook; yields (app URL, the port of the notebook's sandbox, voila's log)."""
-    port, sandbox_port = free_port(), free_port()
+def app(tmp_path: Path) -> Iterator[App]:
+    """`publitrac app` with a sandbox answering 5xx to half the calls, and a ledger in a temporary folder."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PUBLITRAC_")}
-    env |= {"PUBLITRAC_API_KEY": SECRET, "PUBLITRAC_SANDBOX_PORT": str(sandbox_port)}
-    log = tmp_path / "voila.log"
+    # A key in the environment must never reach the page or the logs.
+    env["PUBLITRAC_API_KEY"] = SECRET
+    log, ledger = tmp_path / "app.log", tmp_path / "ledger.sqlite"
     command = [
         sys.executable,
         "-m",
-        "voila",
-        str(NOTEBOOK.relative_to(ROOT)),
+        "publitrac.cli",
+        "app",
         "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
+        "--port",
+        "0",
+        "--ledger",
+        str(ledger),
+        "--sandbox-fault",
+        "5xx=0.5",
+        "--sandbox-seed",
+        "3",
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/", sandbox_port, log
+        deadline = time.monotonic() + 120
+        url = sandbox = None
+        while time.monotonic() < deadline and process.poll() is None:
+            text = log.read_text(errors="replace")
+            found_url = re.search(r"^Publitrac app: (\S+)", text, re.M)
+            found_sandbox = re.search(r"^Local sandbox: (\S+)/v2", text, re.M)
+            if found_url and found_sandbox:
+                url, sandbox = found_url.group(1), found_sandbox.group(1)
+                break
+            time.sleep(0.2)
+        assert url and sandbox, log.read_text(errors="replace")[-3000:]
+        yield App(url=url, sandbox=sandbox, log=log, ledger=ledger)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
-def expected_counts() -> tuple[int, int, int]:
-    """(rows to send, invalid rows, distinct emails sent) of examples/leads.csv, by publitrac.validate."""
-    frame = pd.read_csv(ROOT / "examples" / "leads.csv")
-    problems = publitrac.validate(frame)
-    invalid = set(problems.loc[problems["severity"] == "error", "position"])
-    valid = frame.drop(index=frame.index[sorted(invalid)])
-    email = publitrac.map_columns(frame).email
-    distinct = valid[email].astype(str).str.strip().str.lower().nunique()
-    return len(frame) - len(invalid), len(invalid), distinct
+@pytest.fixture
+def excel_csv(tmp_path: Path) -> Path:
+    """The example leads as Excel's European "CSV" writes them: Windows-1252, `;` between fields."""
+    frame = pd.read_csv(ROOT / "examples" / "leads.csv", dtype=str, keep_default_na=False)
+    path = tmp_path / "leads-excel.csv"
+    frame.to_csv(path, sep=";", index=False, encoding="cp1252", lineterminator="\r\n")
+    return path
 
 
-def test_voila_push_panel_in_chromium(voila_app: tuple[str, int, Path]) -> None:
+def tile(page: object, status: str) -> int:
+    text = page.locator(f'.publitrac-tile[data-status="{status}"] div').first.inner_text()  # type: ignore[attr-defined]
+    return int(text.replace(",", ""))
+
+
+def test_publitrac_app_in_chromium(app: App, excel_csv: Path) -> None:
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    url, sandbox_port, log = voila_app
-    to_send, invalid, distinct = expected_counts()
-    stats_url = f"http://127.0.0.1:{sandbox_port}/_sandbox/stats"
+    expect.set_options(timeout=PAGE_TIMEOUT_MS)
+    frame = publitrac.read_leads(excel_csv).frame
+    email = publitrac.map_columns(frame).email
+    problems = publitrac.validate(frame)
+    invalid = sorted(set(problems.loc[problems["severity"] == "error", "position"]))
+    valid = len(frame) - len(invalid)
+    emails = frame[email].drop(index=frame.index[invalid]).astype(str).str.strip().str.lower()
     ARTIFACTS.mkdir(exist_ok=True)
+
+    def shoot(page: object, name: str, step: str) -> None:
+        page.locator(f".publitrac-step-{step}").screenshot(path=str(ARTIFACTS / f"app-{name}.png"))  # type: ignore[attr-defined]
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page = browser.new_page(viewport={"width": 1280, "height": 2400}, accept_downloads=True)
             page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(url)
-            connect = page.get_by_role("button", name="Connect")
-            expect(connect).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-            # Opening the app sends nothing: the sandbox only starts on Connect.
-            with pytest.raises(httpx.ConnectError):
-                httpx.get(stats_url)
+            page.goto(app.url)
+            expect(page.locator(".publitrac-step-load")).to_be_visible()
+            body = page.inner_text("body")
+            # The first screen is the app: no code, no developer prose, no environment variables.
+            for word in ("import", "PushApp", "PUBLITRAC_", "environment"):
+                assert word not in body
+            page.screenshot(path=str(ARTIFACTS / "app-0-first-screen.png"))
 
-            connect.click()
-            expect(page.get_by_text("Connected to the local sandbox")).to_be_visible()
-            assert httpx.get(stats_url).json()["accepted"] == 0
+            # 1. Load, through the browser's own file chooser.
+            with page.expect_file_chooser() as chooser:
+                page.get_by_role("button", name=re.compile("Choose a file")).click()
+            chooser.value.set_files(str(excel_csv))
+            loaded = page.locator(".publitrac-step-load").get_by_text(f"leads-excel.csv: {len(frame)} rows")
+            expect(loaded).to_be_visible()
+            facts = loaded.inner_text()
+            assert f"{frame.shape[1]} columns" in facts and "1252" in facts and "';'" in facts, facts
+            shoot(page, "1-load", "load")
+            expect(
+                page.locator(".publitrac-step-explore").get_by_text(re.compile(r"invalid emails"))
+            ).to_be_visible()
+            shoot(page, "2-explore", "explore")
 
+            # 3. Map: Company goes as a custom field (the detection leaves it out).
+            mapping = page.locator(".publitrac-step-map")
+            expect(mapping.get_by_text("Not sent: Company, ")).to_be_visible()
+            columns = list(frame.columns)
+            mapping.locator(".publitrac-mapping select").nth(columns.index("Company")).select_option(
+                label="custom field"
+            )
+            expect(mapping.get_by_text(re.compile(r"^Not sent: Country"))).to_be_visible()
+            shoot(page, "3-map", "map")
+
+            # 4. Connect: a wrong key is refused in plain words; then the sandbox's own key.
+            connect = page.locator(".publitrac-step-connect")
+            connect.get_by_placeholder(re.compile("key")).fill("not-the-key")
+            connect.get_by_role("button", name="Connect").click()
+            refused = connect.get_by_text(re.compile(r"^Key refused"))
+            expect(refused).to_be_visible()
+            assert "API key box" in refused.inner_text()
+            shoot(page, "4-connect-refused", "connect")
+            connect.get_by_role("button", name="Connect").click()
+            expect(connect.get_by_text("Connected: key accepted by the local sandbox.")).to_be_visible()
+            expect(refused).to_have_count(0)  # the message belongs to the step's last run
+            shoot(page, "4-connect", "connect")
+
+            # 5. Dry run, 6. Push with confirmation.
             page.get_by_role("button", name="Dry run").click()
-            expect(page.get_by_text("Dry run: nothing was sent")).to_be_visible()
-            assert httpx.get(stats_url).json()["accepted"] == 0
-
-            page.locator("button", has_text=re.compile(r"^\s*Push\s*$")).click()
-            question = page.get_by_text(re.compile(r"^Push \d+ rows? to the local sandbox"))
-            expect(question).to_be_visible()
-            assert f"Push {to_send} rows" in question.inner_text()
+            expect(page.get_by_text(f"Dry run, nothing sent: {valid} rows would be sent")).to_be_visible()
+            shoot(page, "5-dry-run", "dry-run")
+            page.locator(".publitrac-step-push button", has_text=re.compile(r"^\s*Push\s*$")).click()
+            expect(
+                page.get_by_text(f"Push {valid} rows of leads-excel.csv to the local sandbox?")
+            ).to_be_visible()
             page.get_by_role("button", name="Yes, push").click()
+            expect(page.get_by_text(re.compile(r"^Push done"))).to_be_visible()
+            shoot(page, "6-push", "push")
 
-            held = page.get_by_text(re.compile(r"The local sandbox now holds \d+ leads"))
-            expect(held).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "voila-push-panel.png"), full_page=True)
+            # 7. Results: half the calls answered 5xx, so some rows failed past their retries.
+            results = page.locator(".publitrac-step-results")
+            failed = tile(page, "failed")
+            assert failed > 0
+            assert tile(page, "accepted") == valid - failed and tile(page, "invalid") == len(invalid)
+            assert tile(page, "retrying") == 0
+            expect(results.get_by_text(re.compile(r"\(HTTP 50[0234]\): tried 5 times"))).to_have_count(
+                results.get_by_text(re.compile(r"\(HTTP 50[0234]\)")).count()
+            )
+            shoot(page, "7-results-failed", "results")
+            results.scroll_into_view_if_needed()
+            box = results.bounding_box()
+            assert box is not None
+            clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": min(box["height"], 700)}
+            page.screenshot(path=str(ARTIFACTS / "app-readme.png"), clip=clip)
+            retries = 0
+            while tile(page, "failed") and retries < 5:
+                retries += 1
+                results.get_by_role("button", name=re.compile(r"Retry \d+ rows?")).click()
+                expect(page.get_by_text(re.compile(r"^Retry done"))).to_be_visible()
+            plural = "retry" if retries == 1 else "retries"
+            summary = f"{valid} of {valid} valid rows accepted (after {retries} {plural})"
+            expect(results.get_by_text(summary)).to_be_visible()
+            assert tile(page, "accepted") == valid and tile(page, "failed") == 0
+            assert tile(page, "invalid") == len(invalid)
+            shoot(page, "7-results", "results")
+
+            with page.expect_download() as download:
+                results.locator("a.publitrac-download").click()
+            written = pd.read_csv(download.value.path(), keep_default_na=False)
+            shoot(page, "8-history", "history")
+
+            # Reload: a new page, a new kernel, the same sandbox and ledger: nothing left to send.
+            page.reload()
+            with page.expect_file_chooser() as chooser:
+                page.get_by_role("button", name=re.compile("Choose a file")).click()
+            chooser.value.set_files(str(excel_csv))
+            mapping = page.locator(".publitrac-step-map")
+            mapping.locator(".publitrac-mapping select").nth(columns.index("Company")).select_option(
+                label="custom field"
+            )
+            page.get_by_role("button", name="Connect").click()
+            expect(page.get_by_text("Connected: key accepted by the local sandbox.")).to_be_visible()
+            page.get_by_role("button", name="Dry run").click()
+            page.locator(".publitrac-step-push button", has_text=re.compile(r"^\s*Push\s*$")).click()
+            page.get_by_role("button", name="Yes, push").click()
+            expect(page.get_by_text(re.compile(r"^Push done"))).to_be_visible()
+            assert sum(tile(page, status) for status in ("unchanged", "accepted", "failed")) == valid
+            shoot(page, "9-rerun-unchanged", "results")
+            shoot(page, "9-history", "history")
             text = page.inner_text("body")
             content = page.content()
         finally:
             browser.close()
 
-    summary = re.search(r"Push of \d+ rows: (.*)", text)
-    assert summary, text[-2000:]
-    assert f"{to_send} accepted" in summary.group(1)
-    assert f"{invalid} invalid" in summary.group(1)
-    assert f"holds {distinct} leads" in text
-    stats = httpx.get(stats_url).json()
-    assert stats["accepted"] == to_send
-    leads = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/leads").json()
-    assert len(leads) == distinct
+    # The download: one line per row of the file, with the file's own row numbers.
+    assert list(written["row"]) == list(range(len(frame)))
+    assert list(written["email"]) == list(frame[email].fillna(""))
+    assert set(written.loc[written["status"] == "invalid", "row"]) == set(invalid)
+    assert (written.loc[written["status"] == "accepted", "error"] == "").all()
+    # What the sandbox stores: one lead per distinct valid email, with the custom field chosen in the Map step.
+    httpx.get(f"{app.sandbox}/_sandbox/wait", params={"timeout": 10})
+    leads = httpx.get(f"{app.sandbox}/_sandbox/leads").json()
+    assert len(leads) == emails.nunique()
+    companies = {lead["leadInfo"]["email"].lower(): lead.get("leadCustomField", {}) for lead in leads}
+    first = frame.iloc[0]
+    assert companies[first[email].strip().lower()] == {"Company": first["Company"]}
     assert SECRET not in text and SECRET not in content
-    assert SECRET not in log.read_text(errors="replace")
+    assert SECRET not in app.log.read_text(errors="replace")

@@ -160,6 +160,15 @@ def test_push_notebook_pushes_every_valid_row_into_the_sandbox(
     assert probe["sandbox_url"].startswith("http://127.0.0.1:")
     texts = outputs_text(notebook)
     assert f"{facts['valid']} accepted" in texts or f"'accepted': {facts['valid']}" in texts
+    # Pushing from code shows a progress bar under the running cell: tqdm's widget, displayed from the worker
+    # thread the blocking sync runs its event loop in.
+    push = next(cell for cell in notebook.cells if "df.publitrac.sync(" in cell.source)
+    bars = [
+        output["data"]
+        for output in push.outputs
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+    ]
+    assert bars and "publitrac sync" in bars[0]["text/plain"], push.outputs
 
 
 @pytest.mark.parametrize("name", NAMES)

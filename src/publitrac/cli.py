@@ -1,4 +1,4 @@
-"""The `publitrac` command line: `publitrac sandbox`, `publitrac sync FILE`, `publitrac validate FILE`.
+"""The `publitrac` command line: `publitrac sync FILE`, `validate FILE`, `sandbox`, `app` (the push app).
 
     publitrac sync leads.csv --sandbox                    # try it: a local sandbox, synced and shown
     publitrac sync leads.csv --custom Company --results results.csv
@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_input_arguments(validate)
     validate.set_defaults(run=run_validate)
+
+    from .app import _serve as app_serve
+
+    app = commands.add_parser(
+        "app",
+        help="the push app in the browser (load, explore, map, connect, push, results)",
+        description="Serve the push app on 127.0.0.1 with Voila and print its URL. A local sandbox shared by "
+        'every page of the app runs alongside. Needs the notebooks extra: pip install "publitrac[notebooks]".',
+    )
+    app_serve.add_arguments(app)
+    app.set_defaults(run=app_serve.run)
     return parser
 
 
@@ -450,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"publitrac: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PublitracError as exc:
-        print(f"publitrac: error: {exc.in_words(CLI)}", file=sys.stderr)
+        print(f"publitrac: error: {exc}", file=sys.stderr)
         report = exc.report
         if report is not None and getattr(args, "results", None) is not None:
             write_results(report, args.results)

@@ -4,6 +4,8 @@ Install them with the `notebooks` extra (`pip install "publitrac[notebooks]"`).
 
 - `LeadExplorer`: completeness per column, invalid and duplicate emails, a filterable table, two charts.
 - `MappingEditor`: one dropdown per column, prefilled by the sync's detection; `sync` takes its `.mapping`.
+- `PushApp`: the whole push as one page of steps (Load, Explore, Map, Connect, Dry run, Push, Results,
+  History), composing the others; `publitrac app` serves it in the browser.
 - `PushPanel`: connection (the environment, a password field, or the local sandbox), dry run, push with
   confirmation and progress, the report filterable by status, retry of failed rows, results download.
 
@@ -24,9 +26,10 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError('publitrac.widgets needs ipywidgets: pip install "publitrac[notebooks]"') from exc
 
+from ._app import PushApp
 from ._common import running_in_voila
 from ._explorer import LeadExplorer
 from ._mapping_editor import MappingEditor
 from ._push_panel import PushPanel
 
-__all__ = ["LeadExplorer", "MappingEditor", "PushPanel", "running_in_voila"]
+__all__ = ["LeadExplorer", "MappingEditor", "PushApp", "PushPanel", "running_in_voila"]

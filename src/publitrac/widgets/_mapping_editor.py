@@ -83,6 +83,7 @@ class MappingEditor(widgets.VBox):
         self.grid = widgets.GridBox(
             cells, layout={"grid_template_columns": "repeat(4, max-content)", "grid_gap": "2px 12px"}
         )
+        self.grid.add_class("publitrac-mapping")
         self.message = widgets.HTML()
         self.preview_count = widgets.BoundedIntText(
             value=preview_rows, min=1, max=50, description="Preview rows", style=WIDE_DESCRIPTION
