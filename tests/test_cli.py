@@ -243,6 +243,8 @@ def test_sep_and_encoding_flags_override_the_detection(tmp_path: Path) -> None:
     done = run_cli("validate", str(path), "--sep", "|", "--encoding", "cp1250")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Read 1 row, 2 columns from pl.csv (Windows-1250, delimiter '|')" in done.stdout
+    for tab in ("\\t", "tab"):  # a tab is hard to type in a shell
+        assert main(["validate", str(FIXTURES / "crm-utf8.tsv"), "--sep", tab, "--map", "CRM Lead ID=ignore"]) == 0
     wrong = run_cli("validate", str(path), "--encoding", "utf-8")
     assert wrong.returncode == 2
     assert "cannot read" in wrong.stderr and "pass --encoding" in wrong.stderr, wrong.stderr

@@ -167,6 +167,9 @@ def test_line_numbers_follow_quoted_line_breaks_and_blank_lines() -> None:
     leads = read_leads(content, name="notes.csv")
     assert leads.frame["note"].tolist() == ["two\r\nlines", "x", "y"]
     assert [leads.locate(i) for i in range(3)] == ["line 2", "line 5", "line 6"]
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        shifted = read_leads(content.decode().encode(encoding), name="notes.txt", encoding=encoding)
+        assert [shifted.locate(i) for i in range(3)] == ["line 2", "line 5", "line 6"], encoding
     plain = read_leads(FIXTURES / "crm-utf8.csv")
     assert [plain.locate(i) for i in range(4)] == ["line 2", "line 3", "line 4", "line 5"]
     assert read_leads(FIXTURES / "crm-records.jsonl").locate(3) == "line 4"

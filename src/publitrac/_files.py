@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from ._words import PYTHON, Setting, Worded
@@ -372,11 +373,7 @@ def _read_text(data: Path | bytes, display: str, codec: str, delimiter: str) -> 
 def _line_numbers(data: Path | bytes, codec: str, delimiter: str, rows: int) -> int | tuple[int, ...] | None:
     """Where each row is: 2 (row i on line i + 2, the header on line 1) unless quoted line breaks or blank
     lines shift the rows, then each row's first line."""
-    if codecs.lookup(codec).name.startswith(("utf-16", "utf-32")):
-        whole = data.decode(codec) if isinstance(data, bytes) else data.read_text(encoding=codec)
-        physical, ends_with_newline = whole.count("\n"), whole.endswith("\n")
-    else:
-        physical, ends_with_newline = _count_newlines(data)
+    physical, ends_with_newline = _count_newlines(data, codec)
     if physical + (0 if ends_with_newline else 1) == rows + 1:
         return 2
     text = data.decode(codec) if isinstance(data, bytes) else data.read_text(encoding=codec)
@@ -390,15 +387,28 @@ def _line_numbers(data: Path | bytes, codec: str, delimiter: str, rows: int) -> 
     return tuple(starts[1:]) if len(starts) == rows + 1 else None
 
 
-def _count_newlines(data: Path | bytes) -> tuple[int, bool]:
-    if isinstance(data, bytes):
-        return data.count(b"\n"), data.endswith(b"\n")
+def _count_newlines(data: Path | bytes, codec: str) -> tuple[int, bool]:
+    """The "\n" in the file, and whether it ends with one; by chunks, without decoding."""
+    name = codecs.lookup(codec).name
+    width = 4 if name.startswith("utf-32") else 2 if name.startswith("utf-16") else 1
+    order = ">" if name.endswith("-be") else "<"
     count, last = 0, b""
-    with data.open("rb") as handle:
+    with io.BytesIO(data) if isinstance(data, bytes) else data.open("rb") as handle:
+        first = True
         for chunk in iter(lambda: handle.read(1 << 20), b""):
-            count += chunk.count(b"\n")
-            last = chunk
-    return count, last.endswith(b"\n")
+            if width == 1:
+                count += chunk.count(b"\n")
+            else:
+                if first and name in ("utf-16", "utf-32"):  # a BOM says the byte order
+                    order = ">" if chunk.startswith((b"\xfe\xff", b"\x00\x00\xfe\xff")) else "<"
+                units = np.frombuffer(chunk[: len(chunk) - len(chunk) % width], dtype=f"{order}u{width}")
+                count += int(np.count_nonzero(units == 10))
+            first, last = False, chunk
+    return count, last.endswith(_unit(10, width, order))
+
+
+def _unit(code: int, width: int, order: str) -> bytes:
+    return code.to_bytes(width, "big" if order == ">" else "little")
 
 
 def _read_json(

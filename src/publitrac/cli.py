@@ -139,8 +139,9 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sep",
+        type=_delimiter,
         metavar="CHAR",
-        help="the delimiter of a text file, e.g. ';' or $'\\t' (detected when omitted)",
+        help="the delimiter of a text file: one character, or tab (also written \\t) (detected when omitted)",
     )
     parser.add_argument(
         "--encoding",
@@ -169,6 +170,11 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send every column not mapped to a standard field as a custom field",
     )
+
+
+def _delimiter(text: str) -> str:
+    # A tab is hard to type in a shell: `--sep tab` and `--sep '\t'` mean it.
+    return "\t" if text in ("tab", "TAB", "\\t") else text
 
 
 def _positive_int(text: str) -> int:
