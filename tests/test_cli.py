@@ -407,3 +407,33 @@ def test_200s_with_error_bodies_fail_rows_and_exit_1(
     assert failed and all(row["http_status"] == "200" for row in failed)
     assert all(row["error"].startswith("HTTP 200, body code") for row in failed)
     assert {row["status"] for row in rows} == {"accepted", "failed"}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said", "not_said"),
+    [
+        (["validate", str(LEADS), "--email-column", "Nope"], {}, "--email-column Nope names no column", "email="),
+        (["validate", str(LEADS), "--map", "Nope=firstName"], {}, "--map names column 'Nope'", "mapping"),
+        (
+            ["sync", str(LEADS), "--base-url", "http://leads.example/v2"],
+            {"PUBLITRAC_API_KEY": "k"},
+            "pass --allow-insecure-http if",
+            "allow_insecure_http",
+        ),
+        (["sync", str(LEADS)], {}, "PUBLITRAC_API_KEY in the environment", "api_key="),
+        (["sync", str(LEADS)], {"PUBLITRAC_API_KEY": "k"}, "(--base-url or PUBLITRAC_BASE_URL", "base_url="),
+    ],
+)
+def test_messages_speak_in_flags(args: list[str], env: dict[str, str], said: str, not_said: str) -> None:
+    done = run_cli(*args, "--no-progress" if args[0] == "sync" else "--custom-all", env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert said in done.stderr and not_said not in done.stderr, done.stderr
+
+
+def test_the_same_error_speaks_python_in_python() -> None:
+    import publitrac
+
+    with pytest.raises(publitrac.ConfigurationError) as caught:
+        publitrac.map_columns(["email", "First Name", "first_name"])
+    assert "e.g. mapping={'First Name': 'firstName', 'first_name': None}" in str(caught.value)
+    assert "e.g. --map 'First Name=firstName' --map first_name=ignore" in caught.value.in_words("cli")

@@ -43,6 +43,7 @@ from publitrac_client.models import LeadSyncRequest, TokenResponse
 
 from ._auth import REDACTED, ApiKeyAuth, Token, TokenAuth, parse_ttl
 from ._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed
+from ._words import Setting
 
 API_KEY_ENV = "PUBLITRAC_API_KEY"
 BASE_URL_ENV = "PUBLITRAC_BASE_URL"
@@ -189,7 +190,9 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ConfigurationError(
             f"Refusing plain http to {url.host}: the API key and tokens would travel unencrypted. "
-            "Use https, or pass allow_insecure_http=True if you really mean it."
+            "Use https, or pass ",
+            Setting("allow_insecure_http", value=True),
+            " if you really mean it.",
         )
     return str(url).rstrip("/")
 
@@ -493,12 +496,18 @@ class Publitrac:
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         base_url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV)
-        missing = [
-            f"the API key (api_key=... or {API_KEY_ENV})" if not (api_key and api_key.strip()) else "",
-            f"the base URL (base_url=... or {BASE_URL_ENV}, e.g. https://host/v2)" if not base_url else "",
-        ]
-        if any(missing):
-            raise ConfigurationError("Missing " + " and ".join(m for m in missing if m) + ".")
+        missing: list[str | Setting] = []
+        if not (api_key and api_key.strip()):
+            missing += ["the API key (", Setting("api_key"), ")"]
+        if not base_url:
+            missing += [
+                " and " if missing else "",
+                "the base URL (",
+                Setting("base_url"),
+                ", e.g. https://host/v2)",
+            ]
+        if missing:
+            raise ConfigurationError("Missing ", *missing, ".")
         assert api_key is not None and base_url is not None
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
             raise ConfigurationError(f"timeout must be a number of seconds > 0, got {timeout!r}")

@@ -17,18 +17,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._words import PYTHON, Setting, Worded
+
 if TYPE_CHECKING:
     from ._report import SyncReport
 
 
-class PublitracError(Exception):
+class PublitracError(Worded, Exception):
     """Base of every error raised by the toolkit.
+
+    A message that names a setting holds it as a `Setting`: `str(error)` names the Python keyword (`email=`),
+    `error.in_words("cli")` the command line's flag (`--email-column`).
+
+    Args:
+        parts: the message, in pieces of text and settings.
 
     Attributes:
         report: the SyncReport of the run this error stopped, or None when no sync was running.
     """
 
     report: SyncReport | None = None
+
+    def __init__(self, *parts: str | Setting) -> None:
+        self.parts = parts
+        super().__init__(Setting.render(parts, PYTHON))
 
 
 class ConfigurationError(PublitracError):

@@ -34,6 +34,7 @@ from typing import Any, Final, Literal
 
 from . import _spec
 from ._exceptions import ConfigurationError
+from ._words import Setting
 
 __all__ = ["ALL", "EMAIL_FIELD", "LeadMapping", "map_columns", "normalise_name"]
 
@@ -263,7 +264,7 @@ def map_columns(
         if len(found) > 1:
             raise ConfigurationError(
                 f"columns {_names(found)} all match leadInfo field {field!r}; map one of them explicitly, "
-                f"e.g. mapping={{{found[0]!r}: {field!r}, {found[1]!r}: None}}")
+                "e.g. ", Setting("mapping", value={found[0]: field, found[1]: None}))
         fields[found[0]] = field
 
     order = {column: i for i, column in enumerate(columns)}
@@ -294,8 +295,8 @@ def _explicit_mapping(mapping: Mapping[str, str | None], columns: list[Any],
     for column, field in mapping.items():
         if column not in columns:
             raise ConfigurationError(
-                f"mapping names column {column!r}, which the frame does not have; available columns: "
-                f"{_names(columns)}")
+                Setting("mapping", named=True), f" names column {column!r}, which the frame does not have; "
+                f"available columns: {_names(columns)}")
         if field is None or field == IGNORE:
             dropped.add(column)
             continue
@@ -303,7 +304,8 @@ def _explicit_mapping(mapping: Mapping[str, str | None], columns: list[Any],
             raise ConfigurationError(_unknown_field_message(column, field, known))
         if field in owner:
             raise ConfigurationError(
-                f"mapping sends columns {owner[field]!r} and {column!r} both to leadInfo field {field!r}")
+                Setting("mapping", named=True),
+                f" sends columns {owner[field]!r} and {column!r} both to leadInfo field {field!r}")
         owner[field] = column
         explicit[column] = field
     return explicit, dropped
@@ -315,11 +317,14 @@ def _email_column(columns: list[Any], email: str | None, explicit: Mapping[str, 
     if email is not None:
         if email not in columns:
             raise ConfigurationError(
-                f"email column {email!r} is not in the frame; available columns: {_names(columns)}")
+                Setting("email", column=email), f" names no column of the frame; available columns: {_names(columns)}")
         if email in dropped or (email in explicit and explicit[email] != EMAIL_FIELD):
-            raise ConfigurationError(f"email={email!r} but mapping sends that column elsewhere")
+            raise ConfigurationError(
+                Setting("email", column=email), " but ", Setting("mapping", named=True), " sends that column elsewhere")
         if mapped and mapped[0] != email:
-            raise ConfigurationError(f"email={email!r} but mapping sends column {mapped[0]!r} to 'email'")
+            raise ConfigurationError(
+                Setting("email", column=email), " but ", Setting("mapping", named=True),
+                f" sends column {mapped[0]!r} to 'email'")
         return email
     if mapped:
         return mapped[0]
@@ -337,10 +342,11 @@ def _email_column(columns: list[Any], email: str | None, explicit: Mapping[str, 
             return candidates[0]
         if len(candidates) > 1:
             raise ConfigurationError(
-                f"several columns could be the email: {_names(candidates)}; pass email= to choose one")
+                f"several columns could be the email: {_names(candidates)}; pass ", Setting("email"),
+                " to choose one")
     raise ConfigurationError(
-        f"no email column found among {_names(columns)}; pass email= with the name of the column that holds "
-        "the email addresses")
+        f"no email column found among {_names(columns)}; pass ", Setting("email"),
+        " with the name of the column that holds the email addresses")
 
 
 def _custom_fields(custom_fields: Sequence[str] | Mapping[str, str] | str | None, columns: list[Any],
@@ -361,12 +367,12 @@ def _custom_fields(custom_fields: Sequence[str] | Mapping[str, str] | str | None
     for column, name in wanted.items():
         if column not in columns:
             raise ConfigurationError(
-                f"custom_fields names column {column!r}, which the frame does not have; available columns: "
-                f"{_names(columns)}")
+                Setting("custom_fields", named=True), f" names column {column!r}, which the frame does not have; "
+                f"available columns: {_names(columns)}")
         if column in fields:
             raise ConfigurationError(
                 f"column {column!r} is already sent as leadInfo field {fields[column]!r}; to send it as a "
-                f"custom field instead, also pass mapping={{{column!r}: None}}")
+                "custom field instead, also pass ", Setting("mapping", column=column, value=None))
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"column {column!r} needs a non-empty custom field name, got {name!r}")
     return wanted

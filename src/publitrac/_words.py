@@ -20,6 +20,9 @@ PYTHON: Final = "python"
 CLI: Final = "cli"
 
 _UNSET: Final[Any] = object()
+# The environment variables (the same in every interface); _client.py defines the same names for reading them.
+_API_KEY_ENV: Final = "PUBLITRAC_API_KEY"
+_BASE_URL_ENV: Final = "PUBLITRAC_BASE_URL"
 
 
 @dataclass(frozen=True)
@@ -36,16 +39,24 @@ class Setting:
     name: str
     column: Any = _UNSET
     value: Any = _UNSET
+    named: bool = False
+    """True: the setting's name only (`mapping` / `--map`), as in "mapping names column 'X'"."""
 
     def spell(self, interface: Interface) -> str:
         """The setting in the words of `interface`."""
         column, value = self.column, self.value
         if interface == CLI:
+            if self.named:
+                return self._cli(_UNSET, _UNSET)
             return self._cli(column, value)
+        if self.named:
+            return self.name
         return self._python(column, value)
 
     def _python(self, column: Any, value: Any) -> str:
         name = self.name
+        if name == "mapping" and isinstance(value, dict):
+            return f"mapping={value!r}"
         if name == "mapping" and column is not _UNSET:
             return f"mapping={{{column!r}: {'None' if value is _UNSET else repr(value)}}}"
         if name == "custom_fields" and column is not _UNSET:
@@ -53,7 +64,9 @@ class Setting:
         if name == "email" and column is not _UNSET:
             return f"email={column!r}"
         if name == "api_key":
-            return "api_key=..."
+            return f"api_key=... or {_API_KEY_ENV}"
+        if name == "base_url":
+            return f"base_url=... or {_BASE_URL_ENV}"
         if value is not _UNSET:
             return f"{name}={value!r}"
         return f"{name}="
@@ -61,6 +74,8 @@ class Setting:
     def _cli(self, column: Any, value: Any) -> str:
         name = self.name
         if name == "mapping":
+            if isinstance(value, dict):
+                return " ".join(Setting("mapping", column=c, value=v).spell(CLI) for c, v in value.items())
             if column is _UNSET:
                 return "--map"
             target = "ignore" if value is _UNSET or value is None else str(value)
@@ -72,7 +87,9 @@ class Setting:
         if name == "email":
             return "--email-column" if column is _UNSET else f"--email-column {shlex.quote(str(column))}"
         if name == "api_key":
-            return "PUBLITRAC_API_KEY"
+            return f"{_API_KEY_ENV} in the environment"
+        if name == "base_url":
+            return f"--base-url or {_BASE_URL_ENV}"
         if name == "allow_insecure_http":
             return "--allow-insecure-http"
         flag = "--" + name.replace("_", "-")

@@ -467,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"publitrac: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PublitracError as exc:
-        print(f"publitrac: error: {exc}", file=sys.stderr)
+        print(f"publitrac: error: {exc.in_words(CLI)}", file=sys.stderr)
         report = exc.report
         if report is not None and getattr(args, "results", None) is not None:
             write_results(report, args.results)

@@ -1,0 +1,39 @@
+"""Settings named in messages, spelled as each interface names them (one message, two vocabularies)."""
+
+from __future__ import annotations
+
+import pytest
+
+from publitrac._words import Setting
+
+
+@pytest.mark.parametrize(
+    ("setting", "python", "cli"),
+    [
+        (Setting("email"), "email=", "--email-column"),
+        (
+            Setting("email", column="E-mail Address"),
+            "email='E-mail Address'",
+            "--email-column 'E-mail Address'",
+        ),
+        (Setting("mapping", column="Notes", value=None), "mapping={'Notes': None}", "--map Notes=ignore"),
+        (Setting("mapping", column="Mail", value="email"), "mapping={'Mail': 'email'}", "--map Mail=email"),
+        (Setting("mapping", named=True), "mapping", "--map"),
+        (Setting("custom_fields", named=True), "custom_fields", "--custom"),
+        (Setting("custom_fields", column="Company"), "custom_fields=['Company']", "--custom Company"),
+        (Setting("allow_insecure_http", value=True), "allow_insecure_http=True", "--allow-insecure-http"),
+        (Setting("base_url"), "base_url=... or PUBLITRAC_BASE_URL", "--base-url or PUBLITRAC_BASE_URL"),
+        (Setting("api_key"), "api_key=... or PUBLITRAC_API_KEY", "PUBLITRAC_API_KEY in the environment"),
+        (Setting("encoding"), "encoding=", "--encoding"),
+        (Setting("sep", value=";"), "sep=';'", "--sep ';'"),
+    ],
+)
+def test_each_setting_in_each_vocabulary(setting: Setting, python: str, cli: str) -> None:
+    assert setting.spell("python") == python
+    assert setting.spell("cli") == cli
+
+
+def test_a_message_is_rendered_from_its_parts() -> None:
+    parts = ("several columns could be the email; pass ", Setting("email"), " to choose one")
+    assert Setting.render(parts, "python") == "several columns could be the email; pass email= to choose one"
+    assert Setting.render(parts, "cli").endswith("pass --email-column to choose one")
