@@ -88,12 +88,14 @@ def test_explorer_flags_the_rows_validation_flags(leads: pd.DataFrame) -> None:
     explorer.show.value = "invalid"
     assert list(explorer.visible.index) == sorted(set(email_errors["row"])) == [11, 12]
     explorer.show.value = "duplicate"
-    assert list(explorer.visible.index) == list(duplicates["row"]) == [14]
+    # Every row of the group: the one validation warns about (14) and the earlier one it overwrites (10).
+    assert list(duplicates["row"]) == [14]
+    assert list(explorer.visible.index) == [10, 14]
     assert "same email" in explorer.table.value or "row 10" in explorer.table.value
     explorer.show.value = "all"
     assert len(explorer.visible) == len(leads)
     assert "<b>2</b> invalid emails" in explorer.summary.value
-    assert "<b>1</b> duplicate emails" in explorer.summary.value
+    assert "<b>1</b> rows repeating an earlier row's email" in explorer.summary.value
     assert "not-an-email" in explorer.problems_table.value
 
 
@@ -449,3 +451,42 @@ def test_a_taken_sandbox_port_is_reported_in_the_panel(panel_factory: Any, leads
         panel = panel_factory(leads, environ={"PUBLITRAC_SANDBOX_PORT": str(other.port)})
         panel.connect_button.click()
         assert "OSError" in panel.summary.value and panel.client is None and panel.sandbox is None
+
+
+# -- charts, tables and examples as an analyst reads them -----------------------------------------------------
+
+
+def test_ids_show_without_a_trailing_zero_and_examples_show_as_sent(leads: pd.DataFrame) -> None:
+    explorer = LeadExplorer(leads)
+    assert ">1<" in explorer.table.value and "1.0<" not in explorer.table.value  # CRM Lead ID 1.0 -> 1
+    frame = leads.assign(Code=["007", "008", "009", "010", "011", "012"])
+    editor = MappingEditor(frame, custom_fields=["Code"])
+    assert editor.dropdowns["CRM Lead ID"].value == "crmLeadId"
+    assert "<code>1</code>" in editor.examples["CRM Lead ID"].value  # the integer the body carries
+    assert "<code>&quot;007&quot;</code>" in editor.examples["Code"].value  # text stays text
+    assert "(not sent)" in editor.examples["Notes"].value
+    editor.dropdowns["Notes"].value = CUSTOM
+    assert "<code>&quot;x&quot;</code>" in editor.examples["Notes"].value
+
+
+def test_numeric_columns_are_histograms_and_categories_bars() -> None:
+    from publitrac.widgets._common import numeric_values
+
+    frame = pd.DataFrame(
+        {
+            "email": [f"lead{i}@example.com" for i in range(40)],
+            "Score": [str(i % 30) for i in range(40)],  # read from a CSV: text holding numbers
+            "Rating": [str(i % 5) for i in range(40)],  # few values: categories read better
+            "Company": ["Acme", "Initech"] * 20,
+        }
+    )
+    assert numeric_values(frame["Score"]) is not None
+    assert numeric_values(frame["Rating"]) is None and numeric_values(frame["Company"]) is None
+    explorer = LeadExplorer(frame)
+    explorer.group_column.value = "Score"
+    histogram = bytes(explorer.group_chart.value)
+    explorer.group_column.value = "Company"
+    bars = bytes(explorer.group_chart.value)
+    assert histogram.startswith(PNG_MAGIC) and bars.startswith(PNG_MAGIC) and bars != histogram
+    # Charts keep their size and never stretch past their container.
+    assert explorer.group_chart.layout.max_width == "100%" and explorer.group_chart.layout.width is None

@@ -171,7 +171,7 @@ class PushApp(widgets.VBox):
         bodies = (
             load,
             self.explore_box,
-            widgets.VBox([self.map_box, self.map_message]),
+            widgets.VBox([self.map_message, self.map_box]),
             self.connect,
             dry,
             push,

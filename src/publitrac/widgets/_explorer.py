@@ -11,7 +11,16 @@ import pandas as pd
 
 import publitrac
 
-from ._common import ACCEPTED_SUFFIXES, WIDE_DESCRIPTION, barh_png, frame_html, message_html
+from ._common import (
+    IMAGE_LAYOUT,
+    histogram_png,
+    numeric_values,
+    ACCEPTED_SUFFIXES,
+    WIDE_DESCRIPTION,
+    barh_png,
+    frame_html,
+    message_html,
+)
 
 SHOW_OPTIONS = (
     ("All rows", "all"),
@@ -79,9 +88,9 @@ class LeadExplorer(widgets.VBox):
 
         self.summary = widgets.HTML()
         self.completeness = widgets.HTML()
-        self.completeness_chart = widgets.Image(format="png")
+        self.completeness_chart = widgets.Image(format="png", layout=IMAGE_LAYOUT)
         self.group_column = widgets.Dropdown(description="Leads per", options=[], value=None)
-        self.group_chart = widgets.Image(format="png")
+        self.group_chart = widgets.Image(format="png", layout=IMAGE_LAYOUT)
         self.problems_table = widgets.HTML()
         self.show = widgets.ToggleButtons(options=SHOW_OPTIONS, value="all", description="Show")
         self.filter_column = widgets.Dropdown(description="Column", options=[("any column", ANY_COLUMN)])
@@ -240,14 +249,14 @@ class LeadExplorer(widgets.VBox):
         )
 
     def row_positions(self, kind: str) -> np.ndarray:
-        """The 0-based positions of the rows of one kind: `invalid` (email errors), `duplicate` (an email
-        already seen in an earlier row), `problems` (any error or warning) or `all`.
+        """The 0-based positions of the rows of one kind: `invalid` (email errors), `duplicate` (every row of
+        each group of rows sharing an email, the first one included), `problems` (any error or warning) or `all`.
 
         Args:
             kind: one of the `show` toggle's values.
 
         Returns:
-            Sorted positions.
+            Sorted positions; for `duplicate`, each group's rows together (in the order of its first row).
         """
         frame = self._frame()
         if kind == "all":
@@ -261,7 +270,20 @@ class LeadExplorer(widgets.VBox):
             "duplicate": on_email & problems["severity"].eq("warning"),
             "problems": pd.Series(True, index=problems.index),
         }[kind]
-        return np.unique(problems.loc[selected, "position"].to_numpy(dtype=np.int64))
+        positions = np.unique(problems.loc[selected, "position"].to_numpy(dtype=np.int64))
+        if kind == "duplicate" and len(positions) and self.email_column.value is not None:
+            positions = self._duplicate_groups(positions)
+        return positions
+
+    def _duplicate_groups(self, later: np.ndarray) -> np.ndarray:
+        # Validation warns on the later rows of a shared email; the analyst needs to see the whole group, the
+        # row that will be overwritten included. The key is the one the sync uses (trimmed, case-insensitive).
+        keys = self._frame()[self.email_column.value].astype("string").str.strip().str.lower()
+        shared = keys.iloc[later].dropna().unique()
+        members = np.flatnonzero(keys.isin(shared).fillna(False).to_numpy(dtype=bool))
+        first_seen = {key: order for order, key in enumerate(keys.iloc[members].drop_duplicates())}
+        group = keys.iloc[members].map(first_seen).to_numpy(dtype=np.int64)
+        return members[np.lexsort((members, group))]
 
     @property
     def visible(self) -> pd.DataFrame:
@@ -288,29 +310,46 @@ class LeadExplorer(widgets.VBox):
 
     def _draw_overview(self) -> None:
         completeness = self.completeness_frame()
-        invalid, duplicate = len(self.row_positions("invalid")), len(self.row_positions("duplicate"))
+        invalid = len(self.row_positions("invalid"))
+        duplicate = self._later_duplicates()
         frame = self._frame()
         facts = [f"<b>{len(frame)}</b> rows", f"<b>{frame.shape[1]}</b> columns"]
         if self.problems is not None:
-            facts += [f"<b>{invalid}</b> invalid emails", f"<b>{duplicate}</b> duplicate emails"]
+            facts += [
+                f"<b>{invalid}</b> invalid emails",
+                f"<b>{duplicate}</b> rows repeating an earlier row's email (the later row wins)",
+            ]
         self.summary.value = " · ".join(facts)
         shown = completeness.assign(complete=(completeness["complete"] * 100).round(1).astype(str) + " %")
         self.completeness.value = frame_html(shown, max_rows=len(shown))
         self.completeness_chart.value = barh_png(
-            completeness["complete"] * 100,
-            title="Completeness per column",
+            (completeness["complete"] * 100).sort_values(ascending=False, kind="stable"),
+            title="Completeness per column (most complete first)",
             xlabel="% of rows filled",
             xmax=100,
+            value_format="{:.0f} %",
         )
+
+    def _later_duplicates(self) -> int:
+        problems = self.problems
+        if problems is None or problems.empty:
+            return 0
+        warned = problems["field"].eq("email") & problems["severity"].eq("warning")
+        return int(problems.loc[warned, "position"].nunique())
 
     def _draw_groups(self) -> None:
         column = self.group_column.value
         if self.df is None or column is None:
             self.group_chart.value = b""
             return
-        counts = self.df[column].value_counts(dropna=True).head(15)
+        values = self.df[column]
+        numbers = numeric_values(values)
+        if numbers is not None:
+            self.group_chart.value = histogram_png(numbers, title=f"Leads by {column}", xlabel=str(column))
+            return
+        counts = values.value_counts(dropna=True).head(15)
         self.group_chart.value = barh_png(
-            counts, title=f"Leads per {column} (top {len(counts)})", xlabel="leads"
+            counts, title=f"Leads per {column} (top {len(counts)})", xlabel="leads", value_format="{:,.0f}"
         )
 
     def _draw_problems(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -11,7 +12,7 @@ import pandas as pd
 import traitlets
 
 import publitrac
-from publitrac import _spec
+from publitrac import _bodies, _spec
 
 from ._common import WIDE_DESCRIPTION, json_html, message_html
 
@@ -64,8 +65,10 @@ class MappingEditor(widgets.VBox):
 
         self.dropdowns: dict[Any, widgets.Dropdown] = {}
         self.custom_names: dict[Any, widgets.Text] = {}
+        self.examples: dict[Any, widgets.HTML] = {column: widgets.HTML() for column in df.columns}
         cells: list[widgets.Widget] = [
-            widgets.HTML(f"<b>{title}</b>") for title in ("column", "sent as", "custom name", "example")
+            widgets.HTML(f"<b>{title}</b>")
+            for title in ("column", "sent as", "custom name", "example, as it will be sent")
         ]
         for column in df.columns:
             self.dropdowns[column] = widgets.Dropdown(
@@ -78,7 +81,7 @@ class MappingEditor(widgets.VBox):
                 widgets.HTML(html.escape(str(column))),
                 self.dropdowns[column],
                 self.custom_names[column],
-                widgets.HTML(f"<code>{html.escape(_example(df[column]))}</code>"),
+                self.examples[column],
             ]
         self.grid = widgets.GridBox(
             cells, layout={"grid_template_columns": "repeat(4, max-content)", "grid_gap": "2px 12px"}
@@ -131,6 +134,7 @@ class MappingEditor(widgets.VBox):
             self.mapping, self.error = None, str(error)
         for column, dropdown in self.dropdowns.items():
             self.custom_names[column].disabled = dropdown.value != CUSTOM
+            self.examples[column].value = _example_html(self.df[column], dropdown.value)
         self._draw_preview()
 
     def _build(self) -> publitrac.LeadMapping:
@@ -169,7 +173,19 @@ class MappingEditor(widgets.VBox):
         self.preview.value = json_html(bodies)
 
 
-def _example(values: pd.Series) -> str:
+def _example_html(values: pd.Series, choice: str) -> str:
+    """The column's first value as the body will carry it (JSON: `12387`, `"007"`), or greyed when not sent."""
     filled = values.dropna()
-    text = str(filled.iloc[0]) if len(filled) else ""
+    raw = filled.iloc[0] if len(filled) else None
+    if choice == IGNORE or raw is None:
+        text = "" if raw is None else _cut(str(raw))
+        return f'<span style="color: #9a9a9a">{html.escape(text)}</span>' + (" (not sent)" if text else "")
+    types = _bodies.custom_field_types() if choice == CUSTOM else _bodies.lead_info_types().get(choice)
+    value, ok = _bodies.convert_value(raw, types or _bodies.ANY_TYPE)
+    if not ok:
+        return f'<code>{html.escape(_cut(str(raw)))}</code> <span style="color: #b3261e">(left out: not a value this field takes)</span>'
+    return f"<code>{html.escape(_cut(json.dumps(value, ensure_ascii=False)))}</code>"
+
+
+def _cut(text: str) -> str:
     return text if len(text) <= 40 else text[:39] + "…"

@@ -133,7 +133,16 @@ class ResultsView(widgets.VBox):
         #: Where the app puts what to do next (its retry button), above the row table, beside the download.
         self.actions = widgets.HBox([self.download], layout={"align_items": "center"})
         super().__init__(
-            [self.tiles, self.sentence, self.duplicates, self.errors, self.actions, controls, pager, self.table]
+            [
+                self.tiles,
+                self.sentence,
+                self.duplicates,
+                self.errors,
+                self.actions,
+                controls,
+                pager,
+                self.table,
+            ]
         )
         for control in (self.status_filter, self.sort_by, self.descending):
             control.observe(lambda _: self._reorder(), names="value")
