@@ -6,6 +6,9 @@
 * `postgres_server`: one PostgreSQL server for the session (tests/_postgres.py); `postgres_url`: a fresh,
   empty database on it for one test. Without PostgreSQL's binaries they skip, with the reason, except under CI
   (`CI` set), where they fail: CI installs PostgreSQL.
+
+Every test gets its own default ledger (`PUBLITRAC_LEDGER`, in a temporary folder), inherited by the subprocesses
+it starts: no test reads or writes the user's own ledger, and no test sees another's.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ import pytest
 
 from _postgres import PostgresServer, find_bindir, running_postgres
 from publitrac.sandbox import SandboxServer, run_sandbox
+
+
+@pytest.fixture(autouse=True)
+def _private_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLITRAC_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite3"))
 
 
 @pytest.fixture

@@ -16,12 +16,14 @@ PUBLIC = [
     "LeadFile",
     "LeadFileError",
     "LeadMapping",
+    "Ledger",
     "Publitrac",
     "PublitracError",
     "SyncInterrupted",
     "SyncReport",
     "last_report",
     "map_columns",
+    "open_ledger",
     "preview",
     "read_leads",
     "sync",
@@ -61,6 +63,9 @@ def test_sync_settings_are_keyword_only_with_visible_defaults() -> None:
             "max_retry_time": 60.0,
             "progress": None,
             "dry_run": False,
+            "ledger": None,
+            "resend": "changed",
+            "input_name": None,
         }
         for name, default in settings.items():
             assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY

@@ -69,6 +69,7 @@ def test_summary_counts_every_status() -> None:
     _, report = make_report()
     assert report.summary.to_dict() == {
         "accepted": 1,
+        "unchanged": 0,
         "invalid": 1,
         "failed": 2,
         "in_flight": 1,

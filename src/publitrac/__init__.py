@@ -12,6 +12,7 @@ from . import _accessor  # noqa: F401  (registers df.publitrac)
 from ._bodies import preview
 from ._client import Publitrac
 from ._files import LeadFile, LeadFileError, read_leads
+from ._ledger import Ledger, open_ledger
 from ._exceptions import (
     ApiError,
     AuthenticationError,
@@ -33,12 +34,14 @@ __all__ = [
     "LeadFile",
     "LeadFileError",
     "LeadMapping",
+    "Ledger",
     "Publitrac",
     "PublitracError",
     "SyncInterrupted",
     "SyncReport",
     "last_report",
     "map_columns",
+    "open_ledger",
     "preview",
     "read_leads",
     "sync",

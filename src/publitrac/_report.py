@@ -6,6 +6,8 @@ nothing per row; the DataFrame views (`results`, `summary`, the row selections) 
 Statuses, per row:
 
 - `accepted`: the API answered 2xx (accepted; Publitrac applies the lead a little later);
+- `unchanged`: not sent, because the ledger says Publitrac already accepted this exact body for this email at
+  this destination;
 - `invalid`: the row failed validation and was never sent (see `problems`);
 - `failed`: the API refused the row, or every attempt failed (transient errors past the retry budget);
 - `in_flight`: the run stopped while the row's request was out: sent, answer unknown;
@@ -23,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid")
-NOT_SENT, IN_FLIGHT, ACCEPTED, FAILED, INVALID = range(5)
+STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid", "unchanged")
+NOT_SENT, IN_FLIGHT, ACCEPTED, FAILED, INVALID, UNCHANGED = range(6)
 # Internal: the row got a transient error and waits to be tried again; reported as `failed` if the run stops.
-RETRY_WAIT = 5
-SUMMARY_ORDER: tuple[str, ...] = ("accepted", "invalid", "failed", "in_flight", "not_sent")
+RETRY_WAIT = 6
+SUMMARY_ORDER: tuple[str, ...] = ("accepted", "unchanged", "invalid", "failed", "in_flight", "not_sent")
 CSV_COLUMNS: tuple[str, ...] = ("row", "email", "status", "http_status", "attempts", "error")
 _SHOWN_ROWS = 5
 
@@ -46,6 +48,8 @@ class SyncReport:
         problems: the validation problems found before sending.
         interrupted: True when the run stopped before every row had its answer.
         dry_run: True for a dry run.
+        run_id: the run's id in the ledger (`publitrac runs show ID`); None without a ledger or in a dry run.
+        ledger: where the ledger is (a path), or None when no ledger was used.
         elapsed: seconds the run took (so far, while it runs).
 
     Example:
@@ -85,6 +89,8 @@ class SyncReport:
             self._errors[invalid] = _problem_texts(self.problems, np.flatnonzero(invalid))
         self.dry_run = dry_run
         self.interrupted = False
+        self.run_id: int | None = None
+        self.ledger: str | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 
@@ -145,13 +151,13 @@ class SyncReport:
 
     @property
     def summary(self) -> pd.Series:
-        """Rows per status (accepted, invalid, failed, in_flight, not_sent), zeros included."""
+        """Rows per status (accepted, unchanged, invalid, failed, in_flight, not_sent), zeros included."""
         return pd.Series(self.counts, name="rows", dtype="int64")
 
     @property
     def ok(self) -> bool:
-        """True when every row was accepted."""
-        return bool((self._status == ACCEPTED).all())
+        """True when every row was accepted or unchanged (Publitrac already had it)."""
+        return bool(np.isin(self._status, (ACCEPTED, UNCHANGED)).all())
 
     def _rows(self, *codes: int) -> pd.DataFrame:
         return self._frame.iloc[np.flatnonzero(np.isin(self._codes(), codes))].copy()
@@ -159,6 +165,10 @@ class SyncReport:
     def accepted_rows(self) -> pd.DataFrame:
         """The input rows that were accepted (a copy, original index)."""
         return self._rows(ACCEPTED)
+
+    def unchanged_rows(self) -> pd.DataFrame:
+        """The input rows not sent because Publitrac already accepted them as they are (a copy)."""
+        return self._rows(UNCHANGED)
 
     def failed_rows(self) -> pd.DataFrame:
         """The input rows that failed (a copy, original index): fix or simply send them again."""
@@ -203,13 +213,17 @@ class SyncReport:
         seconds = self.elapsed
         sent = int(np.isin(self._codes(), (ACCEPTED, FAILED)).sum())
         rate = f", {sent / seconds:,.0f} rows/s" if sent and seconds > 0 else ""
-        flags = " (dry run)" if self.dry_run else " (interrupted)" if self.interrupted else ""
+        if self.dry_run:
+            would = int((self._status == NOT_SENT).sum())
+            flags = f" (dry run: {would:,} would be sent)"
+        else:
+            flags = " (interrupted)" if self.interrupted else ""
         return f"{len(self):,} rows: {parts} in {seconds:.1f} s{rate}{flags}"
 
     def _attention(self) -> pd.DataFrame:
         """The first failed, invalid or unfinished rows, for display."""
         table = self.results
-        table = table[table["status"] != "accepted"]
+        table = table[~table["status"].isin(["accepted", "unchanged"])]
         if self.dry_run:
             table = table[table["status"] != "not_sent"]
         return table[["email", "status", "http_status", "attempts", "error"]].head(_SHOWN_ROWS)

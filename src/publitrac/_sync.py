@@ -4,10 +4,12 @@ How a run goes:
 
 1. The columns are mapped (`map_columns`) and every row validated (`find_problems`); invalid rows are marked
    `invalid` in the report and never sent.
-2. Bodies are built lazily, a chunk of rows at a time (`iter_bodies`), as the workers ask for them.
-3. `concurrency` workers pull rows and send them through the generated client, on one pooled aiohttp
+2. With a ledger (`_incremental`, `_ledger`), rows whose body Publitrac already accepted for their email at
+   this destination are marked `unchanged` and not sent; each acceptance is recorded as it happens.
+3. Bodies are built lazily, a chunk of rows at a time (`iter_bodies`), as the workers ask for them.
+4. `concurrency` workers pull rows and send them through the generated client, on one pooled aiohttp
    connection pool; an optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
-4. A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status`
+5. A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status`
    "success". A 2xx whose body reports an error counts by the body's `code`; one whose body is not understood
    is retried. Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff
    and full jitter, never sooner than the server's `Retry-After`, capped by `max_attempts` and
@@ -15,10 +17,10 @@ How a run goes:
    the connection's timeout, begun after another got none either and with nothing answered in between, stops
    the run (`ConnectionFailed`): the server takes connections but does not answer. A 429 or 503 with `Retry-After` also holds back the
    other workers until then, so that a rate-limited run does not spend its attempts on more refusals.
-5. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
+6. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
    concurrently: the later row always reaches Publitrac last, so it wins.
 
-Interrupting a run never loses a row: each ends `accepted`, `failed`, `invalid`, `in_flight` (sent, answer
+Interrupting a run never loses a row: each ends `accepted`, `unchanged`, `failed`, `invalid`, `in_flight` (sent, answer
 unknown) or `not_sent`. The blocking `sync` raises `SyncInterrupted` (with `.report`) on Ctrl-C; a cancelled
 `sync_async` re-raises the cancellation, and `last_report()` holds its report. An error that stops the run (a
 refused API key, an unreachable host) carries the report too, as `.report`.
@@ -30,6 +32,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,8 +48,10 @@ from publitrac_client.models import LeadSyncRequest
 from ._bodies import iter_bodies
 from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Publitrac, Transient, post_lead, request_left
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
+from ._incremental import IncrementalRun
+from ._ledger import Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping, map_columns
-from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, SyncReport
+from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, UNCHANGED, SyncReport
 from ._validation import WARNING, find_problems, invalid_positions
 
 DEFAULT_CONCURRENCY = 16
@@ -92,8 +97,10 @@ class _Engine:
         progress: bool,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_accepted: Callable[[int], None] | None = None,
     ) -> None:
         self._client = client
+        self._on_accepted = on_accepted
         self._report = report
         self._redact = redact
         self._concurrency = concurrency
@@ -239,6 +246,8 @@ class _Engine:
             # A retried row keeps the error of its failed attempt until here.
             report._errors[position] = None
             self._unreachable = 0
+            if self._on_accepted is not None:
+                self._on_accepted(position)
             return
         report._status[position] = FAILED
         report._errors[position] = error
@@ -298,7 +307,7 @@ class _Engine:
     async def _show_progress(self) -> None:
         from tqdm.auto import tqdm
 
-        total = int((self._report._status != INVALID).sum())
+        total = int((~np.isin(self._report._status, (INVALID, UNCHANGED))).sum())
         bar = tqdm(total=total, unit="row", desc="publitrac sync", dynamic_ncols=True)
         shown_failed = 0
         try:
@@ -407,6 +416,9 @@ async def _sync(
     max_retry_time: float,
     progress: bool | None,
     dry_run: bool,
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None,
+    resend: Literal["changed", "all"],
+    input_name: str | None,
 ) -> SyncReport:
     global _last_report
     run.loop = asyncio.get_running_loop()
@@ -414,19 +426,80 @@ async def _sync(
     if run.cancelled:
         raise asyncio.CancelledError
     _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    if resend not in ("changed", "all"):
+        raise ConfigurationError(f"resend must be 'changed' or 'all', got {resend!r}")
     if client is None and not dry_run:
         client = Publitrac()
+    if client is None and ledger is not False:
+        # A dry run reports the unchanged rows when the environment names a destination.
+        with contextlib.suppress(ConfigurationError):
+            client = Publitrac()
     if client is not None and not isinstance(client, Publitrac):
         raise TypeError(f"client must be a publitrac.Publitrac connection, got {type(client).__name__}")
     report, lead_mapping, positions, serial = _prepare(
         df, email=email, mapping=mapping, custom_fields=custom_fields, dry_run=dry_run
     )
     run.report = _last_report = report
-    if dry_run or len(positions) == 0:
-        report._finish()
-        return report
-    assert client is not None
+    incremental = _incremental(ledger, client)
+    try:
+        if incremental is not None:
+            positions = incremental.decide(df, lead_mapping, positions, serial, report, resend=resend)
+            if not dry_run:
+                incremental.start(report, input_name=input_name)
+        if dry_run or len(positions) == 0:
+            report._finish()
+            return report
+        assert client is not None
+        await _send(
+            df,
+            client,
+            report,
+            lead_mapping,
+            positions,
+            serial,
+            incremental,
+            progress=progress,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            max_retry_time=max_retry_time,
+        )
+    finally:
+        if incremental is not None:
+            incremental.finish(report)
+    logger.info("sync done: %s", report.describe())
+    return report
+
+
+def _incremental(
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None, client: Publitrac | None
+) -> IncrementalRun | None:
+    """The ledger side of a sync, or None (no ledger, or no destination)."""
+    if ledger is False or client is None:
+        return None
+    store = open_ledger(ledger)
+    if store is None:
+        return None
+    return IncrementalRun(store, destination_for(client), owns_ledger=store is not ledger)
+
+
+async def _send(
+    df: pd.DataFrame,
+    client: Publitrac,
+    report: SyncReport,
+    lead_mapping: LeadMapping,
+    positions: np.ndarray,
+    serial: np.ndarray,
+    incremental: IncrementalRun | None,
+    *,
+    progress: bool | None,
+    concurrency: int,
+    rate_limit: float | None,
+    max_attempts: int,
+    max_retry_time: float,
+) -> None:
     show = _interactive() if progress is None else bool(progress)
+    flusher = asyncio.create_task(incremental.flush_periodically()) if incremental is not None else None
     try:
         async with client.async_client(max_connections=concurrency) as generated:
             engine = _Engine(
@@ -438,6 +511,7 @@ async def _sync(
                 max_attempts=max_attempts,
                 max_retry_time=max_retry_time,
                 progress=show,
+                on_accepted=incremental.accepted if incremental is not None else None,
             )
             await engine.run(iter_bodies(df, lead_mapping, positions), serial)
     except PublitracError as exc:
@@ -449,9 +523,11 @@ async def _sync(
         report._finish(interrupted=True)
         logger.info("sync interrupted: %s", report.describe())
         raise
+    finally:
+        if flusher is not None:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
     report._finish()
-    logger.info("sync done: %s", report.describe())
-    return report
 
 
 async def sync_async(
@@ -467,6 +543,9 @@ async def sync_async(
     max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
     progress: bool | None = None,
     dry_run: bool = False,
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
+    input_name: str | None = None,
 ) -> SyncReport:
     """Send every valid row of `df` to Publitrac; the awaitable form of `sync` (same arguments).
 
@@ -489,6 +568,9 @@ async def sync_async(
         max_retry_time=max_retry_time,
         progress=progress,
         dry_run=dry_run,
+        ledger=ledger,
+        resend=resend,
+        input_name=input_name,
     )
 
 
@@ -505,6 +587,9 @@ def sync(
     max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
     progress: bool | None = None,
     dry_run: bool = False,
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
+    input_name: str | None = None,
 ) -> SyncReport:
     """Send every valid row of `df` to Publitrac's delayed sync and report what happened to each row.
 
@@ -522,11 +607,18 @@ def sync(
         max_attempts: attempts per row for transient errors (1: no retry).
         max_retry_time: seconds a row may spend retrying before it is given up as failed.
         progress: show a progress bar; None: when interactive (a terminal or a notebook).
-        dry_run: validate and report without sending: invalid rows `invalid`, the others `not_sent`.
+        dry_run: validate and report without sending: invalid rows `invalid`, unchanged rows `unchanged`, the
+            others `not_sent` (they would be sent).
+        ledger: where to remember what Publitrac accepted, so that rows it already has are `unchanged` and not
+            sent again: None for the default file (`PUBLITRAC_LEDGER`, else the user's data directory), a
+            path for another SQLite file, a `Ledger`, or False for none (every row is sent).
+        resend: "changed" sends only rows whose body differs from the one last accepted for their email at this
+            destination; "all" sends every valid row and refreshes the ledger.
+        input_name: the name recorded with the run in the ledger (the CLI gives the file's name).
 
     Returns:
         A SyncReport: `.results` (one row per input row, aligned to `df.index`), `.summary`, `.failed_rows()`,
-        `.invalid_rows()`, `.rows_to_retry()`, `.problems`, `.to_csv(path)`.
+        `.invalid_rows()`, `.rows_to_retry()`, `.problems`, `.to_csv(path)`, `.run_id` (the run in the ledger).
 
     Raises:
         ConfigurationError: a bad mapping or setting, or a missing API key or base URL.
@@ -553,6 +645,9 @@ def sync(
         max_retry_time=max_retry_time,
         progress=progress,
         dry_run=dry_run,
+        ledger=ledger,
+        resend=resend,
+        input_name=input_name,
     )
     try:
         asyncio.get_running_loop()

@@ -24,7 +24,7 @@ from ._mapping_editor import MappingEditor
 
 #: The environment variable naming the port the panel's local sandbox listens on (0 or unset: any free port).
 SANDBOX_PORT_VARIABLE = "PUBLITRAC_SANDBOX_PORT"
-STATUSES = ("accepted", "invalid", "failed", "in_flight", "not_sent")
+STATUSES = ("accepted", "unchanged", "invalid", "failed", "in_flight", "not_sent")
 #: Seconds between two updates of the progress bar.
 PROGRESS_INTERVAL = 0.2
 _HIDDEN = {"display": "none"}

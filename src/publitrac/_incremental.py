@@ -1,0 +1,200 @@
+"""Incremental sync: which rows the ledger says are unchanged, and the acceptances written as they happen.
+
+One `IncrementalRun` per sync with a ledger:
+
+1. `decide` computes every valid row's keys in bulk (`_fingerprints`), looks them up in one go, marks the rows
+   whose body Publitrac already accepted `unchanged`, and returns the positions left to send. With
+   `resend="all"` nothing is unchanged, and the ledger is refreshed as rows are accepted.
+2. `start` records the run (`report.run_id`).
+3. `accepted` (called by the engine for each accepted row) queues the row; the queue is written in one short
+   transaction at least every `flush_interval` seconds (`flush_periodically`) and at the end, whatever ends
+   the run (completion, Ctrl-C, SIGTERM, an error): a crash re-sends at most the last interval's rows, which is
+   harmless because the API upserts.
+4. `finish` writes what is queued and the run's counts, and closes a ledger it opened.
+
+Rows that share an email are sent in row order and their keys are chained (see `chain_groups`): a row is
+recorded only when the row before it with that email is in the ledger too, so a gap (a failed row) is never
+hidden behind a later acceptance; on a rerun, the group's rows up to the last one recorded are `unchanged`.
+
+A failing ledger never fails the sync: the error is logged, and the rows it could not record are sent again
+next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ._fingerprints import chain_groups, lead_keys
+from ._ledger import Destination, Ledger
+from ._mapping import LeadMapping
+from ._report import UNCHANGED, SyncReport
+
+__all__ = ["FLUSH_INTERVAL", "IncrementalRun"]
+
+FLUSH_INTERVAL = 1.0
+logger = logging.getLogger("publitrac")
+
+
+class IncrementalRun:
+    """The ledger side of one sync.
+
+    Args:
+        ledger: the store.
+        destination: where this sync sends.
+        owns_ledger: close the ledger in `finish` (it was opened for this sync).
+        flush_interval: at most this many seconds between a row's acceptance and its commit.
+        clock: monotonic seconds (tests inject one).
+
+    Example:
+        >>> run = IncrementalRun(ledger, destination_for(pt), owns_ledger=False)   # doctest: +SKIP
+        >>> to_send = run.decide(df, mapping, positions, serial, report, resend="changed")   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        destination: Destination,
+        *,
+        owns_ledger: bool,
+        flush_interval: float = FLUSH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ledger = ledger
+        self.destination = destination
+        self._owns = owns_ledger
+        self._interval = flush_interval
+        self._clock = clock
+        self._last_flush = clock()
+        self._pending: list[int] = []
+        self._emails = np.zeros(0, dtype=np.int64)
+        self._bodies = np.zeros(0, dtype=np.int64)
+        self._previous = np.zeros(0, dtype=np.int64)  # the previous row with the same email, or -1
+        self._recorded = np.zeros(0, dtype=bool)
+        self.run_id: int | None = None
+        self.recorded = 0
+
+    def decide(
+        self,
+        df: pd.DataFrame,
+        mapping: LeadMapping,
+        positions: np.ndarray,
+        serial: np.ndarray,
+        report: SyncReport,
+        *,
+        resend: Literal["changed", "all"],
+    ) -> np.ndarray:
+        """Mark the unchanged rows in `report`; return the positions still to send (in row order).
+
+        Args:
+            df: the leads.
+            mapping: the column mapping.
+            positions: positions of the valid rows.
+            serial: mask by position of the rows sharing their email with another row.
+            report: the run's report (its `unchanged` rows are set here).
+            resend: "changed" (skip unchanged rows) or "all" (send every valid row).
+
+        Returns:
+            The positions to send.
+        """
+        n = len(df)
+        self._emails = np.zeros(n, dtype=np.int64)
+        self._bodies = np.zeros(n, dtype=np.int64)
+        self._previous = np.full(n, -1, dtype=np.int64)
+        self._recorded = np.zeros(n, dtype=bool)
+        report.ledger = self.ledger.location
+        if not len(positions):
+            return positions
+        emails, bodies = lead_keys(df, mapping, positions)
+        self._emails[positions] = emails
+        self._bodies[positions] = bodies
+        if serial.any():
+            self._bodies = chain_groups(self._emails, self._bodies, serial)
+            last_of: dict[int, int] = {}
+            for position in np.flatnonzero(serial).tolist():
+                email = int(self._emails[position])
+                self._previous[position] = last_of.get(email, -1)
+                last_of[email] = position
+        if resend == "all":
+            return positions
+        if resend != "changed":
+            raise ValueError(f"resend must be 'changed' or 'all', got {resend!r}")
+        found, stored = self.ledger.lookup(self.destination, self._emails[positions])
+        same = found & (stored == self._bodies[positions])
+        if serial.any():
+            same = self._group_prefixes(positions, same, serial)
+        unchanged = positions[same]
+        report._status[unchanged] = UNCHANGED
+        self._recorded[unchanged] = True
+        return positions[~same]
+
+    def _group_prefixes(self, positions: np.ndarray, same: np.ndarray, serial: np.ndarray) -> np.ndarray:
+        """For emails shared by several rows: the rows up to the one the ledger holds are unchanged."""
+        same = same.copy()
+        for i in np.flatnonzero(serial[positions] & same).tolist():
+            previous = int(self._previous[positions[i]])
+            while previous >= 0:
+                at = int(np.searchsorted(positions, previous))
+                if same[at]:
+                    break
+                same[at] = True
+                previous = int(self._previous[previous])
+        return same
+
+    def start(self, report: SyncReport, *, input_name: str | None) -> None:
+        """Record the run's start; sets `report.run_id`."""
+        self.run_id = report.run_id = self.ledger.start_run(
+            self.destination, input_name=input_name, rows=len(report)
+        )
+
+    def accepted(self, position: int) -> None:
+        """The engine's callback for an accepted row: queue it, and commit when the interval has passed."""
+        previous = int(self._previous[position]) if len(self._previous) else -1
+        if previous >= 0 and not self._recorded[previous]:
+            return  # an earlier row with this email is not in the ledger: recording this one would hide it
+        self._recorded[position] = True
+        self._pending.append(position)
+        if self._clock() - self._last_flush >= self._interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the queued acceptances (one transaction)."""
+        self._last_flush = self._clock()
+        if not self._pending:
+            return
+        rows = np.array(self._pending, dtype=np.int64)
+        self._pending = []
+        try:
+            self.ledger.record_accepted(self.destination, self.run_id, self._emails[rows], self._bodies[rows])
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning(
+                "ledger: could not record %d accepted rows (%s); they will be sent again", len(rows), exc
+            )
+            return
+        self.recorded += len(rows)
+
+    async def flush_periodically(self) -> None:
+        """Commit the queue every `flush_interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval)
+            self.flush()
+
+    def finish(self, report: SyncReport) -> None:
+        """Commit what is queued, record the run's end (counts, interrupted), close an owned ledger."""
+        try:
+            self.flush()
+            if self.run_id is not None:
+                try:
+                    self.ledger.finish_run(self.run_id, counts=report.counts, interrupted=report.interrupted)
+                except (sqlite3.Error, OSError) as exc:
+                    logger.warning("ledger: could not record the end of run %s (%s)", self.run_id, exc)
+        finally:
+            if self._owns:
+                self.ledger.close()

@@ -1,0 +1,574 @@
+"""The ledger: what Publitrac has accepted, per destination and per lead, and the history of runs.
+
+The API has no read endpoint, so the client's own record is the only way to know what Publitrac already has. A
+sync looks every valid row up here (in bulk, by the keys of `_fingerprints`): a row whose body is the one last
+accepted for its email at this destination is `unchanged` and not sent. Each acceptance is written as it
+happens (batched, at least every second), so an interrupted run resumes by being run again.
+
+"Accepted" means accepted by the delayed sync (HTTP 2xx, `status: success`), not applied: Publitrac applies the
+lead later, out of sight.
+
+The store sits behind a small interface, `Ledger`; `SQLiteLedger` is the embedded default (standard library
+`sqlite3`, WAL, short transactions, a busy timeout, so that several processes can share one file). A server
+database for teams can implement the same interface; `open_ledger` is where its URL will be recognised.
+
+A destination is the base URL plus a fingerprint of the API key (HMAC-SHA256 keyed with the API key,
+truncated): two accounts, or a sandbox and an account, never share entries, and the key itself is never stored.
+
+Example:
+    >>> with open_ledger("ledger.sqlite3") as ledger:                        # doctest: +SKIP
+    ...     ledger.stats(destination_for(pt))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from ._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from ._client import Publitrac
+
+__all__ = [
+    "LEDGER_ENV",
+    "Destination",
+    "Ledger",
+    "LedgerStats",
+    "RunRecord",
+    "SQLiteLedger",
+    "default_ledger_path",
+    "destination_for",
+    "open_ledger",
+]
+
+LEDGER_ENV: Final = "PUBLITRAC_LEDGER"
+"""Environment variable: the ledger file to use instead of the one in the user's data directory."""
+_KEY_FINGERPRINT_MESSAGE: Final = b"publitrac ledger destination v1"
+_BUSY_TIMEOUT_MS: Final = 30_000
+# Bulk lookups: below this many keys, indexed `IN (...)` queries; above, one scan of the destination's leads
+# (sorted by key in a WITHOUT ROWID table), searched with numpy.
+_LOOKUP_SCAN_FROM: Final = 50_000
+_IN_CHUNK: Final = 900  # under SQLite's historical limit of 999 host parameters
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where leads go: a base URL and a fingerprint of the API key (never the key).
+
+    Example:
+        >>> Destination("http://127.0.0.1:8765/v2", "1f0c...")    # doctest: +SKIP
+    """
+
+    base_url: str
+    key_fingerprint: str
+
+    def __str__(self) -> str:
+        return f"{self.base_url} (key {self.key_fingerprint})"
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A non-reversible fingerprint of an API key: HMAC-SHA256 keyed with it, first 16 hex digits.
+
+    Example:
+        >>> key_fingerprint("sandbox-demo-key") == key_fingerprint("sandbox-demo-key ")
+        True
+    """
+    return hmac.new(api_key.strip().encode(), _KEY_FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+def destination_for(client: Publitrac) -> Destination:
+    """The destination a connection sends to.
+
+    Args:
+        client: a `Publitrac` connection.
+
+    Returns:
+        Its base URL and its key's fingerprint.
+
+    Example:
+        >>> destination_for(Publitrac(api_key="k", base_url="http://127.0.0.1:8765/v2")).base_url
+        'http://127.0.0.1:8765/v2'
+    """
+    return Destination(client.base_url.rstrip("/"), key_fingerprint(client._api_key))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One sync run as the ledger remembers it (no secrets)."""
+
+    id: int
+    destination: str
+    input_name: str | None
+    rows: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    counts: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as plain values (times in ISO 8601)."""
+        return {
+            "id": self.id,
+            "destination": self.destination,
+            "input": self.input_name,
+            "rows": self.rows,
+            "started": self.started_at.isoformat(timespec="seconds"),
+            "finished": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
+            **self.counts,
+            "interrupted": self.interrupted,
+        }
+
+
+@dataclass(frozen=True)
+class LedgerStats:
+    """What the ledger holds for one destination."""
+
+    destination: str
+    leads: int
+    runs: int
+    first_accepted: dt.datetime | None
+    last_accepted: dt.datetime | None
+    location: str
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """The store behind incremental syncs. Keys and fingerprints are int64 arrays (see `_fingerprints`).
+
+    Implementations: `SQLiteLedger` (embedded, the default); a server database can follow.
+    """
+
+    location: str
+
+    def lookup(self, destination: Destination, email_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`(found, body_keys)`, aligned to `email_keys`: whether each email has an accepted body here, and
+        that body's key (0 where not found)."""
+        ...
+
+    def record_accepted(
+        self, destination: Destination, run_id: int | None, email_keys: np.ndarray, body_keys: np.ndarray
+    ) -> None:
+        """Remember that these bodies were accepted (one commit; later entries for an email win)."""
+        ...
+
+    def start_run(self, destination: Destination, *, input_name: str | None, rows: int) -> int:
+        """Record the start of a run; returns its id."""
+        ...
+
+    def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
+        """Record the end of a run with its counts by status."""
+        ...
+
+    def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first (of every destination when None)."""
+        ...
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run, or None."""
+        ...
+
+    def stats(self, destination: Destination) -> LedgerStats:
+        """How many leads and runs the ledger holds for a destination."""
+        ...
+
+    def forget(self, destination: Destination, email_keys: np.ndarray | None = None) -> int:
+        """Forget some leads (by key) or, with None, every lead of a destination; returns how many."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+    def __enter__(self) -> Ledger: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS destinations (
+    id INTEGER PRIMARY KEY,
+    base_url TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    UNIQUE (base_url, key_fingerprint)
+);
+CREATE TABLE IF NOT EXISTS leads (
+    destination INTEGER NOT NULL,
+    email_key INTEGER NOT NULL,
+    body_key INTEGER NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    run_id INTEGER,
+    PRIMARY KEY (destination, email_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination INTEGER NOT NULL,
+    input_name TEXT,
+    rows INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    counts TEXT,
+    interrupted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_by_destination ON runs (destination, id);
+"""
+
+
+def default_ledger_path() -> Path:
+    """The ledger file: `PUBLITRAC_LEDGER` when set, else `ledger.sqlite3` in the user's data directory.
+
+    Example:
+        >>> default_ledger_path().name                     # doctest: +SKIP
+        'ledger.sqlite3'
+    """
+    configured = os.environ.get(LEDGER_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("publitrac", appauthor=False) / "ledger.sqlite3"
+
+
+def _when(seconds: float | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+
+
+class SQLiteLedger:
+    """The ledger in one SQLite file (WAL; safe to share between processes).
+
+    Args:
+        path: the database file (created with its folders when missing).
+        busy_timeout: seconds to wait for another process's write to end.
+        clock: the wall clock, in seconds since the epoch (tests inject one).
+
+    Example:
+        >>> with SQLiteLedger("ledger.sqlite3") as ledger:              # doctest: +SKIP
+        ...     ledger.runs(limit=5)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = _BUSY_TIMEOUT_MS / 1000,
+        clock: Any = time.time,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self.location = str(self.path)
+        self._clock = clock
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), and kept short.
+            self._db = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            with self._write():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot open the ledger {self.path}: {exc}") from exc
+        self._lock = threading.Lock()
+        self._destinations: dict[Destination, int] = {}
+
+    def __repr__(self) -> str:
+        return f"SQLiteLedger({self.location!r})"
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+
+    class _Transaction:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self._db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self._db.execute("BEGIN IMMEDIATE")
+            return self._db
+
+        def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+            self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+    def _write(self) -> SQLiteLedger._Transaction:
+        return SQLiteLedger._Transaction(self._db)
+
+    def _destination_id(self, destination: Destination, *, create: bool) -> int | None:
+        known = self._destinations.get(destination)
+        if known is not None:
+            return known
+        query = "SELECT id FROM destinations WHERE base_url = ? AND key_fingerprint = ?"
+        params = (destination.base_url, destination.key_fingerprint)
+        row = self._db.execute(query, params).fetchone()
+        if row is None:
+            if not create:
+                return None
+            with self._write() as db:
+                db.execute(
+                    "INSERT OR IGNORE INTO destinations (base_url, key_fingerprint) VALUES (?, ?)", params
+                )
+            row = self._db.execute(query, params).fetchone()
+        self._destinations[destination] = int(row[0])
+        return int(row[0])
+
+    # -- leads ---------------------------------------------------------------------------------------------
+
+    def lookup(self, destination: Destination, email_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`(found, body_keys)` aligned to `email_keys` (int64); one query per 900 keys, or one scan.
+
+        Example:
+            >>> found, bodies = ledger.lookup(destination, np.array([1, 2]))    # doctest: +SKIP
+        """
+        keys = np.asarray(email_keys, dtype=np.int64)
+        found = np.zeros(len(keys), dtype=bool)
+        bodies = np.zeros(len(keys), dtype=np.int64)
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None or not len(keys):
+                return found, bodies
+            if len(keys) >= _LOOKUP_SCAN_FROM:
+                cursor = self._db.execute(
+                    "SELECT email_key, body_key FROM leads WHERE destination = ? ORDER BY email_key", (dest,)
+                )
+                # Streamed into numpy: no list of a million tuples.
+                known = np.fromiter(itertools.chain.from_iterable(cursor), dtype=np.int64).reshape(-1, 2)
+            else:
+                parts = []
+                distinct = np.unique(keys).tolist()
+                for start in range(0, len(distinct), _IN_CHUNK):
+                    chunk = distinct[start : start + _IN_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    parts.extend(
+                        self._db.execute(
+                            f"SELECT email_key, body_key FROM leads WHERE destination = ? AND email_key IN ({marks})",
+                            (dest, *chunk),
+                        ).fetchall()
+                    )
+                known = np.array(parts, dtype=np.int64).reshape(-1, 2)
+                known = known[np.argsort(known[:, 0], kind="stable")]
+        if not len(known):
+            return found, bodies
+        at = np.searchsorted(known[:, 0], keys)
+        at[at == len(known)] = 0
+        found = known[at, 0] == keys
+        bodies = np.where(found, known[at, 1], 0)
+        return found, bodies
+
+    def record_accepted(
+        self, destination: Destination, run_id: int | None, email_keys: np.ndarray, body_keys: np.ndarray
+    ) -> None:
+        """Remember these acceptances in one short transaction; for a repeated email the last entry wins.
+
+        Example:
+            >>> ledger.record_accepted(destination, run_id, np.array([1]), np.array([7]))    # doctest: +SKIP
+        """
+        if not len(email_keys):
+            return
+        now = int(self._clock())
+        rows = zip(
+            np.asarray(email_keys, dtype=np.int64).tolist(),
+            np.asarray(body_keys, dtype=np.int64).tolist(),
+            strict=True,
+        )
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            with self._write() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO leads (destination, email_key, body_key, accepted_at, run_id) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    ((dest, email, body, now, run_id) for email, body in rows),
+                )
+
+    def forget(self, destination: Destination, email_keys: np.ndarray | None = None) -> int:
+        """Forget leads of a destination: those with these keys, or all of them (None). Returns how many.
+
+        Example:
+            >>> ledger.forget(destination)    # doctest: +SKIP
+            300
+        """
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None:
+                return 0
+            with self._write() as db:
+                if email_keys is None:
+                    return db.execute("DELETE FROM leads WHERE destination = ?", (dest,)).rowcount
+                return sum(
+                    db.execute(
+                        "DELETE FROM leads WHERE destination = ? AND email_key = ?", (dest, key)
+                    ).rowcount
+                    for key in np.asarray(email_keys, dtype=np.int64).tolist()
+                )
+
+    # -- runs ----------------------------------------------------------------------------------------------
+
+    def start_run(self, destination: Destination, *, input_name: str | None, rows: int) -> int:
+        """Record the start of a run; returns its id.
+
+        Example:
+            >>> run_id = ledger.start_run(destination, input_name="leads.csv", rows=300)    # doctest: +SKIP
+        """
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            with self._write() as db:
+                cursor = db.execute(
+                    "INSERT INTO runs (destination, input_name, rows, started_at) VALUES (?, ?, ?, ?)",
+                    (dest, input_name, int(rows), float(self._clock())),
+                )
+            assert cursor.lastrowid is not None
+            return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
+        """Record the end of a run.
+
+        Example:
+            >>> ledger.finish_run(run_id, counts={"accepted": 300}, interrupted=False)    # doctest: +SKIP
+        """
+        with self._lock, self._write() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, counts = ?, interrupted = ? WHERE id = ?",
+                (float(self._clock()), json.dumps(dict(counts)), int(interrupted), int(run_id)),
+            )
+
+    _RUN_COLUMNS: Final = (
+        "SELECT r.id, d.base_url, d.key_fingerprint, r.input_name, r.rows, r.started_at, r.finished_at, "
+        "r.counts, r.interrupted FROM runs r JOIN destinations d ON d.id = r.destination"
+    )
+
+    @staticmethod
+    def _record(row: tuple[Any, ...]) -> RunRecord:
+        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
+        started_at = _when(started)
+        assert started_at is not None
+        return RunRecord(
+            id=int(run_id),
+            destination=str(Destination(base_url, fingerprint)),
+            input_name=input_name,
+            rows=int(rows),
+            started_at=started_at,
+            finished_at=_when(finished),
+            counts=json.loads(counts) if counts else {},
+            interrupted=bool(interrupted),
+        )
+
+    def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first.
+
+        Example:
+            >>> [run.id for run in ledger.runs(limit=3)]    # doctest: +SKIP
+            [12, 11, 10]
+        """
+        with self._lock:
+            if destination is None:
+                rows = self._db.execute(
+                    f"{self._RUN_COLUMNS} ORDER BY r.id DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                dest = self._destination_id(destination, create=False)
+                if dest is None:
+                    return []
+                rows = self._db.execute(
+                    f"{self._RUN_COLUMNS} WHERE r.destination = ? ORDER BY r.id DESC LIMIT ?", (dest, limit)
+                ).fetchall()
+        return [self._record(row) for row in rows]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run by id, or None.
+
+        Example:
+            >>> ledger.run(12).counts    # doctest: +SKIP
+        """
+        with self._lock:
+            row = self._db.execute(f"{self._RUN_COLUMNS} WHERE r.id = ?", (int(run_id),)).fetchone()
+        return None if row is None else self._record(row)
+
+    def stats(self, destination: Destination) -> LedgerStats:
+        """Leads and runs held for a destination.
+
+        Example:
+            >>> ledger.stats(destination).leads    # doctest: +SKIP
+            294
+        """
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            leads, first, last, runs = 0, None, None, 0
+            if dest is not None:
+                leads, first, last = self._db.execute(
+                    "SELECT COUNT(*), MIN(accepted_at), MAX(accepted_at) FROM leads WHERE destination = ?",
+                    (dest,),
+                ).fetchone()
+                (runs,) = self._db.execute(
+                    "SELECT COUNT(*) FROM runs WHERE destination = ?", (dest,)
+                ).fetchone()
+        return LedgerStats(
+            destination=str(destination),
+            leads=int(leads),
+            runs=int(runs),
+            first_accepted=_when(first),
+            last_accepted=_when(last),
+            location=self.location,
+        )
+
+    # -- lifetime ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (a WAL checkpoint happens when the last one closes)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SQLiteLedger:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None = None) -> Ledger | None:
+    """The ledger a setting names.
+
+    Args:
+        target: None for the default file (`PUBLITRAC_LEDGER`, else the user's data directory); a path for
+            that SQLite file; a `Ledger` as is; False for none.
+
+    Returns:
+        The ledger, or None when turned off.
+
+    Raises:
+        ConfigurationError: the file cannot be opened, or the target names an unsupported database.
+
+    Example:
+        >>> with open_ledger(tmp_path / "ledger.sqlite3") as ledger:    # doctest: +SKIP
+        ...     ledger.runs()
+    """
+    if target is False:
+        return None
+    if target is None:
+        return SQLiteLedger(default_ledger_path())
+    if isinstance(target, Ledger):
+        return target
+    if isinstance(target, (str, os.PathLike)):
+        text = os.fspath(target)
+        if "://" in text:
+            raise ConfigurationError(
+                f"unsupported ledger {text.split('://', 1)[0]}://...: give the path of a SQLite file"
+            )
+        return SQLiteLedger(text)
+    raise ConfigurationError(f"ledger must be a path, a Ledger, None or False, got {type(target).__name__}")
