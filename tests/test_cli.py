@@ -24,7 +24,10 @@ INVALID_POSITIONS = {17, 58, 90, 133, 176, 264}  # examples/make_leads.py docume
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PUBLITRAC_")}
+    # PUBLITRAC_LEDGER stays: it points at the test's own ledger, never the user's
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith("PUBLITRAC_") or k == "PUBLITRAC_LEDGER"
+    }
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "publitrac.cli", *args],
@@ -77,7 +80,7 @@ def test_dry_run_writes_every_row_in_order(tmp_path: Path, capsys: pytest.Captur
     assert [int(row["row"]) for row in rows] == list(range(300))
     assert {int(row["row"]) for row in rows if row["status"] == "invalid"} == INVALID_POSITIONS
     assert {row["status"] for row in rows if int(row["row"]) not in INVALID_POSITIONS} == {"not_sent"}
-    assert "(dry run)" in capsys.readouterr().out
+    assert "(dry run: 294 would be sent)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

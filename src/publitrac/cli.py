@@ -9,8 +9,11 @@ base URL from `--base-url` or `PUBLITRAC_BASE_URL`. Files are read by `publitrac
 text (encoding and delimiter detected, `--encoding`/`--sep` override) so that values such as `007` or `NA`
 arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
-Exit statuses: 0 every row accepted (for `validate`: no invalid row); 1 some rows invalid, failed or not sent
-(an interrupted run included); 2 usage, configuration, file or authentication errors.
+Exit statuses: 0 every row accepted or unchanged (for `validate`: no invalid row); 1 some rows invalid, failed or
+not sent (an interrupted run included); 2 usage, configuration, file or authentication errors.
+
+A ledger remembers what Publitrac accepted: a rerun sends only the rows that changed (`--full` sends all,
+`--no-ledger` turns it off, `--ledger PATH` picks the file; a `--sandbox` run uses none unless given one).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 import pandas as pd
@@ -62,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="send every valid row of a file to Publitrac",
         description="Send every valid row of FILE to Publitrac's delayed sync and report what happened to "
         "each row. The API key comes from PUBLITRAC_API_KEY.",
-        epilog="Exit status: 0 every row accepted; 1 some rows invalid or failed, or the run was stopped "
+        epilog="Exit status: 0 every row accepted or unchanged; 1 some rows invalid or failed, or the run was stopped "
         "(Ctrl-C, SIGTERM: the summary and the results file are still written); 2 usage, configuration or "
         "authentication error (nothing sent when --results is unusable).",
     )
@@ -105,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress (a bar on a terminal, otherwise a line every few seconds on stderr)",
     )
+    _add_ledger_arguments(sync)
+    sync.add_argument(
+        "--full",
+        action="store_true",
+        help="send every valid row, even those the ledger says Publitrac already has (refreshes the ledger)",
+    )
     sync.set_defaults(run=run_sync)
 
     validate = commands.add_parser(
@@ -127,6 +136,28 @@ def build_parser() -> argparse.ArgumentParser:
     app_serve.add_arguments(app)
     app.set_defaults(run=app_serve.run)
     return parser
+
+
+def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="PATH",
+        help="the ledger of accepted leads (default: PUBLITRAC_LEDGER, else one in your user data directory)",
+    )
+    where.add_argument(
+        "--no-ledger", action="store_true", help="no ledger: send every valid row, remember nothing"
+    )
+
+
+def _ledger_option(args: argparse.Namespace) -> Path | Literal[False] | None:
+    """`ledger=` for publitrac.sync: --ledger PATH, --no-ledger, else the default (none for --sandbox)."""
+    if getattr(args, "no_ledger", False):
+        return False
+    if args.ledger is not None:
+        return Path(args.ledger)
+    return False if getattr(args, "sandbox", False) else None
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -409,6 +440,9 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
             print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
         elif not args.dry_run:
             client = publitrac.Publitrac(base_url=args.base_url, **connection)
+        elif not args.sandbox and args.base_url:
+            # a dry run with a destination also says which rows the ledger finds unchanged
+            client = publitrac.Publitrac(base_url=args.base_url, **connection)
         bar = not args.no_progress and _interactive()
         interrupted = False
         try:
@@ -426,11 +460,16 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
                     max_attempts=args.max_attempts,
                     progress=bar,
                     dry_run=args.dry_run,
+                    ledger=_ledger_option(args),
+                    resend="all" if args.full else "changed",
+                    input_name=args.file.name,
                 )
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True  # type: ignore[assignment]
             print("publitrac: interrupted: the run was stopped", file=sys.stderr)
         print(report.describe(), file=out)
+        if report.run_id is not None:
+            print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
         _print_problems(report.problems, leads, out)
         statuses = report.results["status"]
         failed = np.flatnonzero((statuses == "failed").to_numpy(dtype=bool))
