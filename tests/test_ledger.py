@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -384,3 +391,100 @@ def test_rows_sharing_an_email_are_unchanged_only_as_a_whole_sequence(
     assert report.results["status"].tolist() == ["accepted", "unchanged", "accepted"]
     sandbox.wait_until_applied()
     assert sandbox.lead("a@x.com")["leadCustomField"]["Plan"] == "two"
+
+
+# -- real processes ------------------------------------------------------------------------------------------
+
+
+def cli_env(sandbox: SandboxServer, ledger: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PUBLITRAC_")}
+    environment.update(
+        PUBLITRAC_API_KEY=sandbox.api_key, PUBLITRAC_BASE_URL=sandbox.base_url, PUBLITRAC_LEDGER=str(ledger)
+    )
+    return environment
+
+
+def start_sync(path: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "publitrac.cli", "sync", str(path), "--no-progress", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def statuses(path: Path) -> dict[str, int]:
+    with path.open(encoding="utf-8") as handle:
+        return dict(Counter(row["status"] for row in csv.DictReader(handle)))
+
+
+def stop_midway(process: subprocess.Popen[str], sandbox: SandboxServer, sig: int) -> tuple[str, str]:
+    deadline = time.monotonic() + 60
+    while sandbox.stats()["accepted"] < 40:  # well into the run, far from its end (294 rows at ~40 rows/s)
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the sync did not start"
+        time.sleep(0.05)
+    process.send_signal(sig)
+    return process.communicate(timeout=60)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_run_resumes_by_running_again(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path, sig: int
+) -> None:
+    sandbox = make_sandbox(latency_ms=100)
+    env = cli_env(sandbox, tmp_path / "l.sqlite3")
+    first = start_sync(LEADS, env, "--concurrency", "4", "--results", str(tmp_path / "first.csv"))
+    out, err = stop_midway(first, sandbox, sig)
+    assert first.returncode == 1, out + err
+    stopped = statuses(tmp_path / "first.csv")
+    assert 0 < stopped.get("accepted", 0) < 294 and stopped.get("not_sent", 0) > 0, stopped
+    in_flight = stopped.get("in_flight", 0)
+    assert in_flight <= 4
+    second = subprocess.run(
+        [sys.executable, "-m", "publitrac.cli", "sync", str(LEADS), "--no-progress", "--results",
+         str(tmp_path / "second.csv")],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert second.returncode == 1, second.stdout + second.stderr  # the six invalid rows
+    resumed = statuses(tmp_path / "second.csv")
+    # everything accepted before the stop is unchanged (recorded on the way out), the rest was sent now
+    assert (
+        resumed.get("unchanged", 0) >= stopped["accepted"] - 1
+    )  # -1: the pair sharing an email may go again
+    assert resumed.get("accepted", 0) + resumed.get("unchanged", 0) == 294
+    # together: every valid row once, plus at most the rows that were in flight at the stop (and that pair)
+    assert 294 <= posts(sandbox) <= 294 + in_flight + 1
+    sandbox.wait_until_applied()
+    assert sandbox.stats()["leads_stored"] == 293
+
+
+def test_two_processes_share_one_ledger(make_sandbox: Callable[..., SandboxServer], tmp_path: Path) -> None:
+    sandbox = make_sandbox(latency_ms=30)
+    env = cli_env(sandbox, tmp_path / "shared.sqlite3")
+    lines = LEADS.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    halves = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    halves[0].write_text(header + "".join(rows[:180]), encoding="utf-8")  # rows 120-179 in both
+    # without row 251: it shares its email with row 42 of a.csv with another body, and the two files would then
+    # disagree about that lead (the last accepted wins, and the other file's rerun sends it again)
+    halves[1].write_text(header + "".join(rows[120:251] + rows[252:]), encoding="utf-8")
+    processes = [start_sync(path, env, "--concurrency", "8") for path in halves]
+    outputs = [process.communicate(timeout=180) for process in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 1, out + err  # invalid rows in each half
+        assert "Run " in out and "recorded in the ledger" in out and "failed" not in out, out + err
+    sent = posts(sandbox)
+    for path in halves:  # both halves are now entirely in the ledger
+        again = subprocess.run(
+            [sys.executable, "-m", "publitrac.cli", "sync", str(path), "--no-progress"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert " accepted" not in again.stdout and "unchanged" in again.stdout, again.stdout + again.stderr
+    assert posts(sandbox) == sent
+    with SQLiteLedger(tmp_path / "shared.sqlite3") as store:
+        assert store.stats(destination_for(connect(sandbox))).leads == 293
+        assert {run.input_name for run in store.runs()} == {"a.csv", "b.csv"}
+        assert len(store.runs()) == 4 and not any(run.interrupted for run in store.runs())
