@@ -69,7 +69,9 @@ def test_validate_reports_invalid_rows_and_exits_1(capsys: pytest.CaptureFixture
 
 def test_validate_a_clean_file_exits_0(clean_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(clean_csv), "--custom", "Company"]) == 0
-    assert "40 rows, 40 valid, 0 invalid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "40 rows, 40 valid, 0 invalid" in out
+    assert "Mapping: Email -> email, First Name -> firstName, Company -> custom 'Company'\nNot sent: none\n" in out
 
 
 def test_dry_run_writes_every_row_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

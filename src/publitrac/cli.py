@@ -282,7 +282,10 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     leads = read_file(args, out)
     frame = leads.frame
-    problems = publitrac.validate(frame, **_mapping_options(args))
+    mapping = publitrac.map_columns(frame, **_mapping_options(args))
+    for line in _describe_mapping(mapping):
+        print(line, file=out)
+    problems = publitrac.validate(frame, mapping=mapping)
     invalid = problems.loc[problems["severity"] == "error", "position"].nunique()
     warned = int((problems["severity"] != "error").sum())
     print(
