@@ -7,6 +7,7 @@ served by `publitrac app` in Chromium.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 from collections.abc import Callable
@@ -35,7 +36,7 @@ def enabled(app: PushApp) -> list[str]:
 
 
 def text(html_value: str) -> str:
-    return re.sub(r"<[^>]+>", "", html_value)
+    return html.unescape(re.sub(r"<[^>]+>", "", html_value))
 
 
 def test_steps_open_one_after_another(make_sandbox: Callable[..., Any]) -> None:
@@ -191,3 +192,23 @@ def test_command_line_and_packaged_notebook() -> None:
     assert "PushApp.from_environment()" in "".join(notebook["cells"][0]["source"])
     with pytest.raises(SystemExit):
         parser.parse_args(["--sandbox-fault", "5xx"])
+
+
+def test_load_shows_what_was_detected_and_takes_a_choice(tmp_path: Any) -> None:
+    data = "E-mail;Prénom\r\nzoe@example.com;Zoë\r\nana@example.com;Ana\r\n".encode("cp1252")
+    app = PushApp(environ={})
+    app.load(data, name="leads.csv")
+    assert text(app.load_message.value) == "leads.csv: 2 rows, 2 columns (Windows-1252, delimiter ';')."
+    assert list(app.df.columns) == ["E-mail", "Prénom"]
+    app.encoding.value = "utf-8-sig"  # a wrong choice: the file is read again, and refused in the page's words
+    refused = text(app.load_message.value)
+    assert "Encoding box" in refused and "encoding=" not in refused, refused
+    app.encoding.value = "cp1252"
+    app.delimiter.value = ","  # one column now: the choice is obeyed
+    assert app.df is not None and list(app.df.columns) == ["E-mail;Prénom"]
+    app.delimiter.value = None
+    assert text(app.load_message.value).startswith("leads.csv: 2 rows, 2 columns")
+    app.path.value = str(tmp_path / "missing.csv")
+    app.load_button.click()
+    assert text(app.load_message.value) == f"Could not read {tmp_path / 'missing.csv'}: no such file."
+    app.close()

@@ -37,3 +37,27 @@ def test_a_message_is_rendered_from_its_parts() -> None:
     parts = ("several columns could be the email; pass ", Setting("email"), " to choose one")
     assert Setting.render(parts, "python") == "several columns could be the email; pass email= to choose one"
     assert Setting.render(parts, "cli").endswith("pass --email-column to choose one")
+
+
+@pytest.mark.parametrize(
+    ("setting", "app"),
+    [
+        (Setting("encoding"), "the Encoding box"),
+        (Setting("sep", value=";"), "the Delimiter box"),
+        (Setting("api_key"), "the API key box"),
+        (Setting("base_url"), "the Base URL box"),
+        (Setting("mapping", column="Notes", value=None), "'Notes' set to '— ignore —' in the Map step"),
+        (Setting("mapping", named=True), "the Map step"),
+        (Setting("email", column="Mail"), "'Mail' as the email column in the Map step"),
+    ],
+)
+def test_the_app_names_its_boxes(setting: Setting, app: str) -> None:
+    assert setting.spell("app") == app
+
+
+def test_the_app_never_says_pass() -> None:
+    parts = ("cannot read leads.csv as UTF-8: invalid start byte; pass ", Setting("encoding"))
+    assert (
+        Setting.render(parts, "app")
+        == "cannot read leads.csv as UTF-8: invalid start byte; use the Encoding box"
+    )

@@ -1,9 +1,10 @@
 """The words each interface uses for a setting, so that every message has one source and speaks to its reader.
 
 A message that names a setting holds a `Setting` instead of the setting's spelling; it is rendered as a
-Python keyword (`email=`, `mapping={'Notes': None}`) in Python and as a flag (`--email-column`,
-`--map Notes=ignore`) on the command line. Errors that name settings (`Worded`) keep their parts, so that
-`str(error)` speaks Python and the command line calls `error.in_words("cli")`.
+Python keyword (`email=`, `mapping={'Notes': None}`) in Python, as a flag (`--email-column`,
+`--map Notes=ignore`) on the command line, and as the box on the page (`the Encoding box`) in the push app.
+Errors that name settings (`Worded`) keep their parts, so that `str(error)` speaks Python, the command line
+calls `error.in_words("cli")` and the app `error.in_words("app")`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-__all__ = ["CLI", "PYTHON", "Interface", "Setting", "Worded"]
+__all__ = ["APP", "CLI", "PYTHON", "Interface", "Setting", "Worded"]
 
-Interface = Literal["python", "cli"]
+Interface = Literal["python", "cli", "app"]
 PYTHON: Final = "python"
 CLI: Final = "cli"
+APP: Final = "app"
+# The push app's boxes and steps, by setting.
+_APP_BOXES: Final = {
+    "encoding": "the Encoding box",
+    "sep": "the Delimiter box",
+    "api_key": "the API key box",
+    "base_url": "the Base URL box",
+    "email": "the email column in the Map step",
+    "mapping": "the Map step",
+    "custom_fields": "a custom field in the Map step",
+    "allow_insecure_http": "an https:// address in the Base URL box",
+}
 
 _UNSET: Final[Any] = object()
 # The environment variables (the same in every interface); _client.py defines the same names for reading them.
@@ -49,6 +62,8 @@ class Setting:
             if self.named:
                 return self._cli(_UNSET, _UNSET)
             return self._cli(column, value)
+        if interface == APP:
+            return self._app(column, value)
         if self.named:
             return self.name
         return self._python(column, value)
@@ -70,6 +85,15 @@ class Setting:
         if value is not _UNSET:
             return f"{name}={value!r}"
         return f"{name}="
+
+    def _app(self, column: Any, value: Any) -> str:
+        name = self.name
+        if name == "mapping" and column is not _UNSET and not self.named:
+            target = "— ignore —" if value is _UNSET or value is None else f"leadInfo.{value}"
+            return f"{column!r} set to {target!r} in the Map step"
+        if name == "email" and column is not _UNSET and not self.named:
+            return f"{column!r} as the email column in the Map step"
+        return _APP_BOXES.get(name, f"the {name.replace('_', ' ')} setting")
 
     def _cli(self, column: Any, value: Any) -> str:
         name = self.name
@@ -99,8 +123,21 @@ class Setting:
 
     @staticmethod
     def render(parts: Iterable[str | Setting], interface: Interface) -> str:
-        """Join the parts of a message, each setting spelled for `interface`."""
-        return "".join(part if isinstance(part, str) else part.spell(interface) for part in parts)
+        """Join the parts of a message, each setting spelled for `interface`.
+
+        In the app one does not "pass" a box: "...; pass encoding=" reads "...; choose the Encoding box".
+        """
+        items = list(parts)
+        words: list[str] = []
+        for index, part in enumerate(items):
+            if isinstance(part, str):
+                following = items[index + 1] if index + 1 < len(items) else None
+                if interface == APP and isinstance(following, Setting) and part.endswith("pass "):
+                    part = part.removesuffix("pass ") + "use "
+                words.append(part)
+            else:
+                words.append(part.spell(interface))
+        return "".join(words)
 
 
 class Worded:
@@ -109,7 +146,7 @@ class Worded:
     parts: tuple[str | Setting, ...] = ()
 
     def in_words(self, interface: Interface) -> str:
-        """The message in the words of `interface` (`"python"` or `"cli"`)."""
+        """The message in the words of `interface` (`"python"`, `"cli"` or `"app"`)."""
         if not self.parts:
             return str(self)
         return Setting.render(self.parts, interface)

@@ -20,6 +20,7 @@ import traitlets
 
 import publitrac
 from publitrac._outcome import RunOutcome, live_counts
+from publitrac._words import APP, Worded
 
 from ._common import ACCEPTED_SUFFIXES, json_html, message_html
 from ._connect import ConnectStep
@@ -33,6 +34,16 @@ LEDGER_VARIABLE = "PUBLITRAC_APP_LEDGER"
 CWD_VARIABLE = "PUBLITRAC_APP_CWD"
 #: Seconds between two redraws of the tiles while a run goes on.
 PROGRESS_INTERVAL = 0.25
+#: The Load step's choices; None: detected.
+DELIMITERS = (("detect", None), ("comma ,", ","), ("semicolon ;", ";"), ("tab", "\t"), ("pipe |", "|"))
+ENCODINGS = (
+    ("detect", None),
+    ("UTF-8", "utf-8-sig"),
+    ("Windows-1252 (Excel, Western Europe)", "cp1252"),
+    ("UTF-16 (Excel's Unicode text)", "utf-16"),
+    ("ISO-8859-1", "latin-1"),
+    ("Windows-1250 (Central Europe)", "cp1250"),
+)
 STEPS = ("Load", "Explore", "Map", "Connect", "Dry run", "Push", "Results", "History")
 _HIDDEN = {"display": "none"}
 _SHOWN = {"display": "flex"}
@@ -120,8 +131,23 @@ class PushApp(widgets.VBox):
             placeholder="or a path on this machine: /data/leads.csv", layout={"width": "420px"}
         )
         self.load_button = widgets.Button(description="Load", icon="folder-open")
-        self.load_message = widgets.HTML(message_html("Choose a lead file: CSV, Excel, Parquet."))
-        load = widgets.VBox([widgets.HBox([self.upload, self.path, self.load_button]), self.load_message])
+        self.delimiter = widgets.Dropdown(
+            options=DELIMITERS, value=None, description="Delimiter", layout={"width": "220px"}
+        )
+        self.encoding = widgets.Dropdown(
+            options=ENCODINGS, value=None, description="Encoding", layout={"width": "260px"}
+        )
+        self.load_message = widgets.HTML(
+            message_html("Choose a lead file: CSV or text as Excel writes it, JSON, Excel, Parquet.")
+        )
+        load = widgets.VBox(
+            [
+                widgets.HBox([self.upload, self.path, self.load_button]),
+                widgets.HBox([self.delimiter, self.encoding]),
+                self.load_message,
+            ]
+        )
+        self._source: tuple[str | os.PathLike[str] | bytes, str | None] | None = None
         # 2. Explore and 3. Map: built for each file loaded
         self.explore_box = widgets.VBox()
         self.map_box = widgets.VBox()
@@ -186,6 +212,8 @@ class PushApp(widgets.VBox):
         super().__init__([title, *self.steps.values()], layout={"max_width": "1180px"})
 
         self.load_button.on_click(lambda _: self._load_path())
+        for control in (self.delimiter, self.encoding):
+            control.observe(lambda _: self._reload(), names="value")
         self.upload.observe(lambda _: self._load_upload(), names="value")
         self.connect.observe(lambda _: self._on_connection(), names="client")
         self.dry_run_button.on_click(lambda _: self._guard(self.dry_run, self.dry_run_message))
@@ -217,10 +245,14 @@ class PushApp(widgets.VBox):
         """
         if isinstance(source, pd.DataFrame):
             frame, facts, shown = source, "", name or "DataFrame"
+            self._source = None
         else:
             if not isinstance(source, bytes):
                 source = Path(self._environ.get(CWD_VARIABLE) or ".").joinpath(os.fspath(source))
-            leads = publitrac.read_leads(source, name=name)
+            leads = publitrac.read_leads(
+                source, name=name, sep=self.delimiter.value, encoding=self.encoding.value
+            )
+            self._source = (source, name)
             frame, facts, shown = leads.frame, f" ({leads.details()})", Path(leads.name).name
         self.df, self.source_name = frame, shown
         self.load_message.value = message_html(
@@ -239,25 +271,32 @@ class PushApp(widgets.VBox):
         self.dry_run_message.value = self.dry_run_details.value = self.push_message.value = ""
         self._on_mapping()
 
+    def _reload(self) -> None:
+        # A delimiter or an encoding chosen by hand: read the same file again with it.
+        if self._source is not None:
+            source, name = self._source
+            self._try_load(source, name=name)
+
+    def _try_load(self, source: str | os.PathLike[str] | bytes, *, name: str | None) -> None:
+        shown = name or ("the file" if isinstance(source, bytes) else os.fspath(source))
+        try:
+            self.load(source, name=name)
+        except (OSError, ValueError, ImportError) as error:
+            self._source = (source, name)  # so that choosing a delimiter or an encoding tries again
+            self.load_message.value = message_html(_load_error(error, shown), kind="error")
+
     def _load_path(self) -> None:
         path = self.path.value.strip()
         if not path:
             self.load_message.value = message_html("Type a file path in the box first.", kind="warning")
             return
-        try:
-            self.load(path)
-        except (OSError, ValueError, ImportError) as error:
-            self.load_message.value = message_html(f"Could not read {path}: {_reason(error)}", kind="error")
+        self._try_load(path, name=None)
 
     def _load_upload(self) -> None:
         if not self.upload.value:
             return
         upload = self.upload.value[0]
-        name = str(upload["name"])
-        try:
-            self.load(bytes(upload["content"]), name=name)
-        except (OSError, ValueError, ImportError) as error:
-            self.load_message.value = message_html(f"Could not read {name}: {_reason(error)}", kind="error")
+        self._try_load(bytes(upload["content"]), name=str(upload["name"]))
 
     # -- 3. Map ----------------------------------------------------------------------------------------------
 
@@ -541,14 +580,18 @@ class PushApp(widgets.VBox):
         super().close()
 
 
-def _reason(error: BaseException) -> str:
+def _load_error(error: BaseException, shown: str) -> str:
+    """Why a file could not be read, in the words of the Load step."""
     if isinstance(error, FileNotFoundError):
-        return "no such file"
+        return f"Could not read {shown}: no such file."
     if isinstance(error, IsADirectoryError):
-        return "it is a folder, not a file"
+        return f"Could not read {shown}: it is a folder, not a file."
     if isinstance(error, PermissionError):
-        return "permission denied"
-    return str(error)
+        return f"Could not read {shown}: permission denied."
+    if isinstance(error, Worded):
+        text = error.in_words(APP)
+        return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    return f"Could not read {shown}: {error}"
 
 
 def _run_error(error: publitrac.PublitracError) -> str:
