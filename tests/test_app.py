@@ -200,15 +200,47 @@ def test_load_shows_what_was_detected_and_takes_a_choice(tmp_path: Any) -> None:
     app.load(data, name="leads.csv")
     assert text(app.load_message.value) == "leads.csv: 2 rows, 2 columns (Windows-1252, delimiter ';')."
     assert list(app.df.columns) == ["E-mail", "Prénom"]
-    app.encoding.value = "utf-8-sig"  # a wrong choice: the file is read again, and refused in the page's words
+    app.encoding.value = (
+        "utf-8-sig"  # a wrong choice: the file is read again, and refused in the page's words
+    )
     refused = text(app.load_message.value)
     assert "Encoding box" in refused and "encoding=" not in refused, refused
     app.encoding.value = "cp1252"
     app.delimiter.value = ","  # one column now: the choice is obeyed
     assert app.df is not None and list(app.df.columns) == ["E-mail;Prénom"]
-    app.delimiter.value = None
+    app.delimiter.value = ""  # detect again
     assert text(app.load_message.value).startswith("leads.csv: 2 rows, 2 columns")
     app.path.value = str(tmp_path / "missing.csv")
     app.load_button.click()
     assert text(app.load_message.value) == f"Could not read {tmp_path / 'missing.csv'}: no such file."
+    app.close()
+
+
+def test_a_second_push_is_unchanged_and_the_history_lists_the_runs(make_sandbox: Callable[..., Any]) -> None:
+    shared = make_sandbox()
+    frame = pd.DataFrame(
+        {"email": ["ana@example.com", "bo@example.com", "nope"], "firstName": ["A", "B", "C"]}
+    )
+    app = PushApp(frame, sandbox=True, environ={})  # its own sandbox, and a ledger that lives as long
+    app.connect.connect()
+    app.dry_run()
+    app.push()
+    assert app.outcome is not None and app.outcome.counts()["accepted"] == 2
+    app.dry_run()
+    assert "0 rows would be sent; 2 unchanged" in text(app.dry_run_message.value)
+    second = app.push()
+    assert second.counts["unchanged"] == 2 and second.counts["accepted"] == 0
+    assert text(app.results.sentence.value).startswith("2 of 2 valid rows accepted or already in Publitrac")
+    assert 'data-status="unchanged"' in app.results.tiles.value
+    app.send_all.value = True  # the dry run shown is redone at once
+    assert "2 rows would be sent" in text(app.dry_run_message.value)
+    assert app.push().counts["accepted"] == 2
+    runs = app.recent_runs()
+    assert list(runs["accepted"]) == [2, 0, 2] and list(runs["unchanged"]) == [0, 2, 0]
+    assert (runs["file"] == "DataFrame").all() and "The latest runs" in app.history_table.value
+    # Another app on another sandbox (another destination) sees none of these runs.
+    other = PushApp(frame, sandbox_url=shared.base_url, environ={}, ledger=app.ledger_target())
+    other.connect.connect()
+    assert other.recent_runs().empty
+    other.close()
     app.close()

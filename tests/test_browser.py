@@ -247,10 +247,16 @@ def test_publitrac_app_in_chromium(app: App, excel_csv: Path) -> None:
             page.get_by_role("button", name="Connect").click()
             expect(page.get_by_text("Connected: key accepted by the local sandbox.")).to_be_visible()
             page.get_by_role("button", name="Dry run").click()
+            expect(page.get_by_text(f"0 rows would be sent; {valid} unchanged")).to_be_visible()
             page.locator(".publitrac-step-push button", has_text=re.compile(r"^\s*Push\s*$")).click()
             page.get_by_role("button", name="Yes, push").click()
             expect(page.get_by_text(re.compile(r"^Push done"))).to_be_visible()
-            assert sum(tile(page, status) for status in ("unchanged", "accepted", "failed")) == valid
+            assert tile(page, "unchanged") == valid and tile(page, "accepted") == 0
+            expect(
+                page.get_by_text(f"{valid} of {valid} valid rows accepted or already in Publitrac")
+            ).to_be_visible()
+            history = page.locator(".publitrac-step-history table tbody tr")
+            expect(history).to_have_count(retries + 2)  # the first push, each retry, the rerun
             shoot(page, "9-rerun-unchanged", "results")
             shoot(page, "9-history", "history")
             text = page.inner_text("body")

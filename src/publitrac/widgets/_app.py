@@ -11,7 +11,7 @@ import html
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ipywidgets as widgets
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 import traitlets
 
 import publitrac
+from publitrac._ledger import destination_for
 from publitrac._outcome import RunOutcome, live_counts
 from publitrac._words import APP, Worded
 
@@ -30,14 +31,17 @@ from ._results import ResultsView
 
 #: Set by `publitrac app`: the ledger file the app records accepted leads in ('' or unset: the default).
 LEDGER_VARIABLE = "PUBLITRAC_APP_LEDGER"
+#: Set by `publitrac app`: the ledger of the sandbox it runs (it lives as long as that sandbox).
+SANDBOX_LEDGER_VARIABLE = "PUBLITRAC_APP_SANDBOX_LEDGER"
 #: Set by `publitrac app`: the folder it was started in, against which the path box's relative paths are read.
 CWD_VARIABLE = "PUBLITRAC_APP_CWD"
 #: Seconds between two redraws of the tiles while a run goes on.
 PROGRESS_INTERVAL = 0.25
 #: The Load step's choices; None: detected.
-DELIMITERS = (("detect", None), ("comma ,", ","), ("semicolon ;", ";"), ("tab", "\t"), ("pipe |", "|"))
+DETECT = ""
+DELIMITERS = (("detect", DETECT), ("comma ,", ","), ("semicolon ;", ";"), ("tab", "\t"), ("pipe |", "|"))
 ENCODINGS = (
-    ("detect", None),
+    ("detect", DETECT),
     ("UTF-8", "utf-8-sig"),
     ("Windows-1252 (Excel, Western Europe)", "cp1252"),
     ("UTF-16 (Excel's Unicode text)", "utf-16"),
@@ -111,7 +115,7 @@ class PushApp(widgets.VBox):
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._environ = os.environ if environ is None else environ
-        self.ledger = ledger if ledger is not None else (self._environ.get(LEDGER_VARIABLE) or None)
+        self.ledger = ledger
         self.sync_options = dict(sync_options or {})
         self.df: pd.DataFrame | None = None
         self.source_name = ""
@@ -132,10 +136,10 @@ class PushApp(widgets.VBox):
         )
         self.load_button = widgets.Button(description="Load", icon="folder-open")
         self.delimiter = widgets.Dropdown(
-            options=DELIMITERS, value=None, description="Delimiter", layout={"width": "220px"}
+            options=DELIMITERS, value=DETECT, description="Delimiter", layout={"width": "220px"}
         )
         self.encoding = widgets.Dropdown(
-            options=ENCODINGS, value=None, description="Encoding", layout={"width": "260px"}
+            options=ENCODINGS, value=DETECT, description="Encoding", layout={"width": "340px"}
         )
         self.load_message = widgets.HTML(
             message_html("Choose a lead file: CSV or text as Excel writes it, JSON, Excel, Parquet.")
@@ -166,6 +170,12 @@ class PushApp(widgets.VBox):
         dry = widgets.VBox([self.dry_run_button, self.dry_run_message, self.dry_run_details])
         # 6. Push
         self.push_button = widgets.Button(description="Push", icon="upload", button_style="primary")
+        self.send_all = widgets.Checkbox(
+            value=False,
+            description="Send every row again, even those Publitrac already has unchanged",
+            indent=False,
+            layout={"width": "auto"},
+        )
         self.confirm_text = widgets.HTML()
         self.confirm_button = widgets.Button(description="Yes, push", button_style="danger")
         self.cancel_button = widgets.Button(description="Cancel")
@@ -178,7 +188,7 @@ class PushApp(widgets.VBox):
         self.push_message = widgets.HTML()
         push = widgets.VBox(
             [
-                self.push_button,
+                widgets.HBox([self.push_button, self.send_all], layout={"align_items": "center"}),
                 self.confirm_box,
                 widgets.HBox([self.progress, self.progress_text, self.stop_button]),
                 self.push_message,
@@ -214,6 +224,7 @@ class PushApp(widgets.VBox):
         self.load_button.on_click(lambda _: self._load_path())
         for control in (self.delimiter, self.encoding):
             control.observe(lambda _: self._reload(), names="value")
+        self.send_all.observe(lambda _: self._guard(self._redo_dry_run, self.dry_run_message), names="value")
         self.upload.observe(lambda _: self._load_upload(), names="value")
         self.connect.observe(lambda _: self._on_connection(), names="client")
         self.dry_run_button.on_click(lambda _: self._guard(self.dry_run, self.dry_run_message))
@@ -250,7 +261,7 @@ class PushApp(widgets.VBox):
             if not isinstance(source, bytes):
                 source = Path(self._environ.get(CWD_VARIABLE) or ".").joinpath(os.fspath(source))
             leads = publitrac.read_leads(
-                source, name=name, sep=self.delimiter.value, encoding=self.encoding.value
+                source, name=name, sep=self.delimiter.value or None, encoding=self.encoding.value or None
             )
             self._source = (source, name)
             frame, facts, shown = leads.frame, f" ({leads.details()})", Path(leads.name).name
@@ -342,12 +353,19 @@ class PushApp(widgets.VBox):
         self.dry_run_message.value = self.dry_run_details.value = ""
         frame = self._frame()
         mapping = self.mapping
-        report = publitrac.sync(frame, None, mapping=mapping, dry_run=True, progress=False)
+        keywords = self._sync_keywords() | {"dry_run": True}
+        report = publitrac.sync(frame, self.connect.client, **keywords)
         self.dry_report = report
         counts = report.counts
-        invalid = f"; {counts['invalid']} invalid (see Explore and Results)" if counts["invalid"] else ""
+        unchanged = (
+            f"; {counts['unchanged']:,} unchanged (Publitrac already has them: not sent again)"
+            if counts["unchanged"]
+            else ""
+        )
+        invalid = f"; {counts['invalid']:,} invalid (see Explore)" if counts["invalid"] else ""
         self.dry_run_message.value = message_html(
-            f"Dry run, nothing sent: {counts['not_sent']:,} rows would be sent{invalid}.", kind="ok"
+            f"Dry run, nothing sent: {counts['not_sent']:,} rows would be sent{unchanged}{invalid}.",
+            kind="ok",
         )
         bodies = publitrac.preview(frame, 3, mapping=mapping)
         self.dry_run_details.value = (
@@ -357,15 +375,22 @@ class PushApp(widgets.VBox):
         self._enable()
         return report
 
+    def _redo_dry_run(self) -> None:
+        # What would be sent depends on "send every row again": a dry run already shown is redone.
+        if self.dry_report is not None:
+            self.dry_run()
+
     # -- 6. Push ---------------------------------------------------------------------------------------------
 
     def request_push(self) -> None:
         """What the Push button does: ask for confirmation, naming the rows and the destination."""
         self.push_message.value = ""
         report = self.dry_report or self.dry_run()
-        to_send = report.counts["not_sent"]
+        to_send, unchanged = report.counts["not_sent"], report.counts["unchanged"]
+        skipped = f" ({unchanged:,} unchanged rows are not sent again.)" if unchanged else ""
         self.confirm_text.value = message_html(
-            f"Push {_rows(to_send)} of {self.source_name} to {self.connect.destination}?", kind="warning"
+            f"Push {_rows(to_send)} of {self.source_name} to {self.connect.destination}?{skipped}",
+            kind="warning",
         )
         self.confirm_box.layout = widgets.Layout(**_SHOWN)
 
@@ -405,8 +430,27 @@ class PushApp(widgets.VBox):
             raise publitrac.ConfigurationError("nothing to retry: push first")
         return self.outcome.positions_to_retry()
 
-    def _sync_keywords(self) -> dict[str, Any]:
-        return {"mapping": self.mapping, "progress": False, **self.sync_options}
+    def _sync_keywords(self, *, retry: bool = False) -> dict[str, Any]:
+        return {
+            "mapping": self.mapping,
+            "progress": False,
+            "ledger": self.ledger_target(),
+            "resend": "all" if self.send_all.value else "changed",
+            "input_name": f"{self.source_name} (retry)" if retry else self.source_name or None,
+            **self.sync_options,
+        }
+
+    def ledger_target(self) -> str | os.PathLike[str] | Literal[False] | None:
+        """The ledger for the current destination: the local sandbox's own (it lives as long as the sandbox,
+        which forgets its leads when it stops), else the one given, else the library's default."""
+        if self.connect.use_sandbox.value:
+            if self.ledger is not None:
+                return self.ledger
+            shared = self._environ.get(SANDBOX_LEDGER_VARIABLE)
+            if shared:
+                return shared
+            return self.connect.sandbox_ledger or False
+        return self.ledger if self.ledger is not None else (self._environ.get(LEDGER_VARIABLE) or None)
 
     def _launch(self, positions: np.ndarray | None) -> None:
         try:
@@ -439,7 +483,7 @@ class PushApp(widgets.VBox):
     def _run_blocking(self, positions: np.ndarray | None) -> publitrac.SyncReport:
         client, rows = self._start_run(positions)
         try:
-            report = publitrac.sync(rows, client, **self._sync_keywords())
+            report = publitrac.sync(rows, client, **self._sync_keywords(retry=positions is not None))
         finally:
             self.busy = False
         self._finish(report, positions)
@@ -451,7 +495,9 @@ class PushApp(widgets.VBox):
         previous = publitrac.last_report()
         watcher = asyncio.create_task(self._watch(previous, positions))
         try:
-            report = await publitrac.sync_async(rows, client, **self._sync_keywords())
+            report = await publitrac.sync_async(
+                rows, client, **self._sync_keywords(retry=positions is not None)
+            )
         except asyncio.CancelledError:
             stopped = publitrac.last_report()
             if stopped is None or stopped is previous:
@@ -516,16 +562,47 @@ class PushApp(widgets.VBox):
 
     # -- 8. History ------------------------------------------------------------------------------------------
 
-    def _draw_history(self) -> None:
-        if not self.history:
-            self.history_table.value = message_html("No push yet in this session.")
-            return
+    def recent_runs(self, *, limit: int = 10) -> pd.DataFrame:
+        """The latest runs to the connected destination, from the ledger, newest first (empty when not
+        connected or without a ledger)."""
+        client, target = self.connect.client, self.ledger_target()
+        columns = ["run", "started", "file", "rows", "accepted", "unchanged", "invalid", "failed", "stopped"]
+        if client is None or target is False:
+            return pd.DataFrame(columns=columns)
+        ledger = publitrac.open_ledger(target)
+        if ledger is None:
+            return pd.DataFrame(columns=columns)
+        try:
+            records = ledger.runs(destination_for(client), limit=limit)
+        finally:
+            ledger.close()
         rows = [
-            {"run": number, "rows": len(report), **{k: v for k, v in report.counts.items() if v}}
-            for number, report in enumerate(self.history, start=1)
+            {
+                "run": record.id,
+                "started": record.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                "file": record.input_name or "",
+                "rows": record.rows,
+                **{status: record.counts.get(status, 0) for status in columns[4:8]},
+                "stopped": "stopped" if record.interrupted else "",
+            }
+            for record in records
         ]
-        frame = pd.DataFrame(rows).fillna(0)
-        self.history_table.value = frame.to_html(index=False, border=0)
+        return pd.DataFrame(rows, columns=columns)
+
+    def _draw_history(self) -> None:
+        try:
+            runs = self.recent_runs()
+        except publitrac.PublitracError as error:
+            self.history_table.value = message_html(f"The history cannot be read: {error}", kind="warning")
+            return
+        if runs.empty:
+            self.history_table.value = message_html("No run recorded yet for this destination.")
+            return
+        where = html.escape(self.connect.destination)
+        self.history_table.value = (
+            f"<div>The latest runs to {where}, newest first (a retry is a run of its own):</div>"
+            + _table_html(runs)
+        )
 
     # -- state -----------------------------------------------------------------------------------------------
 
@@ -578,6 +655,17 @@ class PushApp(widgets.VBox):
         self._on_stop()
         self.connect.close()
         super().close()
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    """A small escaped table with room between its columns."""
+    cell = "padding: 2px 12px 2px 0; text-align: left"
+    head = "".join(f'<th style="{cell}">{html.escape(str(column))}</th>' for column in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="{cell}">{html.escape(str(value))}</td>' for value in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f'<table style="font-size: 12px"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _load_error(error: BaseException, shown: str) -> str:

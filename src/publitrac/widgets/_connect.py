@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -140,6 +142,8 @@ class ConnectStep(widgets.VBox):
         self._verify = verify
         self._stack = contextlib.ExitStack()
         self.sandbox: Any = None
+        #: The ledger of the sandbox this step started (None until then).
+        self.sandbox_ledger: Path | None = None
         self.destination = ""
         env_key = bool(self._environ.get("PUBLITRAC_API_KEY"))
         env_url = self._environ.get("PUBLITRAC_BASE_URL", "")
@@ -221,7 +225,7 @@ class ConnectStep(widgets.VBox):
         """Disconnect, stop a sandbox this step started, and close the widgets."""
         self.disconnect()
         self._stack.close()
-        self.sandbox = None
+        self.sandbox, self.sandbox_ledger = None, None
         super().close()
 
     def _sandbox_base_url(self) -> str:
@@ -235,6 +239,9 @@ class ConnectStep(widgets.VBox):
             keys = [DEFAULT_API_KEY, env_key] if env_key else [DEFAULT_API_KEY]
             options: dict[str, Any] = {"api_key": keys, "port": 0} | self.sandbox_options
             self.sandbox = self._stack.enter_context(run_sandbox(**options))
+            # The sandbox forgets its leads when it stops: its ledger must too, or a rerun would skip them.
+            folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="publitrac-sandbox-"))
+            self.sandbox_ledger = Path(folder, "ledger.sqlite3")
         return str(self.sandbox.base_url)
 
     def _on_click(self) -> None:
