@@ -9,11 +9,12 @@ What the file holds, relied upon by tests and notebooks (`tests/test_validation.
 - Columns: `E-mail Address`, `First Name`, `Last Name`, `Job Title`, `CRM Lead ID` (a few blanks, so
   pandas reads it as float64), `Company`, `Country`, `Phone`, `Source`, `Signed Up` (ISO dates),
   `Newsletter` (yes/no), `Score` (0-100, a few blanks).
-- 6 invalid rows (errors), at these 0-based positions: 17 (email blank), 58 (`jean.martin@exemple`: no
-  dot after the @), 90 (`zoë.müller@...`: internationalised, where the spec's `format: email` is ASCII), 133 (email only spaces), 176 (`sofia.garcia.ejemplo.es`: no @), 264
-  (`hans..weber@beispiel.de`: two dots in a row). 294 valid rows.
+- 5 invalid rows (errors), at these 0-based positions: 17 (email blank), 58 (`jean.martin@exemple`: no
+  dot after the @), 133 (email only spaces), 176 (`sofia.garcia.ejemplo.es`: no @), 264
+  (`hans..weber@beispiel.de`: two dots in a row). 295 valid rows.
 - 1 duplicate email: position 251 repeats position 42's address (other case, trailing space) with a new
-  job title (a warning: the later row wins).
+  job title (a warning: the later row wins). One valid address is internationalised (position 90,
+  `zoë.müller@beispiel.de`, RFC 6531).
 - A few blank cells in `Job Title`, `Company` and `Phone`.
 """
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import publitrac
 from publitrac import _bodies, _spec
 from publitrac._bodies import (
     ANY_TYPE,
@@ -24,15 +29,19 @@ from publitrac._bodies import (
     preview,
 )
 from publitrac._mapping import map_columns
+from publitrac.sandbox import SandboxServer
 
 TEXT = frozenset({"string"})
 INTEGER = frozenset({"integer"})
 NUMBER = frozenset({"number"})
 BOOLEAN = frozenset({"boolean"})
 CUSTOM = frozenset({"string", "number", "boolean"})
-TYPE_SETS = [TEXT, INTEGER, NUMBER, BOOLEAN, CUSTOM, ANY_TYPE, frozenset({"integer", "boolean"})]
+ID = frozenset({"integer", "string"})  # crmLeadId
+TYPE_SETS = [TEXT, INTEGER, NUMBER, BOOLEAN, CUSTOM, ANY_TYPE, ID, frozenset({"integer", "boolean"})]
 
-TEXTS = [" a ", "", "   ", None, "12", " -12 ", "12.0", "12a", "3.5", "yes", "No", "1e3", "inf", "nan", "0"]
+TEXTS = [" a ", "", "   ", None, "12", " -12 ", "12.0", "12a", "3.5", "yes", "No", "1e3", "inf", "nan", "0",
+         "007", " 00Q5e00000ABCdE ", "12387.00", "+4", "12.", "0.0", "9007199254740991", "9007199254740992",
+         "12-34", "1 234", "١٢"]
 # 1900 in Paris: local mean time, an offset with seconds (+00:09:21).
 MOMENTS = ["2024-03-01 09:30:00", None, "2024-03-01 00:00:00.5", "1969-07-20 20:17:40.000001",
            "1900-01-01 12:00"]
@@ -123,6 +132,14 @@ def test_missing_values_are_left_out_never_sent_as_nan() -> None:
     (pd.Series([1, None], dtype="Int64"), INTEGER, [1, None]),
     (pd.Series([np.int64(7)], dtype=object), INTEGER, [7]),
     (pd.Series([" 12387 ", "+4", "12.00"], dtype="str"), INTEGER, [12387, 4, 12]),
+    (pd.Series(["12387", "12387.0", "007", "00Q5e00000ABCdE", "+4", "-4", "0"], dtype="str"), ID,
+     [12387, 12387, "007", "00Q5e00000ABCdE", "+4", "-4", 0]),
+    (pd.Series(["12387", 12387.0, 7, "007", None, "9007199254740992"], dtype=object), ID,
+     [12387, 12387, 7, "007", None, "9007199254740992"]),
+    (pd.Series([12387.0, np.nan, 2.5]), ID, [12387, None, "2.5"]),
+    (pd.Series(["0612", "12387", "12387.0"], dtype=object), TEXT, ["0612", "12387", "12387.0"]),
+    (pd.Series(["0612", "12387", "12387.0"], dtype=object), CUSTOM, ["0612", "12387", "12387.0"]),
+    (pd.Series(["0612", "12387"], dtype=object), ANY_TYPE, ["0612", "12387"]),
     (pd.Series(["1e3", " 2.5"], dtype=object), NUMBER, [1000, 2.5]),
     (pd.Series([" Yes", "no", "TRUE", "0"], dtype=object), BOOLEAN, [True, False, True, False]),
     (pd.Series([True, False]), CUSTOM, [True, False]),
@@ -170,7 +187,7 @@ def test_field_types_come_from_the_schema() -> None:
     assert field_types({"type": ["string", "null"]}) == TEXT
     assert field_types({"anyOf": [{"type": "integer"}, {"type": "boolean"}]}) == {"integer", "boolean"}
     assert field_types({"description": "anything"}) == ANY_TYPE
-    assert lead_info_types()["crmLeadId"] == INTEGER
+    assert lead_info_types()["crmLeadId"] == ID
     assert lead_info_types()["firstName"] == TEXT
     assert custom_field_types() == CUSTOM
 
@@ -223,7 +240,7 @@ def test_positions_choose_and_order_the_rows() -> None:
 
 
 def test_rows_that_cannot_be_sent_raise_naming_the_row() -> None:
-    df = pd.DataFrame({"email": ["a@exemple.fr", None, "c@exemple.fr"], "crmLeadId": ["1", "2", "x"]},
+    df = pd.DataFrame({"email": ["a@exemple.fr", None, "c@exemple.fr"], "crmLeadId": ["1", "2", [3]]},
                       index=["first", "second", "third"])
     mapping = map_columns(df)
     with pytest.raises(ValueError, match="'second'.*no email"):
@@ -273,3 +290,106 @@ def test_preview_skips_invalid_rows_and_reads_only_the_head(monkeypatch: pytest.
     assert sum(checked) < 1000
     assert preview(df.iloc[:3], 10) == [{"leadInfo": {"email": "lead1@exemple.fr", "firstName": "Ana"}}]
     assert preview(df, 0) == []
+
+
+# -- ids: integer or text, never changed ---------------------------------------------------------------------
+
+ID_TEXT = st.one_of(
+    st.integers(min_value=0, max_value=2**64).map(str),  # whole numbers, some beyond 2**53
+    st.integers(min_value=0, max_value=10**6).map(lambda n: f"{n}.{'0' * (n % 3 + 1)}"),  # 12387.0
+    st.from_regex(r"0[0-9]{1,8}", fullmatch=True),  # leading zeros: 007
+    st.from_regex(r"[0-9A-Za-z]{15}|[0-9A-Za-z]{18}", fullmatch=True),  # Salesforce
+    st.from_regex(r"[+-]?[0-9]{1,6}([.,/ -][0-9]{1,4})?", fullmatch=True),  # signs, separators, fractions
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ID_TEXT)
+def test_an_id_text_goes_as_an_integer_only_when_it_is_one(text: str) -> None:
+    value, ok = convert_value(text, ID)
+    assert ok  # never refused
+    trimmed = text.strip()
+    if not trimmed:
+        assert value is None
+    elif type(value) is int:
+        whole, _, zeros = trimmed.partition(".")
+        assert str(value) == whole and set(zeros) <= {"0"} and value <= _bodies.SAFE_INTEGER
+    else:
+        assert value == trimmed  # the same text, unchanged
+
+
+@given(st.integers(min_value=0, max_value=_bodies.SAFE_INTEGER))
+def test_whole_numbers_go_as_integers_however_they_are_held(number: int) -> None:
+    for held in (number, str(number), f"{number}.0", np.int64(number)):
+        assert convert_value(held, ID) == (number, True), held
+    if number < 2**53:
+        assert convert_value(float(number), ID) == (number, True)
+    assert convert_value(f"0{number}", ID) == (f"0{number}", True)  # a leading zero: text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=20))
+def test_text_fields_never_turn_text_into_a_number(text: str) -> None:
+    # Wherever the spec admits text and not integer-first, text stays exactly the (trimmed) text.
+    for types in (TEXT, CUSTOM, ANY_TYPE):
+        assert convert_value(text, types) == (text.strip() or None, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(ID_TEXT, st.none(), st.integers(0, 10**9)), max_size=30))
+def test_id_columns_agree_with_the_value_conversion(cells: list[Any]) -> None:
+    expected = [convert_value(cell, ID)[0] for cell in cells]
+    assert _typed(convert_column(pd.Series(cells, dtype=object), ID).values or []) == _typed(expected)
+    texts = [cell for cell in cells if not isinstance(cell, int)]
+    for dtype in ("str", "string[python]"):
+        converted = convert_column(pd.Series(texts, dtype=dtype), ID).values or []
+        assert _typed(converted) == _typed([convert_value(cell, ID)[0] for cell in texts])
+
+
+# -- integration: real HTTP against the sandbox -------------------------------------------------------------
+
+ID_CSV = """E-mail Address,CRM Lead ID,Phone
+ana@exemple.fr,00Q5e00000ABCdE,0612345678
+bob@exemple.fr,007,+33 6 12
+carla@ejemplo.es,12387,
+dan@exemple.fr,12387.0,0612
+eve@exemple.fr,12-34,
+fay@exemple.fr,,
+gus@exemple.fr,9007199254740993,
+"""
+
+
+@pytest.mark.parametrize("read_as", ["inferred", "text"])
+def test_ids_arrive_exactly_as_the_file_holds_them(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path, read_as: str
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(ID_CSV, encoding="utf-8")
+    frame = pd.read_csv(path, dtype=str if read_as == "text" else None)
+    sandbox = make_sandbox(apply_delay=0)
+    pt = publitrac.Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(frame, pt, custom_fields=["Phone"], progress=False)
+    assert (report.results["status"] == "accepted").all(), report.results
+    sandbox.wait_until_applied(timeout=10)
+    stored = {email: sandbox.lead(email) for email in frame["E-mail Address"]}
+    ids = {email: lead["leadInfo"].get("crmLeadId") for email, lead in stored.items() if lead is not None}
+    assert _typed(list(ids.values())) == _typed(
+        ["00Q5e00000ABCdE", "007", 12387, 12387, "12-34", None, "9007199254740993"])
+    phones = [lead["leadCustomField"].get("Phone") for lead in stored.values() if lead is not None]
+    assert phones == ["0612345678", "+33 6 12", None, "0612", None, None, None]  # text stays text: never 612
+
+
+def test_whole_numbers_of_a_frame_arrive_as_integers(make_sandbox: Callable[..., SandboxServer]) -> None:
+    frame = pd.DataFrame({
+        "email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr", "d@exemple.fr"],
+        "gaps": [12387.0, np.nan, 7.0, 2.5],  # float64 because of the gap
+    })
+    frame["crmLeadId"] = frame.pop("gaps")
+    sandbox = make_sandbox(apply_delay=0)
+    pt = publitrac.Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(frame, pt, progress=False)
+    assert (report.results["status"] == "accepted").all()
+    sandbox.wait_until_applied(timeout=10)
+    ids = [(sandbox.lead(email) or {})["leadInfo"].get("crmLeadId") for email in frame["email"]]
+    assert _typed(ids) == _typed([12387, None, 7, "2.5"])

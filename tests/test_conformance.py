@@ -5,6 +5,9 @@ invalid one, and enforce auth on both operations.
 No check is excluded. Auth: the API key for `getToken` (its `Authorization` header) and a token fetched from the
 sandbox for `delayedSync` (its `Token` header), through schemathesis auth providers; schemathesis itself removes or
 spoils them to check that auth is enforced (`ignored_auth`).
+
+A second run has the sandbox's faults on (429s, 500/503 JSON errors, 502/504 HTML proxy pages, revoked tokens): every
+answer, faults included, must be one the spec documents, with a documented content type, body and headers.
 """
 
 from __future__ import annotations
@@ -40,13 +43,14 @@ class LazySandbox:
     loader writes `node._nodeid`, which pytest 9 removed). It starts when first needed and stops with the module.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
+        self._options = {"apply_delay": 0, **options}
         self._stack = contextlib.ExitStack()
         self._server: SandboxServer | None = None
 
     def get(self) -> SandboxServer:
         if self._server is None:
-            self._server = self._stack.enter_context(run_sandbox(apply_delay=0))
+            self._server = self._stack.enter_context(run_sandbox(**self._options))
             self._stack.callback(setattr, self, "_server", None)
         return self._server
 
@@ -56,6 +60,8 @@ class LazySandbox:
 
 LAZY_SANDBOX = LazySandbox()
 atexit.register(LAZY_SANDBOX.close)  # if the module is collected but its tests are deselected
+FAULTY_SANDBOX = LazySandbox(error_429=0.15, error_5xx=0.3, revoke_every=25, retry_after=0, seed=5)
+atexit.register(FAULTY_SANDBOX.close)
 
 
 @schema.auth().apply_to(operation_id="getToken")
@@ -83,6 +89,42 @@ class Token:
         case.headers = {**(case.headers or {}), "Token": data}
 
 
+faulty_schema = schemathesis.openapi.from_path(SPEC)
+faulty_schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True)
+
+
+@faulty_schema.auth().apply_to(operation_id="getToken")
+class FaultyApiKey(ApiKey):
+    """The faulty sandbox's API key in `Authorization`."""
+
+    def get(self, case: Any, context: Any) -> str:
+        return FAULTY_SANDBOX.get().api_key
+
+
+@faulty_schema.auth().apply_to(operation_id="delayedSync")
+class FaultyToken(Token):
+    """A token from the faulty sandbox, asked again until a fault lets it through."""
+
+    def get(self, case: Any, context: Any) -> str:
+        sandbox = FAULTY_SANDBOX.get()
+        for _ in range(100):
+            response = httpx.get(f"{sandbox.base_url}/auth/getToken", headers={"Authorization": sandbox.api_key})
+            if response.status_code == 200:
+                return str(response.json()["token"])
+        raise AssertionError("the faulty sandbox never answered getToken with a token")
+
+
+# What "answers as the contract says" means when the server is unwell on purpose: the answers are documented
+# (status, content type, body, headers). The checks left out judge the server's health or its handling of the
+# request (a valid lead answered 503, say), which injected faults break by design.
+CONFORMANCE_CHECKS = [
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+    schemathesis.checks.response_headers_conformance,
+]
+
+
 @pytest.fixture(scope="module")
 def conformance_sandbox() -> Iterator[SandboxServer]:
     try:
@@ -106,3 +148,24 @@ def test_conformance_really_exercised_the_sandbox(conformance_sandbox: SandboxSe
     assert stats["bad_requests"] > 0
     assert stats["unauthorized"] > 0
     assert stats["responses"].get("500", 0) == 0
+
+
+@pytest.fixture(scope="module")
+def faulty_sandbox() -> Iterator[SandboxServer]:
+    try:
+        yield FAULTY_SANDBOX.get()
+    finally:
+        FAULTY_SANDBOX.close()
+
+
+@faulty_schema.parametrize()
+def test_every_answer_of_the_faulty_sandbox_is_documented(case: Any, faulty_sandbox: SandboxServer) -> None:
+    case.call_and_validate(base_url=faulty_sandbox.base_url, checks=CONFORMANCE_CHECKS)
+
+
+def test_the_faulty_run_met_every_kind_of_fault(faulty_sandbox: SandboxServer) -> None:
+    faults = faulty_sandbox.stats()["faults"]
+    assert faults.get("429", 0) > 0
+    assert faults.get("502", 0) + faults.get("504", 0) > 0  # HTML proxy pages
+    assert faults.get("500", 0) + faults.get("503", 0) > 0  # JSON errors
+    assert faults.get("revoke", 0) > 0

@@ -152,8 +152,9 @@ def test_revoke_every_n_calls_revokes_all_tokens(make_sandbox: MakeSandbox, clie
         ({"leadInfo": {"firstName": "John"}}, "leadInfo"),
         ({"leadInfo": {"email": "not-an-email"}}, "leadInfo.email"),
         ({"leadInfo": {"email": "two@at@signs.com"}}, "leadInfo.email"),
-        ({"leadInfo": {"email": "jos\u00e9@example.com"}}, "leadInfo.email"),
-        ({"leadInfo": {"email": "a@b.com", "crmLeadId": "12387"}}, "leadInfo.crmLeadId"),
+        ({"leadInfo": {"email": "zo\u00eb..m\u00fcller@beispiel.de"}}, "leadInfo.email"),
+        ({"leadInfo": {"email": "zo\u00eb@m\u00fcller@beispiel.de"}}, "leadInfo.email"),
+        ({"leadInfo": {"email": "a@b.com", "crmLeadId": True}}, "leadInfo.crmLeadId"),
         ({"leadInfo": {"email": "a@b.com", "crmLeadId": 1.5}}, "leadInfo.crmLeadId"),
         (
             {"leadInfo": {"email": "a@b.com"}, "leadCustomField": {"nested": {"x": 1}}},
@@ -169,8 +170,9 @@ def test_revoke_every_n_calls_revokes_all_tokens(make_sandbox: MakeSandbox, clie
         "no-email",
         "bad-email",
         "two-at-signs",
-        "non-ascii-email",
-        "crmLeadId-string",
+        "idn-email-two-dots",
+        "idn-email-two-at-signs",
+        "crmLeadId-boolean",
         "crmLeadId-float",
         "custom-not-scalar",
         "array",
@@ -194,6 +196,23 @@ def test_unnamed_standard_fields_pass_through(sandbox: SandboxServer, client: ht
     lead = sandbox.lead("a@b.com")
     assert lead is not None
     assert lead["leadInfo"] == body["leadInfo"]
+
+
+@pytest.mark.parametrize("crm_lead_id", [12387, "12387", "007", "00Q5e00000ABCdE", "12-34"])
+@pytest.mark.parametrize(
+    "email",
+    ["zo\u00eb.m\u00fcller@beispiel.de", "\u7528\u6237@\u4f8b\u5b50.\u4e2d\u56fd", "ana@b\u00fccher.de"],
+)
+def test_internationalised_emails_and_text_ids_are_accepted_as_sent(
+    sandbox: SandboxServer, client: httpx.Client, email: str, crm_lead_id: int | str
+) -> None:
+    body = {"leadInfo": {"email": email, "crmLeadId": crm_lead_id}}
+    assert sync(client, sandbox, get_token(client, sandbox), body).status_code == 200
+    sandbox.wait_until_applied(timeout=10)
+    lead = sandbox.lead(email)
+    assert lead is not None
+    assert lead["leadInfo"] == body["leadInfo"]
+    assert type(lead["leadInfo"]["crmLeadId"]) is type(crm_lead_id)
 
 
 def test_an_unknown_path_is_404(sandbox: SandboxServer, client: httpx.Client) -> None:

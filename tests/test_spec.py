@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
@@ -57,3 +58,51 @@ def test_redocly_lint_has_no_error_or_warning() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "warning" not in output.lower().replace("deprecation warning", ""), output
+
+
+def test_production_comes_first_with_a_host_the_user_must_set() -> None:
+    # Clients generated from the spec take the first server: never the sandbox, never a host that resolves.
+    production, sandbox = _spec.spec()["servers"]
+    assert production["url"] == "https://{host}/v2"
+    assert production["variables"]["host"]["default"].endswith(".invalid")  # RFC 2606: never resolves
+    assert sandbox["url"].startswith("http://127.0.0.1:")
+
+
+def test_crm_lead_id_is_integer_or_string_and_assumed() -> None:
+    crm_lead_id = _spec.lead_info_fields()["crmLeadId"]
+    assert set(crm_lead_id["type"]) == {"integer", "string"}
+    assert "**Assumed:**" in crm_lead_id["description"]
+
+
+def test_emails_are_internationalised_and_assumed() -> None:
+    email = _spec.lead_info_fields()["email"]
+    assert email["format"] == "idn-email" and "minLength" not in email
+    assert "**Assumed:**" in email["description"]
+
+
+def test_error_bodies_require_only_what_a_doc_literal_server_sends() -> None:
+    error = _spec.schema("ErrorResponse")
+    assert error["required"] == ["status", "code"]
+    assert "const" not in error["properties"]["status"]
+    jsonschema_validator = Draft202012Validator(error)
+    assert jsonschema_validator.is_valid({"status": "error", "code": 401})
+
+
+def test_server_errors_may_be_any_media_type() -> None:
+    content = _spec.spec()["components"]["responses"]["ServerError"]["content"]
+    assert "*/*" in content and "application/json" in content
+
+
+def test_inferences_are_labelled_assumed() -> None:
+    document = _spec.spec()
+    token = _spec.schema("TokenResponse")["properties"]
+    assert "**Assumed:**" in token["token"]["description"] and "minLength" in token["token"]
+    assert "**Assumed:**" in token["ttl"]["description"] and "pattern" in token["ttl"]
+    description = document["info"]["description"]
+    for claim in ("re-sending the same lead is harmless", "dropped later, out of sight"):
+        sentence_start = description.rfind(".", 0, description.index(claim))
+        assert "**assumed" in description[sentence_start:description.index(claim)].lower(), claim
+    sync = document["paths"]["/lead/delayedSync"]["post"]["description"]
+    assert "**Assumed:** custom fields the body does not name" in sync
+    assert "LeadCustomFields" in sync  # the vendor's prose name, noted beside the example's `leadCustomField`
+    assert "Accept: application/json" in description

@@ -364,7 +364,7 @@ def test_dry_run_sends_nothing() -> None:
 
 def test_invalid_rows_are_reported_and_never_sent() -> None:
     api = FakeApi()
-    frame = leads(6, **{"CRM Lead ID": [1, 2, "x12", 4, 5, 6]})
+    frame = leads(6, **{"CRM Lead ID": [1, 2, float("inf"), 4, 5, 6]})  # inf: no JSON number
     frame.loc[4, "Email"] = None
     report = publitrac.sync(frame, connect(api), progress=False)
     assert report.results["status"].tolist() == ["accepted"] * 2 + [
@@ -496,9 +496,7 @@ def fault_frame(n: int) -> tuple[pd.DataFrame, set[int]]:
     }
     crm = frame["CRM Lead ID"].astype(object)
     for i in invalid:
-        crm.iloc[i] = (
-            f"not-a-number-{i}"  # a valid email, an invalid value: the row must not be stored at all
-        )
+        crm.iloc[i] = float("inf")  # a valid email, a value JSON cannot carry: the row must not be stored at all
     frame["CRM Lead ID"] = crm
     return frame, invalid
 

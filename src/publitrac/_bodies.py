@@ -11,18 +11,26 @@ A value leaves pandas clean, whatever the dtype (numpy, nullable, pyarrow, `cate
 - what happens next depends on the JSON Schema `type` the spec gives the field (`LeadInfo`'s properties
   for standard fields, `LeadCustomField`'s `additionalProperties` for custom fields):
 
-  | value           | string            | integer             | number     | boolean                   |
-  | --------------- | ----------------- | ------------------- | ---------- | ------------------------- |
-  | text            | kept              | if `[+-]digits[.0]` | if numeric | true/false/yes/no/y/n/1/0 |
-  | boolean         | "true" / "false"  | rejected            | rejected   | kept                      |
-  | whole number    | its digits        | kept                | kept       | if 0 or 1                 |
-  | other number    | its shortest repr | rejected            | kept       | rejected                  |
-  | date-time       | ISO 8601          | rejected            | rejected   | rejected                  |
-  | inf, list, dict | rejected          | rejected            | rejected   | rejected                  |
+  | value           | string            | integer               | number     | boolean                   |
+  | --------------- | ----------------- | --------------------- | ---------- | ------------------------- |
+  | text            | kept              | if `[+-]int[.0]` (1)  | if numeric | true/false/yes/no/y/n/1/0 |
+  | boolean         | "true" / "false"  | rejected              | rejected   | kept                      |
+  | whole number    | its digits        | kept                  | kept       | if 0 or 1                 |
+  | other number    | its shortest repr | rejected              | kept       | rejected                  |
+  | date-time       | ISO 8601          | rejected              | rejected   | rejected                  |
+  | inf, list, dict | rejected          | rejected              | rejected   | rejected                  |
 
-  A field that admits several types (custom fields: string, number, boolean) keeps the value's own kind
-  when it can: text stays text, numbers stay numbers, booleans stay booleans. Of other scalars, `Decimal`
-  is a number and the rest (Period...) is sent as `str(value)` to text fields.
+  (1) an integer written without leading zeros (`12387`, `-4`, `12387.0`); `007` is refused rather than
+  sent as 7, which would change what it says.
+
+  A field that admits several types keeps the value's own kind when it can: text stays text, numbers stay
+  numbers, booleans stay booleans (custom fields: string, number, boolean). One exception, for ids: a field
+  typed integer or string, and not number (`crmLeadId`), takes a whole number as a JSON integer, as in the
+  vendor's example, whether the data holds it as a number (`12387`, or `12387.0` from a column with gaps) or
+  as text written as the integer is (`12387`, `12387.0`: digits only, no sign, no leading zero, at most
+  2**53 - 1 so that any JSON reader keeps it exact). Any other text (`007`, `00Q5e00000ABCdE`, `12-34`) goes
+  as the same text: never refused, never changed. Of other scalars, `Decimal` is a number and the rest
+  (Period...) is sent as `str(value)` to text fields.
 
 `_validation.find_problems` uses the same conversion, so a row it accepts always converts.
 """
@@ -52,7 +60,12 @@ __all__ = [
 ANY_TYPE: Final = frozenset({"string", "integer", "number", "boolean"})
 """The types a field without a `type` in the spec accepts: any JSON scalar."""
 
-INTEGER_TEXT: Final = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+INTEGER_TEXT: Final = re.compile(r"[+-]?(?:0|[1-9][0-9]*)(?:\.0+)?")
+"""Text an integer field takes as an integer: no leading zero (`007` would lose what it says)."""
+WHOLE_ID_TEXT: Final = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.0+)?")
+"""Text an integer-or-string field (an id) sends as an integer, below `SAFE_INTEGER`; other text stays text."""
+SAFE_INTEGER: Final = 2**53 - 1
+"""The largest integer every JSON reader keeps exact (I-JSON, RFC 7493): larger digit text stays text."""
 NUMBER_TEXT: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 TRUE_WORDS: Final = frozenset({"true", "yes", "y", "t", "1"})
 FALSE_WORDS: Final = frozenset({"false", "no", "n", "f", "0"})
@@ -90,6 +103,30 @@ def field_types(schema: Mapping[str, Any]) -> frozenset[str]:
 def lead_info_types() -> dict[str, frozenset[str]]:
     """`{leadInfo field: types}` from the spec."""
     return {name: field_types(schema) for name, schema in _spec.lead_info_fields().items()}
+
+
+def integer_first(types: frozenset[str]) -> bool:
+    """Whether a field is an id typed integer or string (not number): whole-number text goes as an integer.
+
+    Example:
+        >>> integer_first(frozenset({"integer", "string"})), integer_first(frozenset({"string", "number"}))
+        (True, False)
+    """
+    return "integer" in types and "string" in types and "number" not in types
+
+
+def whole_id(text: str) -> int | str:
+    """How an integer-or-string field (an id) sends trimmed text: a whole number as an integer, the rest as is.
+
+    Example:
+        >>> whole_id("12387"), whole_id("12387.0"), whole_id("007"), whole_id("00Q5e00000ABCdE")
+        (12387, 12387, '007', '00Q5e00000ABCdE')
+    """
+    if WHOLE_ID_TEXT.fullmatch(text):
+        number = int(text.split(".", 1)[0])
+        if number <= SAFE_INTEGER:
+            return number
+    return text
 
 
 def custom_field_types() -> frozenset[str]:
@@ -156,7 +193,7 @@ def _from_text(text: str, types: frozenset[str]) -> tuple[Any, bool]:
     if not text:
         return None, True
     if "string" in types:
-        return text, True
+        return (whole_id(text) if integer_first(types) else text), True
     if "integer" in types and INTEGER_TEXT.fullmatch(text):
         return int(text.split(".", 1)[0]), True
     if "number" in types and NUMBER_TEXT.fullmatch(text):
@@ -269,7 +306,14 @@ def _texts(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
     text = series.str.strip()
     if "string" in types:
         # `or None` turns the empty strings (blank cells) into None: one pass, faster than a second mask.
-        return Converted([cell or None for cell in text.to_numpy(dtype=object, na_value=None).tolist()], None)
+        kept: list[Any] = [cell or None for cell in text.to_numpy(dtype=object, na_value=None).tolist()]
+        if integer_first(types):
+            whole = text.str.fullmatch(WHOLE_ID_TEXT.pattern).to_numpy(dtype=bool, na_value=False)
+            for i in np.flatnonzero(whole).tolist():
+                number = int(kept[i].split(".", 1)[0])
+                if number <= SAFE_INTEGER:
+                    kept[i] = number
+        return Converted(kept, None)
     if types == {"integer"}:
         # The common non-text case (a CRM id read as text) stays vectorised; other mixes go value by value.
         blank = _missing(text) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
@@ -294,7 +338,10 @@ def _convert_or_bad(cell: Any, types: frozenset[str]) -> Any:
 def _objects(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
     """Value by value (object columns hold anything); text, the usual content, takes a short cut."""
     cells = series.astype(object).to_numpy() if series.dtype != object else series.to_numpy()
-    if "string" in types:
+    if integer_first(types):
+        out = [(whole_id(text) if (text := cell.strip()) else None) if type(cell) is str
+               else _convert_or_bad(cell, types) for cell in cells.tolist()]
+    elif "string" in types:
         out = [(cell.strip() or None) if type(cell) is str else _convert_or_bad(cell, types)
                for cell in cells.tolist()]
     else:

@@ -4,9 +4,10 @@ Publitrac's delayed sync answers 200 to nearly anything and processes the lead l
 valid email, or with a value of the wrong type, is lost silently. `find_problems` lists such rows, one
 line per problem:
 
-- `error`: the row is not sent. A missing or malformed email (syntax checked by `email-validator`, no DNS
-  lookup), or a value that cannot be sent as its field's type in the spec (see `_bodies` for the
-  conversions: `"12a"` or `3.5` for the integer `crmLeadId` is an error, `"12387"` and `12387.0` are fine).
+- `error`: the row is not sent. A missing or malformed email (RFC 6531 syntax, internationalised addresses
+  included, checked by `email-validator`, no DNS lookup), or a value that cannot be sent as its field's type
+  in the spec (see `_bodies` for the conversions: any text, `00Q5e00000ABCdE` or `007`, is a fine
+  `crmLeadId`, sent as written; a list or an infinite number is not).
 - `warning`: the row is sent anyway. Two rows with the same email (trimmed, lower-cased) update the same
   lead; the later row is sent after the earlier one and wins.
 
@@ -275,12 +276,10 @@ def _plain_emails(text: pd.Series) -> np.ndarray:
 
 
 def _email_error(address: str) -> str | None:
-    # The spec's `format: email` is RFC 5321's ASCII mailbox (`idn-email` would be the international one), and
-    # the sandbox enforces it: an internationalised address would be refused, so it is invalid here too.
-    if not address.isascii():
-        return "the spec's format: email admits ASCII addresses only (internationalised addresses are refused)"
+    # The spec's `format: idn-email` is RFC 6531's internationalised address (`zoë.müller@beispiel.de`): real
+    # leads have such addresses, and the sandbox checks the same syntax with the same library.
     try:
-        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        validate_email(address, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
         return str(exc)
     return None

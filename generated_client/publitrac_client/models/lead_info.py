@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -23,15 +23,23 @@ class LeadInfo:
                 'lastName': 'Doe'}
 
         Attributes:
-            email (str): The lead's email address; the identifier of the upsert. Example: john.doe@provider.com.
-            crm_lead_id (int | Unset): The lead's identifier in your CRM. Example: 12387.
+            email (str): The lead's email address; the identifier of the upsert (documented). **Assumed:** an address of
+                RFC 6531 syntax (`format: idn-email`), so internationalised addresses such as `zoë.müller@beispiel.de`
+                are valid; the vendor's page says nothing of the syntax.
+                 Example: john.doe@provider.com.
+            crm_lead_id (int | str | Unset): The lead's identifier in your CRM. **Assumed:** an integer or a string. The
+                vendor's one example is the
+                number `12387` and its page gives no type, while CRMs export ids such as `00Q5e00000ABCdE`
+                (Salesforce) or `007`. A whole number is sent as a JSON integer, as in the vendor's example; any other
+                id as the same text, unchanged (never `007` as `7`).
+                 Example: 12387.
             job_title (str | Unset): The lead's job title. Example: Awesome Programmer.
             first_name (str | Unset): The lead's first name. Example: John.
             last_name (str | Unset): The lead's last name. Example: Doe.
     """
 
     email: str
-    crm_lead_id: int | Unset = UNSET
+    crm_lead_id: int | str | Unset = UNSET
     job_title: str | Unset = UNSET
     first_name: str | Unset = UNSET
     last_name: str | Unset = UNSET
@@ -40,7 +48,11 @@ class LeadInfo:
     def to_dict(self) -> dict[str, Any]:
         email = self.email
 
-        crm_lead_id = self.crm_lead_id
+        crm_lead_id: int | str | Unset
+        if isinstance(self.crm_lead_id, Unset):
+            crm_lead_id = UNSET
+        else:
+            crm_lead_id = self.crm_lead_id
 
         job_title = self.job_title
 
@@ -71,7 +83,12 @@ class LeadInfo:
         d = dict(src_dict)
         email = d.pop("email")
 
-        crm_lead_id = d.pop("crmLeadId", UNSET)
+        def _parse_crm_lead_id(data: object) -> int | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            return cast(int | str | Unset, data)
+
+        crm_lead_id = _parse_crm_lead_id(d.pop("crmLeadId", UNSET))
 
         job_title = d.pop("jobTitle", UNSET)
 

@@ -14,10 +14,12 @@ class TokenResponse:
     """A token and its sliding time to live (documented).
 
     Attributes:
-        token (str): Opaque token for the `Token` header of further calls. May hold characters such as `!`. Example:
-            djs4fdn4dJTer489!.
-        ttl (str): Time to live in seconds, as a string of digits ("900" by default). It slides: the token expires
-            `ttl` seconds after the last call made with it.
+        token (str): Opaque token for the `Token` header of further calls. May hold characters such as `!`.
+            **Assumed:** never empty (`minLength`).
+             Example: djs4fdn4dJTer489!.
+        ttl (str): Time to live in seconds, as a string ("900" by default; documented). It slides: the token expires
+            `ttl` seconds after the last call made with it. **Assumed:** only digits (`pattern`), as in the
+            vendor's example.
              Example: 900.
     """
 

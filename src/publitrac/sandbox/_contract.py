@@ -32,13 +32,16 @@ class Operation:
 
 
 def base_path() -> str:
-    """The path every API URL starts with (`/v2`), from the spec's first server.
+    """The path every API URL starts with (`/v2`), which every server of the spec shares (production and sandbox).
 
     Example:
         >>> base_path()
         '/v2'
     """
-    return urlsplit(_spec.spec()["servers"][0]["url"]).path.rstrip("/")
+    paths = {urlsplit(server["url"]).path.rstrip("/") for server in _spec.spec()["servers"]}
+    if len(paths) != 1:
+        raise ValueError(f"the spec's servers disagree on the API's path: {sorted(paths)}")
+    return paths.pop()
 
 
 @functools.cache
@@ -69,17 +72,17 @@ def operations() -> dict[str, Operation]:
     return found
 
 
-def _check_email(value: object) -> bool:
-    # jsonschema's own check only looks for an "@". The format is RFC 5321's mailbox (ASCII; `idn-email` is the
-    # international one), so the address must be ASCII and pass email-validator's syntax check.
+def _check_email(value: object, *, international: bool) -> bool:
+    # jsonschema's own checks only look for an "@". email-validator checks the syntax (no DNS): RFC 5321's ASCII
+    # mailbox for `format: email`, RFC 6531's internationalised one (`zoë.müller@beispiel.de`) for `idn-email`.
     if not isinstance(value, str):
         return True
-    if not value.isascii():
+    if not international and not value.isascii():
         raise EmailNotValidError("an email address must be ASCII")
     validate_email(
         value,
         check_deliverability=False,
-        allow_smtputf8=False,
+        allow_smtputf8=international,
         globally_deliverable=False,
         test_environment=True,
     )
@@ -88,7 +91,7 @@ def _check_email(value: object) -> bool:
 
 @functools.cache
 def validator(schema_name: str) -> jsonschema.protocols.Validator:
-    """A compiled Draft 2020-12 validator of a component schema, with `format: email` enforced.
+    """A compiled Draft 2020-12 validator of a component schema, with `format: email` and `idn-email` enforced.
 
     Args:
         schema_name: A name under `components/schemas` (e.g. `LeadSyncRequest`).
@@ -101,7 +104,8 @@ def validator(schema_name: str) -> jsonschema.protocols.Validator:
         False
     """
     format_checker = jsonschema.FormatChecker()
-    format_checker.checks("email", raises=EmailNotValidError)(_check_email)
+    format_checker.checks("email", raises=EmailNotValidError)(functools.partial(_check_email, international=False))
+    format_checker.checks("idn-email", raises=EmailNotValidError)(functools.partial(_check_email, international=True))
     schema = _spec.schema(schema_name)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=format_checker)
@@ -113,8 +117,8 @@ def first_error(schema_name: str, instance: Any) -> str | None:
     Example:
         >>> first_error("LeadSyncRequest", {"leadInfo": {}})
         "leadInfo: 'email' is a required property"
-        >>> first_error("LeadSyncRequest", {"leadInfo": {"email": "a@b.com", "crmLeadId": "x"}})
-        "leadInfo.crmLeadId: 'x' is not of type 'integer'"
+        >>> first_error("LeadSyncRequest", {"leadInfo": {"email": "a@b.com", "crmLeadId": 1.5}})
+        "leadInfo.crmLeadId: 1.5 is not of type 'integer', 'string'"
     """
     error = jsonschema.exceptions.best_match(validator(schema_name).iter_errors(instance))
     if error is None:

@@ -22,7 +22,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | TokenResponse | None:
+) -> ErrorResponse | TokenResponse | str | None:
     if response.status_code == 200:
         response_200 = TokenResponse.from_dict(response.json())
 
@@ -44,8 +44,7 @@ def _parse_response(
         return response_429
 
     if 500 <= response.status_code <= 599:
-        response_5xx = ErrorResponse.from_dict(response.json())
-
+        response_5xx = response.text
         return response_5xx
 
     if client.raise_on_unexpected_status:
@@ -56,7 +55,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | TokenResponse]:
+) -> Response[ErrorResponse | TokenResponse | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -68,7 +67,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[ErrorResponse | TokenResponse]:
+) -> Response[ErrorResponse | TokenResponse | str]:
     """Obtain a token
 
      Exchanges the API key (sent raw in the `Authorization` header, without any `Bearer` prefix) for an
@@ -77,14 +76,15 @@ def sync_detailed(
 
     The token lives `ttl` seconds after the last call made with it (sliding TTL). `ttl` is a **string**
     of
-    digits, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    seconds, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    The request sends `Accept: application/json` (documented).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | TokenResponse]
+        Response[ErrorResponse | TokenResponse | str]
     """
 
     kwargs = _get_kwargs()
@@ -99,7 +99,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-) -> ErrorResponse | TokenResponse | None:
+) -> ErrorResponse | TokenResponse | str | None:
     """Obtain a token
 
      Exchanges the API key (sent raw in the `Authorization` header, without any `Bearer` prefix) for an
@@ -108,14 +108,15 @@ def sync(
 
     The token lives `ttl` seconds after the last call made with it (sliding TTL). `ttl` is a **string**
     of
-    digits, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    seconds, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    The request sends `Accept: application/json` (documented).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | TokenResponse
+        ErrorResponse | TokenResponse | str
     """
 
     return sync_detailed(
@@ -126,7 +127,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[ErrorResponse | TokenResponse]:
+) -> Response[ErrorResponse | TokenResponse | str]:
     """Obtain a token
 
      Exchanges the API key (sent raw in the `Authorization` header, without any `Bearer` prefix) for an
@@ -135,14 +136,15 @@ async def asyncio_detailed(
 
     The token lives `ttl` seconds after the last call made with it (sliding TTL). `ttl` is a **string**
     of
-    digits, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    seconds, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    The request sends `Accept: application/json` (documented).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | TokenResponse]
+        Response[ErrorResponse | TokenResponse | str]
     """
 
     kwargs = _get_kwargs()
@@ -155,7 +157,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-) -> ErrorResponse | TokenResponse | None:
+) -> ErrorResponse | TokenResponse | str | None:
     """Obtain a token
 
      Exchanges the API key (sent raw in the `Authorization` header, without any `Bearer` prefix) for an
@@ -164,14 +166,15 @@ async def asyncio(
 
     The token lives `ttl` seconds after the last call made with it (sliding TTL). `ttl` is a **string**
     of
-    digits, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    seconds, `"900"` (15 minutes) by default. Tokens are opaque and may hold characters such as `!`.
+    The request sends `Accept: application/json` (documented).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | TokenResponse
+        ErrorResponse | TokenResponse | str
     """
 
     return (

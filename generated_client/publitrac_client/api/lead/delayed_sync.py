@@ -32,7 +32,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | SyncResponse | None:
+) -> ErrorResponse | SyncResponse | str | None:
     if response.status_code == 200:
         response_200 = SyncResponse.from_dict(response.json())
 
@@ -59,8 +59,7 @@ def _parse_response(
         return response_429
 
     if 500 <= response.status_code <= 599:
-        response_5xx = ErrorResponse.from_dict(response.json())
-
+        response_5xx = response.text
         return response_5xx
 
     if client.raise_on_unexpected_status:
@@ -71,7 +70,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | SyncResponse]:
+) -> Response[ErrorResponse | SyncResponse | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,17 +83,24 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: LeadSyncRequest,
-) -> Response[ErrorResponse | SyncResponse]:
+) -> Response[ErrorResponse | SyncResponse | str]:
     """Create or update a lead (delayed)
 
      Adds information to a lead, or creates it, keyed by `leadInfo.email`. The call is *delayed*: it is
     answered at once and the lead is processed a little later, so that clients can push high volumes.
     A 200 means the lead was **accepted**, not that it was applied.
 
-    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value),
-    merged into the lead's existing custom fields. The method `POST` comes from the later revision of
-    the
-    vendor page.
+    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value)
+    that
+    the vendor says are edited, updated or added on the lead. **Assumed:** custom fields the body does
+    not name
+    are left as they are (merged into the lead's existing custom fields). The method `POST` comes from
+    the later
+    revision of the vendor page. The request sends `Accept: application/json` (documented).
+
+    The vendor's prose calls the custom fields object `LeadCustomFields`, while its example body (and
+    this
+    spec) uses the key `leadCustomField`; the example is followed here.
 
     Args:
         body (LeadSyncRequest): One lead to create or update. Example: {'leadInfo': {'email':
@@ -106,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | SyncResponse]
+        Response[ErrorResponse | SyncResponse | str]
     """
 
     kwargs = _get_kwargs(
@@ -124,17 +130,24 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: LeadSyncRequest,
-) -> ErrorResponse | SyncResponse | None:
+) -> ErrorResponse | SyncResponse | str | None:
     """Create or update a lead (delayed)
 
      Adds information to a lead, or creates it, keyed by `leadInfo.email`. The call is *delayed*: it is
     answered at once and the lead is processed a little later, so that clients can push high volumes.
     A 200 means the lead was **accepted**, not that it was applied.
 
-    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value),
-    merged into the lead's existing custom fields. The method `POST` comes from the later revision of
-    the
-    vendor page.
+    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value)
+    that
+    the vendor says are edited, updated or added on the lead. **Assumed:** custom fields the body does
+    not name
+    are left as they are (merged into the lead's existing custom fields). The method `POST` comes from
+    the later
+    revision of the vendor page. The request sends `Accept: application/json` (documented).
+
+    The vendor's prose calls the custom fields object `LeadCustomFields`, while its example body (and
+    this
+    spec) uses the key `leadCustomField`; the example is followed here.
 
     Args:
         body (LeadSyncRequest): One lead to create or update. Example: {'leadInfo': {'email':
@@ -146,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | SyncResponse
+        ErrorResponse | SyncResponse | str
     """
 
     return sync_detailed(
@@ -159,17 +172,24 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: LeadSyncRequest,
-) -> Response[ErrorResponse | SyncResponse]:
+) -> Response[ErrorResponse | SyncResponse | str]:
     """Create or update a lead (delayed)
 
      Adds information to a lead, or creates it, keyed by `leadInfo.email`. The call is *delayed*: it is
     answered at once and the lead is processed a little later, so that clients can push high volumes.
     A 200 means the lead was **accepted**, not that it was applied.
 
-    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value),
-    merged into the lead's existing custom fields. The method `POST` comes from the later revision of
-    the
-    vendor page.
+    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value)
+    that
+    the vendor says are edited, updated or added on the lead. **Assumed:** custom fields the body does
+    not name
+    are left as they are (merged into the lead's existing custom fields). The method `POST` comes from
+    the later
+    revision of the vendor page. The request sends `Accept: application/json` (documented).
+
+    The vendor's prose calls the custom fields object `LeadCustomFields`, while its example body (and
+    this
+    spec) uses the key `leadCustomField`; the example is followed here.
 
     Args:
         body (LeadSyncRequest): One lead to create or update. Example: {'leadInfo': {'email':
@@ -181,7 +201,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | SyncResponse]
+        Response[ErrorResponse | SyncResponse | str]
     """
 
     kwargs = _get_kwargs(
@@ -197,17 +217,24 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: LeadSyncRequest,
-) -> ErrorResponse | SyncResponse | None:
+) -> ErrorResponse | SyncResponse | str | None:
     """Create or update a lead (delayed)
 
      Adds information to a lead, or creates it, keyed by `leadInfo.email`. The call is *delayed*: it is
     answered at once and the lead is processed a little later, so that clients can push high volumes.
     A 200 means the lead was **accepted**, not that it was applied.
 
-    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value),
-    merged into the lead's existing custom fields. The method `POST` comes from the later revision of
-    the
-    vendor page.
+    Standard fields go in `leadInfo`; custom fields in `leadCustomField` (a map of field name to value)
+    that
+    the vendor says are edited, updated or added on the lead. **Assumed:** custom fields the body does
+    not name
+    are left as they are (merged into the lead's existing custom fields). The method `POST` comes from
+    the later
+    revision of the vendor page. The request sends `Accept: application/json` (documented).
+
+    The vendor's prose calls the custom fields object `LeadCustomFields`, while its example body (and
+    this
+    spec) uses the key `leadCustomField`; the example is followed here.
 
     Args:
         body (LeadSyncRequest): One lead to create or update. Example: {'leadInfo': {'email':
@@ -219,7 +246,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | SyncResponse
+        ErrorResponse | SyncResponse | str
     """
 
     return (
