@@ -6,8 +6,9 @@ No check is excluded. Auth: the API key for `getToken` (its `Authorization` head
 sandbox for `delayedSync` (its `Token` header), through schemathesis auth providers; schemathesis itself removes or
 spoils them to check that auth is enforced (`ignored_auth`).
 
-A second run has the sandbox's faults on (429s, 500/503 JSON errors, 502/504 HTML proxy pages, revoked tokens): every
-answer, faults included, must be one the spec documents, with a documented content type, body and headers.
+A second run has the sandbox's faults on (429s, 500/503 JSON errors, 502/504 HTML proxy pages, 200s with an error
+body, revoked tokens): every answer, faults included, must be one the spec documents, with a documented content
+type, body and headers.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class LazySandbox:
 
 LAZY_SANDBOX = LazySandbox()
 atexit.register(LAZY_SANDBOX.close)  # if the module is collected but its tests are deselected
-FAULTY_SANDBOX = LazySandbox(error_429=0.15, error_5xx=0.3, revoke_every=25, retry_after=0, seed=5)
+FAULTY_SANDBOX = LazySandbox(
+    error_429=0.15, error_5xx=0.3, error_200=0.1, revoke_every=25, retry_after=0, seed=5
+)
 atexit.register(FAULTY_SANDBOX.close)
 
 
@@ -108,7 +111,9 @@ class FaultyToken(Token):
     def get(self, case: Any, context: Any) -> str:
         sandbox = FAULTY_SANDBOX.get()
         for _ in range(100):
-            response = httpx.get(f"{sandbox.base_url}/auth/getToken", headers={"Authorization": sandbox.api_key})
+            response = httpx.get(
+                f"{sandbox.base_url}/auth/getToken", headers={"Authorization": sandbox.api_key}
+            )
             if response.status_code == 200:
                 return str(response.json()["token"])
         raise AssertionError("the faulty sandbox never answered getToken with a token")
@@ -169,3 +174,4 @@ def test_the_faulty_run_met_every_kind_of_fault(faulty_sandbox: SandboxServer) -
     assert faults.get("502", 0) + faults.get("504", 0) > 0  # HTML proxy pages
     assert faults.get("500", 0) + faults.get("503", 0) > 0  # JSON errors
     assert faults.get("revoke", 0) > 0
+    assert any(name.startswith("200error") for name in faults)  # a 200 with an error body, as the doc allows

@@ -496,7 +496,9 @@ def fault_frame(n: int) -> tuple[pd.DataFrame, set[int]]:
     }
     crm = frame["CRM Lead ID"].astype(object)
     for i in invalid:
-        crm.iloc[i] = float("inf")  # a valid email, a value JSON cannot carry: the row must not be stored at all
+        crm.iloc[i] = float(
+            "inf"
+        )  # a valid email, a value JSON cannot carry: the row must not be stored at all
     frame["CRM Lead ID"] = crm
     return frame, invalid
 

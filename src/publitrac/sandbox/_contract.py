@@ -104,8 +104,12 @@ def validator(schema_name: str) -> jsonschema.protocols.Validator:
         False
     """
     format_checker = jsonschema.FormatChecker()
-    format_checker.checks("email", raises=EmailNotValidError)(functools.partial(_check_email, international=False))
-    format_checker.checks("idn-email", raises=EmailNotValidError)(functools.partial(_check_email, international=True))
+    format_checker.checks("email", raises=EmailNotValidError)(
+        functools.partial(_check_email, international=False)
+    )
+    format_checker.checks("idn-email", raises=EmailNotValidError)(
+        functools.partial(_check_email, international=True)
+    )
     schema = _spec.schema(schema_name)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=format_checker)
