@@ -149,11 +149,11 @@ class RunOutcome:
         return int(len(self._status) - (self._status == "invalid").sum())
 
     def sentence(self) -> str:
-        """The run in one sentence, e.g. "294 of 294 valid rows accepted (after 1 retry)".
+        """The run in one sentence, e.g. "295 of 295 valid rows accepted (after 1 retry)".
 
         Example:
             >>> outcome.sentence()    # doctest: +SKIP
-            '294 of 294 valid rows accepted (after 1 retry); 6 invalid rows not sent'
+            '295 of 295 valid rows accepted (after 1 retry); 5 invalid rows not sent'
         """
         counts = self.counts()
         valid = self.valid_rows
@@ -181,7 +181,7 @@ class RunOutcome:
         return "; ".join([head, *tail])
 
     def duplicates_sentence(self) -> str:
-        """Why accepted rows and leads differ, e.g. "294 accepted, 293 leads: 2 rows share an email; the later
+        """Why accepted rows and leads differ, e.g. "295 accepted, 294 leads: 2 rows share an email; the later
         one wins" ('' when no accepted rows share an email)."""
         done = np.isin(self._status, ("accepted", "unchanged"))
         if not done.any():

@@ -98,7 +98,7 @@ class PushApp(widgets.VBox):
     Example:
         >>> app = PushApp("examples/leads.csv", sandbox=True)          # doctest: +SKIP
         >>> app.connect.connect(); app.push().counts["accepted"]       # doctest: +SKIP
-        294
+        295
     """
 
     busy = traitlets.Bool(False, help="True while a push or a retry runs.")
