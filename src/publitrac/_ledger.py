@@ -503,7 +503,7 @@ class SQLiteLedger:
 
         Example:
             >>> ledger.stats(destination).leads    # doctest: +SKIP
-            294
+            295
         """
         with self._lock:
             dest = self._destination_id(destination, create=False)
