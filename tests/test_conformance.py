@@ -24,11 +24,11 @@ import httpx
 import pytest
 import schemathesis
 
-import publitrac
+from publitrac import _spec
 from publitrac.sandbox import SandboxServer, run_sandbox
 
-# The copy shipped in the package: the one `publitrac._spec` loads (a drift test keeps it equal to the root one).
-SPEC = Path(publitrac.__file__).with_name("openapi.yaml")
+# The spec that `publitrac._spec` loads: the one in the package (a wheel), or the repository's (editable install).
+SPEC = Path(str(_spec.spec_file()))
 MAX_EXAMPLES = 40
 
 

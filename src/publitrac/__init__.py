@@ -2,11 +2,15 @@
 
 Example:
     >>> import publitrac
+    >>> publitrac.__version__ == importlib.metadata.version("publitrac")
+    True
     >>> pt = publitrac.Publitrac()                                   # doctest: +SKIP
     >>> report = df.publitrac.sync(pt, email="E-mail")                # doctest: +SKIP
 """
 
 from __future__ import annotations
+
+import importlib.metadata
 
 from . import _accessor  # noqa: F401  (registers df.publitrac)
 from ._bodies import preview
@@ -25,6 +29,9 @@ from ._mapping import LeadMapping, map_columns
 from ._report import SyncReport
 from ._sync import last_report, sync, sync_async
 from ._validation import validate
+
+#: The installed distribution's version (from its metadata: pyproject.toml's `version`).
+__version__: str = importlib.metadata.version("publitrac")
 
 __all__ = [
     "ApiError",

@@ -51,7 +51,10 @@ PROGRESS_EVERY = 5.0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="publitrac", description="Push leads to the Publitrac API v2.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from .sandbox import _cli as sandbox_cli
