@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import filecmp
+import importlib.util
+import os
 import runpy
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "generated_client" / "publitrac_client"
@@ -19,6 +23,10 @@ def _files(top: Path) -> dict[str, bytes]:
 
 
 def test_regenerating_the_client_changes_nothing(tmp_path: Path) -> None:
+    if importlib.util.find_spec("openapi_python_client") is None:
+        if os.environ.get("CI"):
+            pytest.fail("openapi-python-client is missing in CI: .ci/run must install the dev extra")
+        pytest.skip('the pinned generator is in the dev extra: pip install -e ".[dev]"')
     regenerate = runpy.run_path(str(ROOT / "scripts" / "regenerate_client.py"))["generate"]
     fresh = tmp_path / "publitrac_client"
     regenerate(fresh)
