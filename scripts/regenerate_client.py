@@ -24,9 +24,19 @@ def generate(output: Path = PACKAGE) -> None:
     # The generator's post-hooks call `ruff` by name: the pinned one beside this interpreter must come first.
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     command = [
-        sys.executable, "-m", "openapi_python_client", "generate",
-        "--path", str(SPEC), "--config", str(CONFIG), "--meta", "none",
-        "--output-path", str(output), "--overwrite",
+        sys.executable,
+        "-m",
+        "openapi_python_client",
+        "generate",
+        "--path",
+        str(SPEC),
+        "--config",
+        str(CONFIG),
+        "--meta",
+        "none",
+        "--output-path",
+        str(output),
+        "--overwrite",
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0 or "Warning" in result.stdout + result.stderr:

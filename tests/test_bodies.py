@@ -39,12 +39,42 @@ CUSTOM = frozenset({"string", "number", "boolean"})
 ID = frozenset({"integer", "string"})  # crmLeadId
 TYPE_SETS = [TEXT, INTEGER, NUMBER, BOOLEAN, CUSTOM, ANY_TYPE, ID, frozenset({"integer", "boolean"})]
 
-TEXTS = [" a ", "", "   ", None, "12", " -12 ", "12.0", "12a", "3.5", "yes", "No", "1e3", "inf", "nan", "0",
-         "007", " 00Q5e00000ABCdE ", "12387.00", "+4", "12.", "0.0", "9007199254740991", "9007199254740992",
-         "12-34", "1 234", "١٢"]
+TEXTS = [
+    " a ",
+    "",
+    "   ",
+    None,
+    "12",
+    " -12 ",
+    "12.0",
+    "12a",
+    "3.5",
+    "yes",
+    "No",
+    "1e3",
+    "inf",
+    "nan",
+    "0",
+    "007",
+    " 00Q5e00000ABCdE ",
+    "12387.00",
+    "+4",
+    "12.",
+    "0.0",
+    "9007199254740991",
+    "9007199254740992",
+    "12-34",
+    "1 234",
+    "١٢",
+]
 # 1900 in Paris: local mean time, an offset with seconds (+00:09:21).
-MOMENTS = ["2024-03-01 09:30:00", None, "2024-03-01 00:00:00.5", "1969-07-20 20:17:40.000001",
-           "1900-01-01 12:00"]
+MOMENTS = [
+    "2024-03-01 09:30:00",
+    None,
+    "2024-03-01 00:00:00.5",
+    "1969-07-20 20:17:40.000001",
+    "1900-01-01 12:00",
+]
 
 
 def _columns() -> dict[str, pd.Series]:
@@ -61,15 +91,38 @@ def _columns() -> dict[str, pd.Series]:
         "str": pd.Series(TEXTS, dtype="str"),
         "string[python]": pd.Series(TEXTS, dtype="string[python]"),
         "object text": pd.Series(TEXTS, dtype=object),
-        "object mixed": pd.Series([
-            None, np.nan, pd.NA, pd.NaT, " t ", 3, np.int64(4), 2.0, np.float32(2.5), np.float64(np.nan),
-            True,
-            np.bool_(False), decimal.Decimal("1.50"), decimal.Decimal("2"), decimal.Decimal("NaN"),
-            dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5),
-            pd.Timestamp("2024-01-02 03:04:05.123456789"),
-            np.datetime64("2024-01-02T03:04"), dt.timedelta(hours=1), [1, 2], {"a": 1}, b"x", float("inf"),
-            pd.Period("2024-01", freq="M"), "", "  x  ",
-        ], dtype=object),
+        "object mixed": pd.Series(
+            [
+                None,
+                np.nan,
+                pd.NA,
+                pd.NaT,
+                " t ",
+                3,
+                np.int64(4),
+                2.0,
+                np.float32(2.5),
+                np.float64(np.nan),
+                True,
+                np.bool_(False),
+                decimal.Decimal("1.50"),
+                decimal.Decimal("2"),
+                decimal.Decimal("NaN"),
+                dt.date(2024, 1, 2),
+                dt.datetime(2024, 1, 2, 3, 4, 5),
+                pd.Timestamp("2024-01-02 03:04:05.123456789"),
+                np.datetime64("2024-01-02T03:04"),
+                dt.timedelta(hours=1),
+                [1, 2],
+                {"a": 1},
+                b"x",
+                float("inf"),
+                pd.Period("2024-01", freq="M"),
+                "",
+                "  x  ",
+            ],
+            dtype=object,
+        ),
         "category text": pd.Series(["b ", None, " b ", "12", ""], dtype="category"),
         "category int": pd.Series([1, None, 2, 1], dtype="category"),
         "datetime naive": pd.Series(pd.to_datetime(MOMENTS, format="ISO8601")),
@@ -77,7 +130,8 @@ def _columns() -> dict[str, pd.Series]:
         "datetime s": pd.Series(pd.to_datetime(["2024-03-01 09:30:00", None]).as_unit("s")),
         "datetime tz": pd.Series(pd.to_datetime(MOMENTS, format="ISO8601").tz_localize("Europe/Paris")),
         "datetime tz +05:45": pd.Series(
-            pd.to_datetime(MOMENTS, format="ISO8601").tz_localize("Asia/Kathmandu")),
+            pd.to_datetime(MOMENTS, format="ISO8601").tz_localize("Asia/Kathmandu")
+        ),
         "timedelta": pd.Series(pd.to_timedelta(["1h", None])),
         "period": pd.Series(pd.period_range("2024-01", periods=2, freq="M")),
     }
@@ -117,44 +171,69 @@ def test_column_conversion_agrees_with_value_conversion(name: str, types: frozen
 
 
 def test_missing_values_are_left_out_never_sent_as_nan() -> None:
-    for cell in (None, np.nan, pd.NA, pd.NaT, np.float64("nan"), np.datetime64("NaT"), decimal.Decimal("NaN"),
-                 "", "  \t "):
+    for cell in (
+        None,
+        np.nan,
+        pd.NA,
+        pd.NaT,
+        np.float64("nan"),
+        np.datetime64("NaT"),
+        decimal.Decimal("NaN"),
+        "",
+        "  \t ",
+    ):
         for types in TYPE_SETS:
             assert convert_value(cell, types) == (None, True), (cell, types)
     converted = convert_column(pd.Series([np.nan, None, "x"], dtype=object), TEXT)
     assert converted.values == [None, None, "x"]
 
 
-@pytest.mark.parametrize(("series", "types", "expected"), [
-    (pd.Series([12387.0, np.nan, -2.0]), INTEGER, [12387, None, -2]),
-    (pd.Series([12387.0, 2.5]), CUSTOM, [12387, 2.5]),
-    (pd.Series([12387.0, 2.5]), TEXT, ["12387", "2.5"]),
-    (pd.Series([1, None], dtype="Int64"), INTEGER, [1, None]),
-    (pd.Series([np.int64(7)], dtype=object), INTEGER, [7]),
-    (pd.Series([" 12387 ", "+4", "12.00"], dtype="str"), INTEGER, [12387, 4, 12]),
-    (pd.Series(["12387", "12387.0", "007", "00Q5e00000ABCdE", "+4", "-4", "0"], dtype="str"), ID,
-     [12387, 12387, "007", "00Q5e00000ABCdE", "+4", "-4", 0]),
-    (pd.Series(["12387", 12387.0, 7, "007", None, "9007199254740992"], dtype=object), ID,
-     [12387, 12387, 7, "007", None, "9007199254740992"]),
-    (pd.Series([12387.0, np.nan, 2.5]), ID, [12387, None, "2.5"]),
-    (pd.Series(["0612", "12387", "12387.0"], dtype=object), TEXT, ["0612", "12387", "12387.0"]),
-    (pd.Series(["0612", "12387", "12387.0"], dtype=object), CUSTOM, ["0612", "12387", "12387.0"]),
-    (pd.Series(["0612", "12387"], dtype=object), ANY_TYPE, ["0612", "12387"]),
-    (pd.Series(["1e3", " 2.5"], dtype=object), NUMBER, [1000, 2.5]),
-    (pd.Series([" Yes", "no", "TRUE", "0"], dtype=object), BOOLEAN, [True, False, True, False]),
-    (pd.Series([True, False]), CUSTOM, [True, False]),
-    (pd.Series([True, False]), TEXT, ["true", "false"]),
-    (pd.Series([0, 1]), BOOLEAN, [False, True]),
-    (pd.Series(["  Ana  ", "\tCafé Olé\n", "  "], dtype="str"), TEXT, ["Ana", "Café Olé", None]),
-    (pd.Series(["  Ana  ", 3, None], dtype=object), CUSTOM, ["Ana", 3, None]),
-], ids=repr)
+@pytest.mark.parametrize(
+    ("series", "types", "expected"),
+    [
+        (pd.Series([12387.0, np.nan, -2.0]), INTEGER, [12387, None, -2]),
+        (pd.Series([12387.0, 2.5]), CUSTOM, [12387, 2.5]),
+        (pd.Series([12387.0, 2.5]), TEXT, ["12387", "2.5"]),
+        (pd.Series([1, None], dtype="Int64"), INTEGER, [1, None]),
+        (pd.Series([np.int64(7)], dtype=object), INTEGER, [7]),
+        (pd.Series([" 12387 ", "+4", "12.00"], dtype="str"), INTEGER, [12387, 4, 12]),
+        (
+            pd.Series(["12387", "12387.0", "007", "00Q5e00000ABCdE", "+4", "-4", "0"], dtype="str"),
+            ID,
+            [12387, 12387, "007", "00Q5e00000ABCdE", "+4", "-4", 0],
+        ),
+        (
+            pd.Series(["12387", 12387.0, 7, "007", None, "9007199254740992"], dtype=object),
+            ID,
+            [12387, 12387, 7, "007", None, "9007199254740992"],
+        ),
+        (pd.Series([12387.0, np.nan, 2.5]), ID, [12387, None, "2.5"]),
+        (pd.Series(["0612", "12387", "12387.0"], dtype=object), TEXT, ["0612", "12387", "12387.0"]),
+        (pd.Series(["0612", "12387", "12387.0"], dtype=object), CUSTOM, ["0612", "12387", "12387.0"]),
+        (pd.Series(["0612", "12387"], dtype=object), ANY_TYPE, ["0612", "12387"]),
+        (pd.Series(["1e3", " 2.5"], dtype=object), NUMBER, [1000, 2.5]),
+        (pd.Series([" Yes", "no", "TRUE", "0"], dtype=object), BOOLEAN, [True, False, True, False]),
+        (pd.Series([True, False]), CUSTOM, [True, False]),
+        (pd.Series([True, False]), TEXT, ["true", "false"]),
+        (pd.Series([0, 1]), BOOLEAN, [False, True]),
+        (pd.Series(["  Ana  ", "\tCafé Olé\n", "  "], dtype="str"), TEXT, ["Ana", "Café Olé", None]),
+        (pd.Series(["  Ana  ", 3, None], dtype=object), CUSTOM, ["Ana", 3, None]),
+    ],
+    ids=repr,
+)
 def test_conversions(series: pd.Series, types: frozenset[str], expected: list[Any]) -> None:
     assert _typed(convert_column(series, types).values or []) == _typed(expected)
 
 
 def test_numpy_scalars_become_python_values() -> None:
-    frame = pd.DataFrame({"f": np.array([1.5], dtype=np.float32), "i": np.array([3], dtype=np.int16),
-                          "b": np.array([True]), "u": np.array([4], dtype=np.uint64)})
+    frame = pd.DataFrame(
+        {
+            "f": np.array([1.5], dtype=np.float32),
+            "i": np.array([3], dtype=np.int16),
+            "b": np.array([True]),
+            "u": np.array([4], dtype=np.uint64),
+        }
+    )
     for column in frame:
         for types in (CUSTOM, ANY_TYPE):
             value = convert_column(frame[column], types).values[0]  # type: ignore[index]
@@ -164,11 +243,15 @@ def test_numpy_scalars_become_python_values() -> None:
 
 def test_datetimes_become_iso_8601() -> None:
     naive = pd.Series(
-        pd.to_datetime(["2024-03-01 09:30:00", "2024-03-01 09:30:00.25", None], format="ISO8601"))
+        pd.to_datetime(["2024-03-01 09:30:00", "2024-03-01 09:30:00.25", None], format="ISO8601")
+    )
     assert convert_column(naive, TEXT).values == ["2024-03-01T09:30:00", "2024-03-01T09:30:00.250000", None]
     paris = naive.dt.tz_localize("Europe/Paris")
     assert convert_column(paris, TEXT).values == [
-        "2024-03-01T09:30:00+01:00", "2024-03-01T09:30:00.250000+01:00", None]
+        "2024-03-01T09:30:00+01:00",
+        "2024-03-01T09:30:00.250000+01:00",
+        None,
+    ]
     summer = pd.Series([pd.Timestamp("2024-07-01 12:00", tz="America/Montreal")])
     assert convert_column(summer, CUSTOM).values == ["2024-07-01T12:00:00-04:00"]
     assert convert_value(dt.date(2024, 3, 1), CUSTOM) == ("2024-03-01", True)
@@ -192,26 +275,40 @@ def test_field_types_come_from_the_schema() -> None:
     assert custom_field_types() == CUSTOM
 
 
-LEADS = pd.DataFrame({
-    "E-mail": [" ana@exemple.fr ", "bob@beispiel.de", "carla@ejemplo.es"],
-    "First Name": ["Ana", None, "  Carla "],
-    "CRM Lead ID": [12387.0, np.nan, 3.0],
-    "Plan": ["pro", None, None],
-    "Score": pd.array([10, None, 30], dtype="Int64"),
-    "Signed Up": pd.to_datetime(
-        ["2024-03-01", None, "2024-03-03 10:00"], format="ISO8601").tz_localize("Europe/Paris"),
-}, index=["a", "b", "c"])
+LEADS = pd.DataFrame(
+    {
+        "E-mail": [" ana@exemple.fr ", "bob@beispiel.de", "carla@ejemplo.es"],
+        "First Name": ["Ana", None, "  Carla "],
+        "CRM Lead ID": [12387.0, np.nan, 3.0],
+        "Plan": ["pro", None, None],
+        "Score": pd.array([10, None, 30], dtype="Int64"),
+        "Signed Up": pd.to_datetime(["2024-03-01", None, "2024-03-03 10:00"], format="ISO8601").tz_localize(
+            "Europe/Paris"
+        ),
+    },
+    index=["a", "b", "c"],
+)
 
 
 def test_bodies_have_lead_info_and_custom_fields_only_when_present() -> None:
     mapping = map_columns(LEADS, custom_fields=["Plan", "Score", "Signed Up"])
     bodies = list(iter_bodies(LEADS, mapping))
     assert bodies == [
-        (0, {"leadInfo": {"email": "ana@exemple.fr", "firstName": "Ana", "crmLeadId": 12387},
-             "leadCustomField": {"Plan": "pro", "Score": 10, "Signed Up": "2024-03-01T00:00:00+01:00"}}),
+        (
+            0,
+            {
+                "leadInfo": {"email": "ana@exemple.fr", "firstName": "Ana", "crmLeadId": 12387},
+                "leadCustomField": {"Plan": "pro", "Score": 10, "Signed Up": "2024-03-01T00:00:00+01:00"},
+            },
+        ),
         (1, {"leadInfo": {"email": "bob@beispiel.de"}}),
-        (2, {"leadInfo": {"email": "carla@ejemplo.es", "firstName": "Carla", "crmLeadId": 3},
-             "leadCustomField": {"Score": 30, "Signed Up": "2024-03-03T10:00:00+01:00"}}),
+        (
+            2,
+            {
+                "leadInfo": {"email": "carla@ejemplo.es", "firstName": "Carla", "crmLeadId": 3},
+                "leadCustomField": {"Score": 30, "Signed Up": "2024-03-03T10:00:00+01:00"},
+            },
+        ),
     ]
     assert list(iter_bodies(LEADS, map_columns(LEADS)))[1] == (1, {"leadInfo": {"email": "bob@beispiel.de"}})
 
@@ -240,15 +337,18 @@ def test_positions_choose_and_order_the_rows() -> None:
 
 
 def test_rows_that_cannot_be_sent_raise_naming_the_row() -> None:
-    df = pd.DataFrame({"email": ["a@exemple.fr", None, "c@exemple.fr"], "crmLeadId": ["1", "2", [3]]},
-                      index=["first", "second", "third"])
+    df = pd.DataFrame(
+        {"email": ["a@exemple.fr", None, "c@exemple.fr"], "crmLeadId": ["1", "2", [3]]},
+        index=["first", "second", "third"],
+    )
     mapping = map_columns(df)
     with pytest.raises(ValueError, match="'second'.*no email"):
         list(iter_bodies(df, mapping, [0, 1]))
     with pytest.raises(ValueError, match="'third'.*'crmLeadId'"):
         list(iter_bodies(df, mapping, [2]))
     assert list(iter_bodies(df, mapping, [0])) == [
-        (0, {"leadInfo": {"email": "a@exemple.fr", "crmLeadId": 1}})]
+        (0, {"leadInfo": {"email": "a@exemple.fr", "crmLeadId": 1}})
+    ]
 
 
 def test_bodies_are_built_one_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,8 +380,9 @@ def test_preview_skips_invalid_rows_and_reads_only_the_head(monkeypatch: pytest.
     from publitrac import _validation
 
     real = _validation.find_problems
-    monkeypatch.setattr(_validation, "find_problems",
-                        lambda frame, m: checked.append(len(frame)) or real(frame, m))
+    monkeypatch.setattr(
+        _validation, "find_problems", lambda frame, m: checked.append(len(frame)) or real(frame, m)
+    )
     bodies = preview(df, 3, custom_fields=["Plan"])
     assert bodies == [
         {"leadInfo": {"email": f"lead{i}@exemple.fr", "firstName": "Ana"}, "leadCustomField": {"Plan": "pro"}}
@@ -375,16 +476,19 @@ def test_ids_arrive_exactly_as_the_file_holds_them(
     stored = {email: sandbox.lead(email) for email in frame["E-mail Address"]}
     ids = {email: lead["leadInfo"].get("crmLeadId") for email, lead in stored.items() if lead is not None}
     assert _typed(list(ids.values())) == _typed(
-        ["00Q5e00000ABCdE", "007", 12387, 12387, "12-34", None, "9007199254740993"])
+        ["00Q5e00000ABCdE", "007", 12387, 12387, "12-34", None, "9007199254740993"]
+    )
     phones = [lead["leadCustomField"].get("Phone") for lead in stored.values() if lead is not None]
     assert phones == ["0612345678", "+33 6 12", None, "0612", None, None, None]  # text stays text: never 612
 
 
 def test_whole_numbers_of_a_frame_arrive_as_integers(make_sandbox: Callable[..., SandboxServer]) -> None:
-    frame = pd.DataFrame({
-        "email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr", "d@exemple.fr"],
-        "gaps": [12387.0, np.nan, 7.0, 2.5],  # float64 because of the gap
-    })
+    frame = pd.DataFrame(
+        {
+            "email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr", "d@exemple.fr"],
+            "gaps": [12387.0, np.nan, 7.0, 2.5],  # float64 because of the gap
+        }
+    )
     frame["crmLeadId"] = frame.pop("gaps")
     sandbox = make_sandbox(apply_delay=0)
     pt = publitrac.Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)

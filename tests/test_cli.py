@@ -71,7 +71,10 @@ def test_validate_a_clean_file_exits_0(clean_csv: Path, capsys: pytest.CaptureFi
     assert main(["validate", str(clean_csv), "--custom", "Company"]) == 0
     out = capsys.readouterr().out
     assert "40 rows, 40 valid, 0 invalid" in out
-    assert "Mapping: Email -> email, First Name -> firstName, Company -> custom 'Company'\nNot sent: none\n" in out
+    assert (
+        "Mapping: Email -> email, First Name -> firstName, Company -> custom 'Company'\nNot sent: none\n"
+        in out
+    )
 
 
 def test_dry_run_writes_every_row_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,7 +210,11 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     done = subprocess.run(
         f"{shlex.quote(sys.executable)} -m publitrac.cli sync {shlex.quote(str(LEADS))} --sandbox --no-progress"
         " | head -n 1",
-        shell=True, capture_output=True, text=True, timeout=120, check=False,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.stdout.startswith("Read 300 rows"), done.stdout
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
@@ -230,8 +237,18 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def test_excel_files_sync_without_options(name: str, detected: str, sandbox: Any) -> None:
     env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
     # The ids go as custom fields here: how crmLeadId takes text ids is the spec's business, not the reader's.
-    done = run_cli("sync", str(FIXTURES / name), "--map", "CRM Lead ID=ignore", "--custom", "CRM Lead ID",
-                   "--custom", "Company", "--no-progress", env=env)
+    done = run_cli(
+        "sync",
+        str(FIXTURES / name),
+        "--map",
+        "CRM Lead ID=ignore",
+        "--custom",
+        "CRM Lead ID",
+        "--custom",
+        "Company",
+        "--no-progress",
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Read 4 rows, 5 columns from {name} {detected}" in done.stdout
     sandbox.wait_until_applied()
@@ -249,7 +266,10 @@ def test_sep_and_encoding_flags_override_the_detection(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Read 1 row, 2 columns from pl.csv (Windows-1250, delimiter '|')" in done.stdout
     for tab in ("\\t", "tab"):  # a tab is hard to type in a shell
-        assert main(["validate", str(FIXTURES / "crm-utf8.tsv"), "--sep", tab, "--map", "CRM Lead ID=ignore"]) == 0
+        assert (
+            main(["validate", str(FIXTURES / "crm-utf8.tsv"), "--sep", tab, "--map", "CRM Lead ID=ignore"])
+            == 0
+        )
     wrong = run_cli("validate", str(path), "--encoding", "utf-8")
     assert wrong.returncode == 2
     assert "cannot read" in wrong.stderr and "pass --encoding" in wrong.stderr, wrong.stderr
@@ -326,12 +346,23 @@ def test_timeout_and_allow_insecure_http_reach_the_connection(
 
     monkeypatch.setattr(publitrac, "Publitrac", fake)
     with pytest.raises(Stop):
-        main(["sync", str(clean_csv), "--base-url", "http://leads.example/v2", "--timeout", "2.5",
-              "--allow-insecure-http"])
+        main(
+            [
+                "sync",
+                str(clean_csv),
+                "--base-url",
+                "http://leads.example/v2",
+                "--timeout",
+                "2.5",
+                "--allow-insecure-http",
+            ]
+        )
     assert seen == {"base_url": "http://leads.example/v2", "timeout": 2.5, "allow_insecure_http": True}
 
 
-def test_a_server_that_never_answers_stops_the_run_within_the_timeout(clean_csv: Path, tmp_path: Path) -> None:
+def test_a_server_that_never_answers_stops_the_run_within_the_timeout(
+    clean_csv: Path, tmp_path: Path
+) -> None:
     import socket
     import time
 
@@ -341,8 +372,19 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(clean_csv:
         port = silent.getsockname()[1]
         env = {"PUBLITRAC_API_KEY": "k", "PUBLITRAC_BASE_URL": f"http://127.0.0.1:{port}/v2"}
         started = time.monotonic()
-        done = run_cli("sync", str(clean_csv), "--timeout", "1", "--max-attempts", "1", "--no-progress",
-                       "--results", str(tmp_path / "out.csv"), env=env, timeout=60)
+        done = run_cli(
+            "sync",
+            str(clean_csv),
+            "--timeout",
+            "1",
+            "--max-attempts",
+            "1",
+            "--no-progress",
+            "--results",
+            str(tmp_path / "out.csv"),
+            env=env,
+            timeout=60,
+        )
         elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stdout + done.stderr
     assert "No answer within 1 s" in done.stderr, done.stderr
@@ -351,9 +393,7 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(clean_csv:
 
 
 @pytest.mark.parametrize("sigint", ["default", "ignored"])
-def test_sigterm_mid_run_writes_every_row_and_exits_1(
-    sigint: str, make_sandbox: Any, tmp_path: Path
-) -> None:
+def test_sigterm_mid_run_writes_every_row_and_exits_1(sigint: str, make_sandbox: Any, tmp_path: Path) -> None:
     import signal
     import time
 
@@ -361,18 +401,36 @@ def test_sigterm_mid_run_writes_every_row_and_exits_1(
     results = tmp_path / "results.csv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLITRAC_")}
     env.update({"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url})
-    args = [sys.executable, "-m", "publitrac.cli", "sync", str(LEADS), "--concurrency", "4",
-            "--results", str(results)]
+    args = [
+        sys.executable,
+        "-m",
+        "publitrac.cli",
+        "sync",
+        str(LEADS),
+        "--concurrency",
+        "4",
+        "--results",
+        str(results),
+    ]
     # A background job of a non-interactive shell starts with SIGINT ignored: SIGTERM must stop it all the same.
     ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint == "ignored" else None
-    process = subprocess.Popen(args + (["--no-progress"] if ignore else []), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, preexec_fn=ignore)
+    process = subprocess.Popen(
+        args + (["--no-progress"] if ignore else []),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        preexec_fn=ignore,
+    )
     try:
         if ignore is None:
             # Without a terminal, progress comes as plain lines on stderr: the first one means the run is going.
             assert process.stderr is not None
             line = process.stderr.readline()
-            assert line.startswith("publitrac sync: ") and f"/{300 - len(INVALID_POSITIONS)} rows" in line, line
+            assert line.startswith("publitrac sync: ") and f"/{300 - len(INVALID_POSITIONS)} rows" in line, (
+                line
+            )
         else:
             deadline = time.monotonic() + 60
             while sandbox.stats()["accepted"] < 20 and time.monotonic() < deadline:
@@ -417,7 +475,12 @@ def test_200s_with_error_bodies_fail_rows_and_exit_1(
 @pytest.mark.parametrize(
     ("args", "env", "said", "not_said"),
     [
-        (["validate", str(LEADS), "--email-column", "Nope"], {}, "--email-column Nope names no column", "email="),
+        (
+            ["validate", str(LEADS), "--email-column", "Nope"],
+            {},
+            "--email-column Nope names no column",
+            "email=",
+        ),
         (["validate", str(LEADS), "--map", "Nope=firstName"], {}, "--map names column 'Nope'", "mapping"),
         (
             ["sync", str(LEADS), "--base-url", "http://leads.example/v2"],

@@ -14,11 +14,29 @@ from publitrac._exceptions import ConfigurationError
 from publitrac._mapping import ALL, LeadMapping, map_columns, normalise_name
 
 
-@pytest.mark.parametrize("column", [
-    "email", "Email", "EMAIL", "E-mail", "e_mail", "e.mail", " E-Mail ", "E-mail Address", "Email address",
-    "email_address", "Mail", "Courriel", "Adresse courriel", "Adresse électronique", "ADRESSE ELECTRONIQUE",
-    "Correo", "Correo electrónico", "E-Mail-Adresse",
-])
+@pytest.mark.parametrize(
+    "column",
+    [
+        "email",
+        "Email",
+        "EMAIL",
+        "E-mail",
+        "e_mail",
+        "e.mail",
+        " E-Mail ",
+        "E-mail Address",
+        "Email address",
+        "email_address",
+        "Mail",
+        "Courriel",
+        "Adresse courriel",
+        "Adresse électronique",
+        "ADRESSE ELECTRONIQUE",
+        "Correo",
+        "Correo electrónico",
+        "E-Mail-Adresse",
+    ],
+)
 def test_email_column_is_detected_from_common_names(column: str) -> None:
     mapping = map_columns([column, "First Name", "Notes"])
     assert mapping.email == column
@@ -60,12 +78,22 @@ def test_email_argument_leaves_other_email_like_columns_out() -> None:
     assert mapping.ignored == ("Email",)
 
 
-@pytest.mark.parametrize(("column", "field"), [
-    ("First Name", "firstName"), ("first_name", "firstName"), ("FirstName", "firstName"),
-    ("FIRST-NAME", "firstName"), ("first.name", "firstName"), ("  first name ", "firstName"),
-    ("Last Name", "lastName"), ("Job Title", "jobTitle"), ("Jôb Títle", "jobTitle"),
-    ("CRM Lead ID", "crmLeadId"), ("crm_lead_id", "crmLeadId"),
-])
+@pytest.mark.parametrize(
+    ("column", "field"),
+    [
+        ("First Name", "firstName"),
+        ("first_name", "firstName"),
+        ("FirstName", "firstName"),
+        ("FIRST-NAME", "firstName"),
+        ("first.name", "firstName"),
+        ("  first name ", "firstName"),
+        ("Last Name", "lastName"),
+        ("Job Title", "jobTitle"),
+        ("Jôb Títle", "jobTitle"),
+        ("CRM Lead ID", "crmLeadId"),
+        ("crm_lead_id", "crmLeadId"),
+    ],
+)
 def test_standard_fields_are_matched_by_normalised_name(column: str, field: str) -> None:
     assert map_columns(["Email", column]).fields[column] == field
 
@@ -91,12 +119,15 @@ def test_mapping_overrides_detection() -> None:
 
 
 def test_mapping_to_none_or_ignore_drops_a_detected_column() -> None:
-    mapping = map_columns(["Email", "First Name", "Last Name"],
-                          mapping={"First Name": None, "Last Name": "ignore"})
+    mapping = map_columns(
+        ["Email", "First Name", "Last Name"], mapping={"First Name": None, "Last Name": "ignore"}
+    )
     assert dict(mapping.fields) == {"Email": "email"}
     assert mapping.ignored == ("First Name", "Last Name")
-    assert "First Name" not in map_columns(["Email", "First Name"], mapping={"First Name": None},
-                                           custom_fields=ALL).custom
+    assert (
+        "First Name"
+        not in map_columns(["Email", "First Name"], mapping={"First Name": None}, custom_fields=ALL).custom
+    )
 
 
 def test_mapping_can_name_the_email_column() -> None:
@@ -190,8 +221,12 @@ def test_a_lead_mapping_is_returned_unchanged_and_checked() -> None:
 def test_lead_mapping_round_trips_through_json_and_is_frozen() -> None:
     mapping = map_columns(["E-mail", "First Name", "Company", "Notes"], custom_fields={"Company": "Société"})
     data = json.loads(json.dumps(mapping.to_dict(), ensure_ascii=False))
-    assert data == {"email": "E-mail", "fields": {"E-mail": "email", "First Name": "firstName"},
-                    "custom": {"Company": "Société"}, "ignored": ["Notes"]}
+    assert data == {
+        "email": "E-mail",
+        "fields": {"E-mail": "email", "First Name": "firstName"},
+        "custom": {"Company": "Société"},
+        "ignored": ["Notes"],
+    }
     assert LeadMapping.from_dict(data) == mapping
     assert hash(LeadMapping.from_dict(data)) == hash(mapping)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -201,13 +236,16 @@ def test_lead_mapping_round_trips_through_json_and_is_frozen() -> None:
     assert mapping.columns == ("E-mail", "First Name", "Company")
 
 
-@pytest.mark.parametrize(("data", "match"), [
-    ({"fields": {}}, "needs 'email'"),
-    ({"email": "E", "fields": {"E": "email", "N": "nickname"}}, "'nickname'"),
-    ({"email": "E", "fields": {"E": "email", "A": "lastName", "B": "lastName"}}, "'A'.*'B'"),
-    ({"email": "E", "fields": {"E": "lastName"}}, "email column 'E'"),
-    ({"email": "E", "fields": {"E": "email"}, "custom": {"E": "x"}}, "cannot also be a custom field"),
-])
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ({"fields": {}}, "needs 'email'"),
+        ({"email": "E", "fields": {"E": "email", "N": "nickname"}}, "'nickname'"),
+        ({"email": "E", "fields": {"E": "email", "A": "lastName", "B": "lastName"}}, "'A'.*'B'"),
+        ({"email": "E", "fields": {"E": "lastName"}}, "email column 'E'"),
+        ({"email": "E", "fields": {"E": "email"}, "custom": {"E": "x"}}, "cannot also be a custom field"),
+    ],
+)
 def test_from_dict_checks_consistency(data: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         LeadMapping.from_dict(data)

@@ -27,7 +27,9 @@ def test_loaded_spec_is_the_root_spec() -> None:
     # an editable install (the tests' own) reads the repository's spec; tests/test_packaging.py checks a wheel's
     assert _spec.spec()["paths"].keys() == {"/auth/getToken", "/lead/delayedSync"}
     assert _spec.spec_file().read_bytes() == (ROOT / "openapi.yaml").read_bytes()
-    assert not (ROOT / "src/publitrac/openapi.yaml").exists(), "the wheel gets its copy from the build backend"
+    assert not (ROOT / "src/publitrac/openapi.yaml").exists(), (
+        "the wheel gets its copy from the build backend"
+    )
 
 
 def test_every_undocumented_error_is_marked_assumed() -> None:
@@ -55,7 +57,11 @@ def test_redocly_lint_has_no_error_or_warning() -> None:
         pytest.skip("npx (Node.js) is not installed: cannot run redocly lint on this machine")
     result = subprocess.run(
         ["npx", "--yes", REDOCLY, "lint", "--format", "stylish", "openapi.yaml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -103,7 +109,7 @@ def test_inferences_are_labelled_assumed() -> None:
     description = document["info"]["description"]
     for claim in ("re-sending the same lead is harmless", "dropped later, out of sight"):
         sentence_start = description.rfind(".", 0, description.index(claim))
-        assert "**assumed" in description[sentence_start:description.index(claim)].lower(), claim
+        assert "**assumed" in description[sentence_start : description.index(claim)].lower(), claim
     sync = document["paths"]["/lead/delayedSync"]["post"]["description"]
     assert "**Assumed:** custom fields the body does not name" in sync
     assert "LeadCustomFields" in sync  # the vendor's prose name, noted beside the example's `leadCustomField`

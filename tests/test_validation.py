@@ -40,8 +40,10 @@ def _library_reason(address: str) -> str:
 
 
 def test_problem_frame_shape_and_order() -> None:
-    df = pd.DataFrame({"email": ["ok@exemple.fr", "bad@", None], "crmLeadId": _objects([[1], "1", "2"])},
-                      index=["r0", "r1", "r2"])
+    df = pd.DataFrame(
+        {"email": ["ok@exemple.fr", "bad@", None], "crmLeadId": _objects([[1], "1", "2"])},
+        index=["r0", "r1", "r2"],
+    )
     problems = validate(df)
     assert tuple(problems.columns) == PROBLEM_COLUMNS
     assert problems["position"].tolist() == [0, 1, 2]
@@ -72,32 +74,64 @@ def test_missing_email_kinds_in_object_columns() -> None:
     assert invalid_positions(validate(df)).tolist() == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("address", ["bob@", "@exemple.fr", "ana.exemple.fr", "a..b@exemple.fr", "a@exemple",
-                                     "a@exemple.123", "a b@exemple.fr", "Ana <ana@exemple.fr>", "a@localhost",
-                                     "a@printer.local", "a@ab--cd.fr", "a@-exemple.fr"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "bob@",
+        "@exemple.fr",
+        "ana.exemple.fr",
+        "a..b@exemple.fr",
+        "a@exemple",
+        "a@exemple.123",
+        "a b@exemple.fr",
+        "Ana <ana@exemple.fr>",
+        "a@localhost",
+        "a@printer.local",
+        "a@ab--cd.fr",
+        "a@-exemple.fr",
+    ],
+)
 def test_malformed_emails_are_errors_with_the_library_reason(address: str) -> None:
     df = pd.DataFrame({"email": ["ok@exemple.fr", f" {address} "]}, index=[10, 20])
     problems = validate(df)
-    assert problems.to_dict("records") == [{
-        "row": 20, "position": 1, "column": "email", "field": "email", "value": address,
-        "problem": f"not a valid email address: {_library_reason(address)}", "severity": "error"}]
+    assert problems.to_dict("records") == [
+        {
+            "row": 20,
+            "position": 1,
+            "column": "email",
+            "field": "email",
+            "value": address,
+            "problem": f"not a valid email address: {_library_reason(address)}",
+            "severity": "error",
+        }
+    ]
 
 
-@pytest.mark.parametrize("address", [
-    "ab--c@exemple.fr", "o'brien+tag@exemple.ie", "A.B@Sub.Exemple.FR", "a@b.c",
-    "x@xn--bcher-kva.ch", "a" * 65 + "@exemple.fr",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ab--c@exemple.fr",
+        "o'brien+tag@exemple.ie",
+        "A.B@Sub.Exemple.FR",
+        "a@b.c",
+        "x@xn--bcher-kva.ch",
+        "a" * 65 + "@exemple.fr",
+    ],
+)
 def test_valid_emails_off_the_plain_path_pass(address: str) -> None:
     validate_email(address, check_deliverability=False)  # the library agrees they are valid
     assert len(validate(pd.DataFrame({"email": [address]}))) == 0
 
 
 def test_emails_of_other_dtypes_are_checked_as_the_text_they_would_be_sent_as() -> None:
-    df = pd.DataFrame({"email": pd.Series(["ana@exemple.fr", " bob@exemple.fr", None, "ana@exemple.fr "],
-                                          dtype="category")})
+    df = pd.DataFrame(
+        {"email": pd.Series(["ana@exemple.fr", " bob@exemple.fr", None, "ana@exemple.fr "], dtype="category")}
+    )
     problems = validate(df)
     assert problems[["position", "severity"]].to_dict("records") == [
-        {"position": 2, "severity": "error"}, {"position": 3, "severity": "warning"}]
+        {"position": 2, "severity": "error"},
+        {"position": 3, "severity": "warning"},
+    ]
     numbers = validate(pd.DataFrame({"email": [12.0, np.nan]}))
     assert numbers["problem"].tolist() == [
         f"not a valid email address: {_library_reason('12')}",
@@ -108,8 +142,14 @@ def test_emails_of_other_dtypes_are_checked_as_the_text_they_would_be_sent_as() 
 
 
 INTERNATIONAL = ["zoë.müller@beispiel.de", "jose@españa.es", "用户@例子.中国", "Zoë.Müller@Beispiel.de"]
-BROKEN_INTERNATIONAL = ["zoë..müller@beispiel.de", "zoë.müller@", "zoë müller@beispiel.de", "zoë@müller@beispiel.de",
-                        "zoë.müller@beispiel..de", ".zoë@beispiel.de"]
+BROKEN_INTERNATIONAL = [
+    "zoë..müller@beispiel.de",
+    "zoë.müller@",
+    "zoë müller@beispiel.de",
+    "zoë@müller@beispiel.de",
+    "zoë.müller@beispiel..de",
+    ".zoë@beispiel.de",
+]
 
 
 @pytest.mark.parametrize("dtype", [DEFAULT_TEXT, object], ids=str)
@@ -156,11 +196,13 @@ def _plain(addresses: list[str], dtype: Any) -> list[bool]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(
-    st.from_regex(PLAIN_EMAIL, fullmatch=True),
-    st.from_regex(r"[a-z.-]{1,8}@[a-z0-9.-]{1,12}\.(local|test|arpa|fr|a1)", fullmatch=True),
-    st.emails(),
-))
+@given(
+    st.one_of(
+        st.from_regex(PLAIN_EMAIL, fullmatch=True),
+        st.from_regex(r"[a-z.-]{1,8}@[a-z0-9.-]{1,12}\.(local|test|arpa|fr|a1)", fullmatch=True),
+        st.emails(),
+    )
+)
 def test_plain_path_only_accepts_what_the_library_accepts(address: str) -> None:
     plain = _plain([address], object)
     assert plain == _plain([address], DEFAULT_TEXT)  # the pyarrow (RE2) and Python regex paths agree
@@ -175,50 +217,96 @@ def _objects(values: list[Any]) -> np.ndarray:
 
 
 def test_types_come_from_the_spec_for_standard_fields() -> None:
-    df = pd.DataFrame({
-        "email": [f"lead{i}@exemple.fr" for i in range(8)],
-        "CRM Lead ID": _objects(["12a", 3.5, True, "12387", 12387.0, " 007 ", None, [1]]),
-        "First Name": _objects(["Ana", 7, 2.5, True, pd.Timestamp("2024-01-01"), None, " ", {"x": 1}]),
-    }, index=[f"row{i}" for i in range(8)])
+    df = pd.DataFrame(
+        {
+            "email": [f"lead{i}@exemple.fr" for i in range(8)],
+            "CRM Lead ID": _objects(["12a", 3.5, True, "12387", 12387.0, " 007 ", None, [1]]),
+            "First Name": _objects(["Ana", 7, 2.5, True, pd.Timestamp("2024-01-01"), None, " ", {"x": 1}]),
+        },
+        index=[f"row{i}" for i in range(8)],
+    )
     problems = validate(df)
     assert problems[["row", "column", "field", "value", "problem"]].to_dict("records") == [
-        {"row": "row7", "column": "CRM Lead ID", "field": "crmLeadId", "value": "[1]",
-         "problem": "crmLeadId must be text or an integer; got a list ([1])"},
-        {"row": "row7", "column": "First Name", "field": "firstName", "value": "{'x': 1}",
-         "problem": "firstName must be text; got a dict ({'x': 1})"},
+        {
+            "row": "row7",
+            "column": "CRM Lead ID",
+            "field": "crmLeadId",
+            "value": "[1]",
+            "problem": "crmLeadId must be text or an integer; got a list ([1])",
+        },
+        {
+            "row": "row7",
+            "column": "First Name",
+            "field": "firstName",
+            "value": "{'x': 1}",
+            "problem": "firstName must be text; got a dict ({'x': 1})",
+        },
     ]
     bodies = dict(iter_bodies(df, map_columns(df), valid_positions(problems, len(df))))
     assert [body["leadInfo"].get("crmLeadId") for body in bodies.values()] == [
-        "12a", "3.5", "true", 12387, 12387, "007", None]
+        "12a",
+        "3.5",
+        "true",
+        12387,
+        12387,
+        "007",
+        None,
+    ]
 
 
 def test_float_id_columns_with_gaps_are_fine_but_infinity_is_not() -> None:
-    df = pd.DataFrame({"email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr", "d@exemple.fr"],
-                       "crmLeadId": [12387.0, np.nan, 2.5, np.inf]})
+    df = pd.DataFrame(
+        {
+            "email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr", "d@exemple.fr"],
+            "crmLeadId": [12387.0, np.nan, 2.5, np.inf],
+        }
+    )
     problems = validate(df)
     assert problems["position"].tolist() == [3]
     assert problems["value"].tolist() == ["inf"]
 
 
 def test_custom_fields_accept_text_numbers_and_booleans() -> None:
-    df = pd.DataFrame({"email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr"],
-                       "Tags": pd.Series([["x", "y"], "vip", 3], dtype=object),
-                       "Score": [1.5, np.nan, np.inf]})
+    df = pd.DataFrame(
+        {
+            "email": ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr"],
+            "Tags": pd.Series([["x", "y"], "vip", 3], dtype=object),
+            "Score": [1.5, np.nan, np.inf],
+        }
+    )
     problems = validate(df, custom_fields={"Tags": "tags", "Score": "score"})
     assert problems[["position", "column", "field", "problem"]].to_dict("records") == [
-        {"position": 0, "column": "Tags", "field": "tags",
-         "problem": "custom field 'tags' must be text, a number or a boolean; got a list (['x', 'y'])"},
-        {"position": 2, "column": "Score", "field": "score",
-         "problem": "custom field 'score' must be text, a number or a boolean; got the number inf"},
+        {
+            "position": 0,
+            "column": "Tags",
+            "field": "tags",
+            "problem": "custom field 'tags' must be text, a number or a boolean; got a list (['x', 'y'])",
+        },
+        {
+            "position": 2,
+            "column": "Score",
+            "field": "score",
+            "problem": "custom field 'score' must be text, a number or a boolean; got the number inf",
+        },
     ]
 
 
 def test_type_rules_follow_a_field_added_to_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    fields = {**_spec.lead_info_fields(), "age": {"type": "integer"}, "vip": {"type": "boolean"},
-              "ratio": {"type": "number"}}
+    fields = {
+        **_spec.lead_info_fields(),
+        "age": {"type": "integer"},
+        "vip": {"type": "boolean"},
+        "ratio": {"type": "number"},
+    }
     monkeypatch.setattr(_spec, "lead_info_fields", lambda: fields)
-    df = pd.DataFrame({"email": ["a@exemple.fr", "b@exemple.fr"], "Age": ["12", "douze"],
-                       "VIP": ["yes", "maybe"], "Ratio": ["0.5", "1/2"]})
+    df = pd.DataFrame(
+        {
+            "email": ["a@exemple.fr", "b@exemple.fr"],
+            "Age": ["12", "douze"],
+            "VIP": ["yes", "maybe"],
+            "Ratio": ["0.5", "1/2"],
+        }
+    )
     problems = validate(df)
     assert problems[["position", "field", "problem"]].to_dict("records") == [
         {"position": 1, "field": "age", "problem": "age must be an integer; got the text 'douze'"},
@@ -230,25 +318,41 @@ def test_type_rules_follow_a_field_added_to_the_spec(monkeypatch: pytest.MonkeyP
 
 
 def test_duplicate_emails_warn_on_later_rows_naming_the_first() -> None:
-    df = pd.DataFrame({"email": ["ana@exemple.fr", "bob@exemple.fr", " ANA@exemple.fr", "Ana@Exemple.fr "]},
-                      index=["a", "b", "c", "d"])
+    df = pd.DataFrame(
+        {"email": ["ana@exemple.fr", "bob@exemple.fr", " ANA@exemple.fr", "Ana@Exemple.fr "]},
+        index=["a", "b", "c", "d"],
+    )
     problems = validate(df)
     assert problems[["row", "severity", "value", "problem"]].to_dict("records") == [
-        {"row": "c", "severity": "warning", "value": "ANA@exemple.fr",
-         "problem": "same email as row 'a'; sent after it, the later row wins"},
-        {"row": "d", "severity": "warning", "value": "Ana@Exemple.fr",
-         "problem": "same email as row 'a'; sent after it, the later row wins"},
+        {
+            "row": "c",
+            "severity": "warning",
+            "value": "ANA@exemple.fr",
+            "problem": "same email as row 'a'; sent after it, the later row wins",
+        },
+        {
+            "row": "d",
+            "severity": "warning",
+            "value": "Ana@Exemple.fr",
+            "problem": "same email as row 'a'; sent after it, the later row wins",
+        },
     ]
     assert invalid_positions(problems).tolist() == []
     assert valid_positions(problems, 4).tolist() == [0, 1, 2, 3]
 
 
 def test_a_row_that_is_not_sent_is_no_duplicate_source() -> None:
-    df = pd.DataFrame({"email": ["ana@exemple.fr", "ana@exemple.fr", "ana@exemple.fr"],
-                       "crmLeadId": _objects([["zz"], "1", "2"])})
+    df = pd.DataFrame(
+        {
+            "email": ["ana@exemple.fr", "ana@exemple.fr", "ana@exemple.fr"],
+            "crmLeadId": _objects([["zz"], "1", "2"]),
+        }
+    )
     problems = validate(df)
     assert problems[["position", "severity"]].to_dict("records") == [
-        {"position": 0, "severity": "error"}, {"position": 2, "severity": "warning"}]
+        {"position": 0, "severity": "error"},
+        {"position": 2, "severity": "warning"},
+    ]
     assert "same email as row 1;" in problems["problem"].iloc[1]
 
 
@@ -288,14 +392,19 @@ def test_example_leads_counts() -> None:
     assert df["CRM Lead ID"].dtype == np.float64 and df["CRM Lead ID"].isna().any()
     mapping = map_columns(df, custom_fields="all")
     assert dict(mapping.fields) == {
-        "E-mail Address": "email", "First Name": "firstName", "Last Name": "lastName",
-        "Job Title": "jobTitle", "CRM Lead ID": "crmLeadId"}
+        "E-mail Address": "email",
+        "First Name": "firstName",
+        "Last Name": "lastName",
+        "Job Title": "jobTitle",
+        "CRM Lead ID": "crmLeadId",
+    }
     problems = find_problems(df, mapping)
     errors = problems[problems["severity"] == "error"]
     warnings = problems[problems["severity"] == "warning"]
     assert errors["position"].tolist() == EXAMPLE_ERRORS
     assert warnings[["position", "problem"]].to_dict("records") == [
-        {"position": 251, "problem": "same email as row 42; sent after it, the later row wins"}]
+        {"position": 251, "problem": "same email as row 42; sent after it, the later row wins"}
+    ]
     valid = valid_positions(problems, len(df))
     assert len(valid) == 295
     validator = jsonschema.Draft202012Validator(_spec.schema("LeadSyncRequest"))
@@ -310,11 +419,16 @@ def test_example_leads_counts() -> None:
 
 # -- integration: real HTTP against the sandbox -------------------------------------------------------------
 
+
 def test_internationalised_emails_arrive_and_broken_ones_are_never_sent(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    df = pd.DataFrame({"email": INTERNATIONAL + BROKEN_INTERNATIONAL,
-                       "First Name": [f"n{i}" for i in range(len(INTERNATIONAL + BROKEN_INTERNATIONAL))]})
+    df = pd.DataFrame(
+        {
+            "email": INTERNATIONAL + BROKEN_INTERNATIONAL,
+            "First Name": [f"n{i}" for i in range(len(INTERNATIONAL + BROKEN_INTERNATIONAL))],
+        }
+    )
     sandbox = make_sandbox(apply_delay=0)
     pt = publitrac.Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
     report = publitrac.sync(df, pt, progress=False)
@@ -324,6 +438,7 @@ def test_internationalised_emails_arrive_and_broken_ones_are_never_sent(
     stats = sandbox.stats()
     assert (stats["bad_requests"], stats["accepted"]) == (0, len(INTERNATIONAL))
     assert sorted(lead["leadInfo"]["email"] for lead in sandbox.leads()) == sorted(
-        INTERNATIONAL[1:3] + ["Zoë.Müller@Beispiel.de"])  # rows 0 and 3 are one lead: the later row wins
+        INTERNATIONAL[1:3] + ["Zoë.Müller@Beispiel.de"]
+    )  # rows 0 and 3 are one lead: the later row wins
     lead = sandbox.lead("zoë.müller@beispiel.de")
     assert lead is not None and lead["leadInfo"] == {"email": "Zoë.Müller@Beispiel.de", "firstName": "n3"}

@@ -54,7 +54,13 @@ from . import _spec
 from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
 
 __all__ = [
-    "ANY_TYPE", "Converted", "convert_column", "convert_value", "field_types", "iter_bodies", "preview",
+    "ANY_TYPE",
+    "Converted",
+    "convert_column",
+    "convert_value",
+    "field_types",
+    "iter_bodies",
+    "preview",
 ]
 
 ANY_TYPE: Final = frozenset({"string", "integer", "number", "boolean"})
@@ -137,6 +143,7 @@ def custom_field_types() -> frozenset[str]:
 
 # -- one value -----------------------------------------------------------------------------------------------
 
+
 def convert_value(value: Any, types: frozenset[str]) -> tuple[Any, bool]:
     """Convert one value for a field of the given types (the reference the column conversion agrees with).
 
@@ -164,8 +171,11 @@ def convert_value(value: Any, types: frozenset[str]) -> tuple[Any, bool]:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             return None, False
-        return _from_int(int(value), types) if value == value.to_integral_value() else _from_float(
-            float(value), types)
+        return (
+            _from_int(int(value), types)
+            if value == value.to_integral_value()
+            else _from_float(float(value), types)
+        )
     if isinstance(value, (dt.datetime, np.datetime64)):
         return _from_datetime_text(pd.Timestamp(value).isoformat(), types)
     if isinstance(value, dt.date):
@@ -240,6 +250,7 @@ def _from_datetime_text(text: str, types: frozenset[str]) -> tuple[Any, bool]:
 
 
 # -- one column ----------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Converted:
@@ -339,11 +350,17 @@ def _objects(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
     """Value by value (object columns hold anything); text, the usual content, takes a short cut."""
     cells = series.astype(object).to_numpy() if series.dtype != object else series.to_numpy()
     if integer_first(types):
-        out = [(whole_id(text) if (text := cell.strip()) else None) if type(cell) is str
-               else _convert_or_bad(cell, types) for cell in cells.tolist()]
+        out = [
+            (whole_id(text) if (text := cell.strip()) else None)
+            if type(cell) is str
+            else _convert_or_bad(cell, types)
+            for cell in cells.tolist()
+        ]
     elif "string" in types:
-        out = [(cell.strip() or None) if type(cell) is str else _convert_or_bad(cell, types)
-               for cell in cells.tolist()]
+        out = [
+            (cell.strip() or None) if type(cell) is str else _convert_or_bad(cell, types)
+            for cell in cells.tolist()
+        ]
     else:
         out = [_convert_or_bad(cell, types) for cell in cells.tolist()]
     bad_at = [i for i, value in enumerate(out) if value is _BAD]
@@ -488,6 +505,7 @@ def _categorical(series: pd.Series, types: frozenset[str], want: bool) -> Conver
 
 # -- bodies --------------------------------------------------------------------------------------------------
 
+
 def _plan(df: pd.DataFrame, mapping: LeadMapping) -> list[tuple[bool, str, Any, frozenset[str]]]:
     """(is custom, body key, column, types) for every column that is sent."""
     info_types = lead_info_types()
@@ -535,8 +553,9 @@ def iter_bodies(
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     n = len(df)
     if positions is None:
-        chunks: Iterator[slice | np.ndarray] = (slice(start, min(start + chunk_size, n))
-                                                for start in range(0, n, chunk_size))
+        chunks: Iterator[slice | np.ndarray] = (
+            slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)
+        )
     else:
         given = np.asarray(positions)
         if given.dtype == bool:
@@ -545,18 +564,25 @@ def iter_bodies(
         outside = wanted[(wanted < 0) | (wanted >= n)]
         if len(outside):
             raise IndexError(f"positions outside the frame of {n} rows: {outside[:5].tolist()}")
-        chunks = (wanted[start:start + chunk_size] for start in range(0, len(wanted), chunk_size))
+        chunks = (wanted[start : start + chunk_size] for start in range(0, len(wanted), chunk_size))
     plan = [(custom, key, df[column], types, column) for custom, key, column, types in _plan(df, mapping)]
     return _bodies(df, plan, chunks)
 
 
-def _bodies(df: pd.DataFrame, plan: list[tuple[bool, str, pd.Series, frozenset[str], Any]],
-            chunks: Iterator[slice | np.ndarray]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _bodies(
+    df: pd.DataFrame,
+    plan: list[tuple[bool, str, pd.Series, frozenset[str], Any]],
+    chunks: Iterator[slice | np.ndarray],
+) -> Iterator[tuple[int, dict[str, Any]]]:
     info_keys = [key for custom, key, *_ in plan if not custom]
     custom_keys = [key for custom, key, *_ in plan if custom]
     for chunk in chunks:
-        if not isinstance(chunk, slice) and len(chunk) and chunk[-1] - chunk[0] + 1 == len(chunk) and (
-                len(chunk) == 1 or bool((np.diff(chunk) == 1).all())):
+        if (
+            not isinstance(chunk, slice)
+            and len(chunk)
+            and chunk[-1] - chunk[0] + 1 == len(chunk)
+            and (len(chunk) == 1 or bool((np.diff(chunk) == 1).all()))
+        ):
             chunk = slice(int(chunk[0]), int(chunk[-1]) + 1)  # a run of rows: a view is cheaper than a take
         if isinstance(chunk, slice):
             chunk_positions: Sequence[int] = range(chunk.start, chunk.stop)
@@ -570,7 +596,8 @@ def _bodies(df: pd.DataFrame, plan: list[tuple[bool, str, pd.Series, frozenset[s
                 position = chunk_positions[int(np.argmax(converted.bad))]
                 raise ValueError(
                     f"row {df.index[position]!r} (position {position}): column {column!r} holds a value that "
-                    f"cannot be sent as {key!r}; check rows with find_problems() and send only valid ones")
+                    f"cannot be sent as {key!r}; check rows with find_problems() and send only valid ones"
+                )
             assert converted.values is not None
             (custom_values if custom else info_values).append(converted.values)
         custom_rows = zip(*custom_values, strict=True) if custom_keys else repeat(())
@@ -578,8 +605,10 @@ def _bodies(df: pd.DataFrame, plan: list[tuple[bool, str, pd.Series, frozenset[s
         for position, info_row, custom_row in zip(chunk_positions, info_rows, custom_rows):
             info = {key: value for key, value in zip(info_keys, info_row) if value is not None}
             if EMAIL_FIELD not in info:
-                raise ValueError(f"row {df.index[position]!r} (position {position}) has no email; check rows "
-                                 "with find_problems() and send only valid ones")
+                raise ValueError(
+                    f"row {df.index[position]!r} (position {position}) has no email; check rows "
+                    "with find_problems() and send only valid ones"
+                )
             body: dict[str, Any] = {"leadInfo": info}
             if custom_keys:
                 extra = {key: value for key, value in zip(custom_keys, custom_row) if value is not None}

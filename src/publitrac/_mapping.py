@@ -48,13 +48,35 @@ IGNORE: Final = "ignore"
 
 # Other names people give to an email column, normalised (see `normalise_name`). A column normalised to
 # exactly "email" is preferred to these (tier 0 versus tier 1).
-_EMAIL_ALIASES: Final = frozenset({
-    "emailaddress", "emailadress", "emailaddr", "mail", "mailaddress", "mailadress",
-    "courriel", "adressecourriel", "adressedecourriel", "adresseelectronique", "adresseemail", "adressemail",
-    "adressedemessagerie", "correo", "correoelectronico", "direcciondecorreo", "direcciondecorreoelectronico",
-    "direccionemail", "emailadresse", "mailadresse", "emailadres", "indirizzoemail", "postaelettronica",
-    "enderecodeemail", "enderecoemail",
-})
+_EMAIL_ALIASES: Final = frozenset(
+    {
+        "emailaddress",
+        "emailadress",
+        "emailaddr",
+        "mail",
+        "mailaddress",
+        "mailadress",
+        "courriel",
+        "adressecourriel",
+        "adressedecourriel",
+        "adresseelectronique",
+        "adresseemail",
+        "adressemail",
+        "adressedemessagerie",
+        "correo",
+        "correoelectronico",
+        "direcciondecorreo",
+        "direcciondecorreoelectronico",
+        "direccionemail",
+        "emailadresse",
+        "mailadresse",
+        "emailadres",
+        "indirizzoemail",
+        "postaelettronica",
+        "enderecodeemail",
+        "enderecoemail",
+    }
+)
 _IGNORED_CHARACTERS: Final = re.compile(r"[\s_\-.]+")
 
 
@@ -104,7 +126,8 @@ class LeadMapping:
         object.__setattr__(self, "ignored", tuple(self.ignored))
         if self.fields.get(self.email) != EMAIL_FIELD:
             raise ConfigurationError(
-                f"LeadMapping: fields must map the email column {self.email!r} to 'email'")
+                f"LeadMapping: fields must map the email column {self.email!r} to 'email'"
+            )
         known = _spec.lead_info_fields()
         seen: dict[str, str] = {}
         for column, field in self.fields.items():
@@ -112,20 +135,24 @@ class LeadMapping:
                 raise ConfigurationError(_unknown_field_message(column, field, known))
             if field in seen:
                 raise ConfigurationError(
-                    f"columns {seen[field]!r} and {column!r} are both mapped to leadInfo field {field!r}")
+                    f"columns {seen[field]!r} and {column!r} are both mapped to leadInfo field {field!r}"
+                )
             seen[field] = column
         names: dict[str, str] = {}
         for column, name in self.custom.items():
             if not isinstance(name, str) or not name.strip():
                 raise ConfigurationError(
-                    f"custom field name for column {column!r} must be a non-empty string")
+                    f"custom field name for column {column!r} must be a non-empty string"
+                )
             if column in self.fields:
                 raise ConfigurationError(
                     f"column {column!r} is sent as leadInfo field {self.fields[column]!r}; it cannot also be "
-                    "a custom field")
+                    "a custom field"
+                )
             if name in names:
                 raise ConfigurationError(
-                    f"columns {names[name]!r} and {column!r} would both be sent as custom field {name!r}")
+                    f"columns {names[name]!r} and {column!r} would both be sent as custom field {name!r}"
+                )
             names[name] = column
 
     def __hash__(self) -> int:
@@ -147,8 +174,12 @@ class LeadMapping:
             >>> LeadMapping.from_dict(m.to_dict()) == m
             True
         """
-        return {"email": self.email, "fields": dict(self.fields), "custom": dict(self.custom),
-                "ignored": list(self.ignored)}
+        return {
+            "email": self.email,
+            "fields": dict(self.fields),
+            "custom": dict(self.custom),
+            "ignored": list(self.ignored),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeadMapping:
@@ -174,8 +205,12 @@ class LeadMapping:
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"not a LeadMapping dict (needs 'email' and 'fields'): {exc}") from exc
         fields.setdefault(email, EMAIL_FIELD)
-        return cls(email=email, fields=fields, custom=dict(data.get("custom") or {}),
-                   ignored=tuple(data.get("ignored") or ()))
+        return cls(
+            email=email,
+            fields=fields,
+            custom=dict(data.get("custom") or {}),
+            ignored=tuple(data.get("ignored") or ()),
+        )
 
     def _rows(self) -> list[tuple[str, str]]:
         rows = [(column, f"leadInfo.{field}") for column, field in self.fields.items()]
@@ -193,9 +228,12 @@ class LeadMapping:
     def _repr_html_(self) -> str:
         body = "".join(
             f"<tr><td>{html.escape(str(column))}</td><td><code>{html.escape(target)}</code></td></tr>"
-            for column, target in self._rows())
-        return ("<table><caption>LeadMapping</caption><thead><tr><th>column</th><th>sent as</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+            for column, target in self._rows()
+        )
+        return (
+            "<table><caption>LeadMapping</caption><thead><tr><th>column</th><th>sent as</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
 
 
 def map_columns(
@@ -237,12 +275,14 @@ def map_columns(
     if isinstance(mapping, LeadMapping):
         if email is not None or custom_fields is not None:
             raise ConfigurationError(
-                "pass either mapping=LeadMapping(...) or email=/custom_fields=, not both")
+                "pass either mapping=LeadMapping(...) or email=/custom_fields=, not both"
+            )
         missing = [column for column in mapping.columns if column not in set(columns)]
         if missing:
             raise ConfigurationError(
                 f"the mapping names columns the frame does not have: {_names(missing)}; "
-                f"available columns: {_names(columns)}")
+                f"available columns: {_names(columns)}"
+            )
         return mapping
 
     known = _spec.lead_info_fields()
@@ -264,7 +304,9 @@ def map_columns(
         if len(found) > 1:
             raise ConfigurationError(
                 f"columns {_names(found)} all match leadInfo field {field!r}; map one of them explicitly, "
-                "e.g. ", Setting("mapping", value={found[0]: field, found[1]: None}))
+                "e.g. ",
+                Setting("mapping", value={found[0]: field, found[1]: None}),
+            )
         fields[found[0]] = field
 
     order = {column: i for i, column in enumerate(columns)}
@@ -278,25 +320,30 @@ def _column_list(columns_or_df: Any) -> list[Any]:
     columns = getattr(columns_or_df, "columns", columns_or_df)
     if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable):
         raise ConfigurationError(
-            f"expected a DataFrame or a list of columns, got {type(columns_or_df).__name__}")
+            f"expected a DataFrame or a list of columns, got {type(columns_or_df).__name__}"
+        )
     result = list(columns)
     duplicates = [column for column, count in Counter(result).items() if count > 1]
     if duplicates:
         raise ConfigurationError(
-            f"the frame has duplicate column names: {_names(duplicates)}; rename them first")
+            f"the frame has duplicate column names: {_names(duplicates)}; rename them first"
+        )
     return result
 
 
-def _explicit_mapping(mapping: Mapping[str, str | None], columns: list[Any],
-                      known: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
+def _explicit_mapping(
+    mapping: Mapping[str, str | None], columns: list[Any], known: Mapping[str, Any]
+) -> tuple[dict[str, str], set[str]]:
     explicit: dict[str, str] = {}
     dropped: set[str] = set()
     owner: dict[str, str] = {}
     for column, field in mapping.items():
         if column not in columns:
             raise ConfigurationError(
-                Setting("mapping", named=True), f" names column {column!r}, which the frame does not have; "
-                f"available columns: {_names(columns)}")
+                Setting("mapping", named=True),
+                f" names column {column!r}, which the frame does not have; "
+                f"available columns: {_names(columns)}",
+            )
         if field is None or field == IGNORE:
             dropped.add(column)
             continue
@@ -305,26 +352,37 @@ def _explicit_mapping(mapping: Mapping[str, str | None], columns: list[Any],
         if field in owner:
             raise ConfigurationError(
                 Setting("mapping", named=True),
-                f" sends columns {owner[field]!r} and {column!r} both to leadInfo field {field!r}")
+                f" sends columns {owner[field]!r} and {column!r} both to leadInfo field {field!r}",
+            )
         owner[field] = column
         explicit[column] = field
     return explicit, dropped
 
 
-def _email_column(columns: list[Any], email: str | None, explicit: Mapping[str, str],
-                  dropped: set[str]) -> str:
+def _email_column(
+    columns: list[Any], email: str | None, explicit: Mapping[str, str], dropped: set[str]
+) -> str:
     mapped = [column for column, field in explicit.items() if field == EMAIL_FIELD]
     if email is not None:
         if email not in columns:
             raise ConfigurationError(
-                Setting("email", column=email), f" names no column of the frame; available columns: {_names(columns)}")
+                Setting("email", column=email),
+                f" names no column of the frame; available columns: {_names(columns)}",
+            )
         if email in dropped or (email in explicit and explicit[email] != EMAIL_FIELD):
             raise ConfigurationError(
-                Setting("email", column=email), " but ", Setting("mapping", named=True), " sends that column elsewhere")
+                Setting("email", column=email),
+                " but ",
+                Setting("mapping", named=True),
+                " sends that column elsewhere",
+            )
         if mapped and mapped[0] != email:
             raise ConfigurationError(
-                Setting("email", column=email), " but ", Setting("mapping", named=True),
-                f" sends column {mapped[0]!r} to 'email'")
+                Setting("email", column=email),
+                " but ",
+                Setting("mapping", named=True),
+                f" sends column {mapped[0]!r} to 'email'",
+            )
         return email
     if mapped:
         return mapped[0]
@@ -342,24 +400,36 @@ def _email_column(columns: list[Any], email: str | None, explicit: Mapping[str, 
             return candidates[0]
         if len(candidates) > 1:
             raise ConfigurationError(
-                f"several columns could be the email: {_names(candidates)}; pass ", Setting("email"),
-                " to choose one")
+                f"several columns could be the email: {_names(candidates)}; pass ",
+                Setting("email"),
+                " to choose one",
+            )
     raise ConfigurationError(
-        f"no email column found among {_names(columns)}; pass ", Setting("email"),
-        " with the name of the column that holds the email addresses")
+        f"no email column found among {_names(columns)}; pass ",
+        Setting("email"),
+        " with the name of the column that holds the email addresses",
+    )
 
 
-def _custom_fields(custom_fields: Sequence[str] | Mapping[str, str] | str | None, columns: list[Any],
-                   fields: Mapping[str, str], dropped: set[str]) -> dict[str, str]:
+def _custom_fields(
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
+    columns: list[Any],
+    fields: Mapping[str, str],
+    dropped: set[str],
+) -> dict[str, str]:
     if custom_fields is None:
         return {}
     if isinstance(custom_fields, str):
         if custom_fields != ALL:
             raise ConfigurationError(
                 f"custom_fields must be a list of columns, a dict or 'all'; got the string {custom_fields!r} "
-                f"(did you mean custom_fields=[{custom_fields!r}]?)")
-        wanted = {column: str(column).strip() for column in columns
-                  if column not in fields and column not in dropped}
+                f"(did you mean custom_fields=[{custom_fields!r}]?)"
+            )
+        wanted = {
+            column: str(column).strip()
+            for column in columns
+            if column not in fields and column not in dropped
+        }
     elif isinstance(custom_fields, Mapping):
         wanted = dict(custom_fields)
     else:
@@ -367,12 +437,16 @@ def _custom_fields(custom_fields: Sequence[str] | Mapping[str, str] | str | None
     for column, name in wanted.items():
         if column not in columns:
             raise ConfigurationError(
-                Setting("custom_fields", named=True), f" names column {column!r}, which the frame does not have; "
-                f"available columns: {_names(columns)}")
+                Setting("custom_fields", named=True),
+                f" names column {column!r}, which the frame does not have; "
+                f"available columns: {_names(columns)}",
+            )
         if column in fields:
             raise ConfigurationError(
                 f"column {column!r} is already sent as leadInfo field {fields[column]!r}; to send it as a "
-                "custom field instead, also pass ", Setting("mapping", column=column, value=None))
+                "custom field instead, also pass ",
+                Setting("mapping", column=column, value=None),
+            )
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"column {column!r} needs a non-empty custom field name, got {name!r}")
     return wanted
@@ -383,8 +457,10 @@ def _unknown_field_message(column: object, field: object, known: Mapping[str, An
     by_name = {normalise_name(name): name for name in known}
     hint = by_name.get(normalise_name(field)) or (close[0] if close else None)
     suggestion = f" (did you mean {hint!r}?)" if hint else ""
-    return (f"column {column!r} is mapped to {field!r}, which is not a leadInfo field of the spec"
-            f"{suggestion}; known fields: {_names(known)}")
+    return (
+        f"column {column!r} is mapped to {field!r}, which is not a leadInfo field of the spec"
+        f"{suggestion}; known fields: {_names(known)}"
+    )
 
 
 def _names(names: Iterable[Any]) -> str:

@@ -79,8 +79,10 @@ class SyncReport:
         self._errors = np.full(n, None, dtype=object)
         # A Series keeps its own (often pyarrow) storage: an object copy of a million emails costs ~80 MB.
         self._emails: Any = (
-            np.full(n, None, dtype=object) if emails is None
-            else emails.array if isinstance(emails, pd.Series)
+            np.full(n, None, dtype=object)
+            if emails is None
+            else emails.array
+            if isinstance(emails, pd.Series)
             else np.asarray(emails, dtype=object)
         )
         self.problems = problems if problems is not None else pd.DataFrame()

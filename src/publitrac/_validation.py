@@ -152,8 +152,15 @@ class _Found:
         self.errors = np.zeros(len(df), dtype=bool)
         self.parts: list[tuple[np.ndarray, Any, str, list[str], list[str], str]] = []
 
-    def add(self, positions: np.ndarray, column: Any, field: str, values: list[str], problems: list[str],
-            severity: str) -> None:
+    def add(
+        self,
+        positions: np.ndarray,
+        column: Any,
+        field: str,
+        values: list[str],
+        problems: list[str],
+        severity: str,
+    ) -> None:
         if len(positions):
             self.parts.append((positions, column, field, values, problems, severity))
             if severity == ERROR:
@@ -175,43 +182,63 @@ class _Found:
         def take(items: list[Any]) -> list[Any]:
             return [items[i] for i in order]
 
-        return _problem_frame(self.df, positions[order], take(columns), take(fields), take(values),
-                              take(problems), take(severities))
+        return _problem_frame(
+            self.df,
+            positions[order],
+            take(columns),
+            take(fields),
+            take(values),
+            take(problems),
+            take(severities),
+        )
 
 
 def repeat_n(item: Any, n: int) -> list[Any]:
     return [item] * n
 
 
-def _problem_frame(df: pd.DataFrame, positions: np.ndarray, columns: list[Any], fields: list[str],
-                   values: list[str], problems: list[str], severities: list[str]) -> pd.DataFrame:
+def _problem_frame(
+    df: pd.DataFrame,
+    positions: np.ndarray,
+    columns: list[Any],
+    fields: list[str],
+    values: list[str],
+    problems: list[str],
+    severities: list[str],
+) -> pd.DataFrame:
     rows = np.empty(len(positions), dtype=object)
     rows[:] = list(df.index[positions]) if len(positions) else []
     column_array = np.empty(len(positions), dtype=object)
     column_array[:] = columns
-    return pd.DataFrame({
-        "row": rows,
-        "position": positions,
-        "column": column_array,
-        "field": pd.Series(fields, dtype=object).astype(str),
-        "value": pd.Series(values, dtype=object).astype(str),
-        "problem": pd.Series(problems, dtype=object).astype(str),
-        "severity": pd.Series(severities, dtype=object).astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "position": positions,
+            "column": column_array,
+            "field": pd.Series(fields, dtype=object).astype(str),
+            "value": pd.Series(values, dtype=object).astype(str),
+            "problem": pd.Series(problems, dtype=object).astype(str),
+            "severity": pd.Series(severities, dtype=object).astype(str),
+        }
+    )
 
 
 def _check_types(df: pd.DataFrame, mapping: LeadMapping, found: _Found) -> None:
     info_types = lead_info_types()
-    plan = [(column, field, info_types[field], field) for column, field in mapping.fields.items()
-            if field != EMAIL_FIELD]
+    plan = [
+        (column, field, info_types[field], field)
+        for column, field in mapping.fields.items()
+        if field != EMAIL_FIELD
+    ]
     custom_types = custom_field_types()
-    plan += [(column, name, custom_types, f"custom field {name!r}")
-             for column, name in mapping.custom.items()]
+    plan += [
+        (column, name, custom_types, f"custom field {name!r}") for column, name in mapping.custom.items()
+    ]
     for column, field, types, what in plan:
         series = df[column]
         bad_parts = []
         for start in range(0, len(series), CHUNK_ROWS):
-            bad = convert_column(series.iloc[start:start + CHUNK_ROWS], types, values=False).bad
+            bad = convert_column(series.iloc[start : start + CHUNK_ROWS], types, values=False).bad
             if bad is not None:
                 bad_parts.append(np.flatnonzero(bad) + start)
         if not bad_parts:
@@ -219,8 +246,14 @@ def _check_types(df: pd.DataFrame, mapping: LeadMapping, found: _Found) -> None:
         positions = np.concatenate(bad_parts)
         cells = series.iloc[positions].astype(object).tolist()
         expected = _expected(types)
-        found.add(positions, column, field, [_shown(cell) for cell in cells],
-                  [f"{what} must be {expected}; got {_described(cell)}" for cell in cells], ERROR)
+        found.add(
+            positions,
+            column,
+            field,
+            [_shown(cell) for cell in cells],
+            [f"{what} must be {expected}; got {_described(cell)}" for cell in cells],
+            ERROR,
+        )
 
 
 def _check_emails(df: pd.DataFrame, column: Any, found: _Found) -> pd.Series:
@@ -230,14 +263,26 @@ def _check_emails(df: pd.DataFrame, column: Any, found: _Found) -> pd.Series:
     if unsendable is not None:
         positions = np.flatnonzero(unsendable)
         cells = series.iloc[positions].astype(object).tolist()
-        found.add(positions, column, EMAIL_FIELD, [_shown(cell) for cell in cells],
-                  [f"not a valid email address: got {_described(cell)}" for cell in cells], ERROR)
+        found.add(
+            positions,
+            column,
+            EMAIL_FIELD,
+            [_shown(cell) for cell in cells],
+            [f"not a valid email address: got {_described(cell)}" for cell in cells],
+            ERROR,
+        )
     missing = text.isna().to_numpy(dtype=bool) | text.str.len().eq(0).to_numpy(dtype=bool, na_value=False)
     if unsendable is not None:
         missing = missing & ~unsendable
     positions = np.flatnonzero(missing)
-    found.add(positions, column, EMAIL_FIELD, [_shown(v) for v in series.iloc[positions].astype(object)],
-              ["email is missing: a lead cannot be sent without it"] * len(positions), ERROR)
+    found.add(
+        positions,
+        column,
+        EMAIL_FIELD,
+        [_shown(v) for v in series.iloc[positions].astype(object)],
+        ["email is missing: a lead cannot be sent without it"] * len(positions),
+        ERROR,
+    )
 
     unchecked = ~missing & ~_plain_emails(text) & text.notna().to_numpy(dtype=bool)
     if unchecked.any():
@@ -246,15 +291,24 @@ def _check_emails(df: pd.DataFrame, column: Any, found: _Found) -> pd.Series:
         failed = candidates.map(reasons).notna().to_numpy(dtype=bool)
         positions = np.flatnonzero(unchecked)[failed]
         addresses = candidates.to_numpy(dtype=object)[failed]
-        found.add(positions, column, EMAIL_FIELD, [_shown(a) for a in addresses],
-                  [f"not a valid email address: {reasons[a]}" for a in addresses], ERROR)
+        found.add(
+            positions,
+            column,
+            EMAIL_FIELD,
+            [_shown(a) for a in addresses],
+            [f"not a valid email address: {reasons[a]}" for a in addresses],
+            ERROR,
+        )
     return text
 
 
 def _as_text(series: pd.Series, types: frozenset[str]) -> tuple[pd.Series, np.ndarray | None]:
     """The emails as trimmed text, and the mask of cells that cannot be text at all (a list, say)."""
-    if not pdt.is_object_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype) and (
-            pdt.is_string_dtype(series.dtype)):
+    if (
+        not pdt.is_object_dtype(series.dtype)
+        and not isinstance(series.dtype, pd.CategoricalDtype)
+        and (pdt.is_string_dtype(series.dtype))
+    ):
         return series.str.strip(), None  # pyarrow strings stay vectorised
     # Numbers, dates, categories, objects: the text they would be sent as, so that the library can say
     # what is wrong with it.
@@ -264,10 +318,12 @@ def _as_text(series: pd.Series, types: frozenset[str]) -> tuple[pd.Series, np.nd
 
 def _plain_emails(text: pd.Series) -> np.ndarray:
     # pandas may hand back read-only arrays (copy on write): combine them into new ones, never in place.
-    plain = (text.str.fullmatch(PLAIN_EMAIL).to_numpy(dtype=bool, na_value=False)
-             & text.str.len().le(_ADDRESS_MAX).to_numpy(dtype=bool, na_value=False)
-             & text.str.find("@").le(_LOCAL_PART_MAX).to_numpy(dtype=bool, na_value=False)
-             & ~text.str.contains("--", regex=False).to_numpy(dtype=bool, na_value=True))
+    plain = (
+        text.str.fullmatch(PLAIN_EMAIL).to_numpy(dtype=bool, na_value=False)
+        & text.str.len().le(_ADDRESS_MAX).to_numpy(dtype=bool, na_value=False)
+        & text.str.find("@").le(_LOCAL_PART_MAX).to_numpy(dtype=bool, na_value=False)
+        & ~text.str.contains("--", regex=False).to_numpy(dtype=bool, na_value=True)
+    )
     # Read at call time: the library's list is public and may be changed by its users.
     special = tuple(f"{sep}{name}" for name in email_validator.SPECIAL_USE_DOMAIN_NAMES for sep in ".@")
     if special:
@@ -296,9 +352,14 @@ def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Fo
     first = sent[first_index[codes[later]]]
     positions = sent[later]
     labels = df.index[first]
-    found.add(positions, column, EMAIL_FIELD, [_shown(v) for v in text.iloc[positions]],
-              [f"same email as row {label!r}; sent after it, the later row wins" for label in labels],
-              WARNING)
+    found.add(
+        positions,
+        column,
+        EMAIL_FIELD,
+        [_shown(v) for v in text.iloc[positions]],
+        [f"same email as row {label!r}; sent after it, the later row wins" for label in labels],
+        WARNING,
+    )
 
 
 def _expected(types: frozenset[str]) -> str:
