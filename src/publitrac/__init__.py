@@ -1,11 +1,16 @@
 """Push leads from pandas DataFrames to the Publitrac marketing API v2.
 
-Example:
-    >>> import publitrac
+Example (a local sandbox stands in for your account; `publitrac.Publitrac()` reads the environment):
+    >>> import pandas as pd, publitrac
+    >>> from publitrac.sandbox import run_sandbox
+    >>> df = pd.DataFrame({"E-mail": ["ada@example.com", "not an email"], "First Name": ["Ada", "Bob"]})
+    >>> with run_sandbox() as sandbox:
+    ...     pt = publitrac.Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    ...     report = df.publitrac.sync(pt, email="E-mail", progress=False)
+    >>> report.counts["accepted"], report.counts["invalid"]
+    (1, 1)
     >>> publitrac.__version__ == importlib.metadata.version("publitrac")
     True
-    >>> pt = publitrac.Publitrac()                                   # doctest: +SKIP
-    >>> report = df.publitrac.sync(pt, email="E-mail")                # doctest: +SKIP
 """
 
 from __future__ import annotations

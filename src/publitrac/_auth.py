@@ -104,7 +104,7 @@ class TokenAuth(httpx.Auth):
         request that needed the token. A fetch that fails is shared: requests that were waiting for it get the
         same error instead of each trying again.
 
-    Example:
+    Example (not run by the doctests: `...` stands for a request to a server):
         >>> auth = TokenAuth(fetch=lambda: Token("t0k!", 900.0), afetch=None)  # doctest: +SKIP
         >>> httpx.Client(auth=auth).post(...)                                   # doctest: +SKIP
     """

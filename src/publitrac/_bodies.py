@@ -44,7 +44,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -279,7 +279,7 @@ def convert_column(series: pd.Series, types: frozenset[str], *, values: bool = T
     """
     dtype = series.dtype
     if isinstance(dtype, pd.SparseDtype):
-        series = series.sparse.to_dense()
+        series = series.sparse.to_dense()  # type: ignore[attr-defined]  # pandas-stubs: Series.sparse untyped
         dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _categorical(series, types, values)
@@ -332,7 +332,7 @@ def _texts(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
         if not want:
             return Converted(None, _mask_or_none(~ok))
         out = np.full(len(text), None, dtype=object)
-        digits = text.to_numpy(dtype=object, na_value=None)[ok & ~blank]
+        digits = text.to_numpy(dtype=object, na_value=None)[ok & ~blank]  # type: ignore[call-overload]
         out[ok & ~blank] = [int(t.split(".", 1)[0]) for t in digits]
         return Converted(out.tolist(), _mask_or_none(~ok))
     return _objects(text, types, want)
@@ -387,7 +387,7 @@ def _booleans(series: pd.Series, types: frozenset[str], want: bool) -> Converted
 
 def _integers(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
     missing = _missing(series)
-    numpy_dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+    numpy_dtype = cast("np.dtype[Any]", getattr(series.dtype, "numpy_dtype", series.dtype))
     numbers = series.to_numpy(dtype=numpy_dtype, na_value=0)
     return _whole_numbers(numbers, missing, types, want)
 

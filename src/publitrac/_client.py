@@ -551,7 +551,7 @@ class Publitrac:
     def client(self) -> AuthenticatedClient:
         """The generated client for blocking calls, authenticated by this connection's TokenAuth.
 
-        Example:
+        Example (not run by the doctests: it needs a connection `pt` and a request `body`):
             >>> from publitrac_client.api.lead import delayed_sync          # doctest: +SKIP
             >>> delayed_sync.sync_detailed(client=pt.client, body=...)     # doctest: +SKIP
         """
@@ -589,7 +589,7 @@ class Publitrac:
         Returns:
             An async context manager yielding an AuthenticatedClient; its connections close on exit.
 
-        Example:
+        Example (not run by the doctests: `async with` needs a running event loop):
             >>> async with pt.async_client(max_connections=16) as client:          # doctest: +SKIP
             ...     await delayed_sync.asyncio_detailed(client=client, body=...)
         """
@@ -832,7 +832,7 @@ async def post_lead(
     Raises:
         PublitracError: from the token handling (a refused API key, getToken unreachable): the run stops.
 
-    Example:
+    Example (not run by the doctests: `await` needs a running event loop, and a client and a body):
         >>> request = LeadSyncRequest.from_dict(body)                            # doctest: +SKIP
         >>> answer = await post_lead(client, request, pt.redact)                  # doctest: +SKIP
         >>> answer.status_code, answer.error, answer.retryable                    # doctest: +SKIP

@@ -70,12 +70,14 @@ class SyncInterrupted(PublitracError):
     Args:
         report: the report of the interrupted run.
 
-    Example:
+    Example (not run by the doctests: it needs a frame `df`, a connection `pt`, and a Ctrl-C):
         >>> try:
         ...     report = publitrac.sync(df, pt)            # doctest: +SKIP
         ... except publitrac.SyncInterrupted as stopped:
         ...     report = stopped.report                    # accepted, failed, in_flight or not_sent per row
     """
+
+    report: SyncReport  # always set, unlike the base class's
 
     def __init__(self, report: SyncReport) -> None:
         super().__init__(f"Sync interrupted: {report.describe()}")

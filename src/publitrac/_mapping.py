@@ -397,7 +397,8 @@ def _email_column(
             tiers[1].append(column)
     for candidates in tiers.values():
         if len(candidates) == 1:
-            return candidates[0]
+            found: str = candidates[0]
+            return found
         if len(candidates) > 1:
             raise ConfigurationError(
                 f"several columns could be the email: {_names(candidates)}; pass ",

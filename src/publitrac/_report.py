@@ -23,10 +23,12 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid", "unchanged")
 NOT_SENT, IN_FLIGHT, ACCEPTED, FAILED, INVALID, UNCHANGED = range(6)
+_STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 # Internal: the row got a transient error and waits to be tried again; reported as `failed` if the run stops.
 RETRY_WAIT = 6
 SUMMARY_ORDER: tuple[str, ...] = ("accepted", "unchanged", "invalid", "failed", "in_flight", "not_sent")
@@ -52,7 +54,7 @@ class SyncReport:
         ledger: where the ledger is (a path), or None when no ledger was used.
         elapsed: seconds the run took (so far, while it runs).
 
-    Example:
+    Example (not run by the doctests: it needs a frame `df` and a connection `pt`; see `publitrac.sync`):
         >>> report = publitrac.sync(df, pt, email="E-mail")    # doctest: +SKIP
         >>> report.summary                                        # doctest: +SKIP
         accepted     297
@@ -117,7 +119,7 @@ class SyncReport:
         end = self._finished if self._finished is not None else time.perf_counter()
         return end - self._started
 
-    def _codes(self) -> np.ndarray:
+    def _codes(self) -> npt.NDArray[np.int8]:
         return np.where(self._status == RETRY_WAIT, FAILED, self._status).astype(np.int8)
 
     @property
@@ -128,7 +130,7 @@ class SyncReport:
         `http_status` is missing when no HTTP answer was received (not sent, in flight, connection errors);
         `error` is missing for accepted rows.
 
-        Example:
+        Example (not run by the doctests: it needs a `report`):
             >>> report.results.query("status == 'failed'")    # doctest: +SKIP
         """
         http = pd.array(self._http_status, dtype="Int16")
@@ -136,7 +138,7 @@ class SyncReport:
         return pd.DataFrame(
             {
                 "email": self._emails,
-                "status": pd.Categorical.from_codes(self._codes(), categories=list(STATUSES)),
+                "status": pd.Categorical.from_codes(self._codes(), dtype=_STATUS_DTYPE),
                 "http_status": http,
                 "attempts": self._attempts.astype(np.int64),
                 "error": self._errors,
@@ -185,7 +187,7 @@ class SyncReport:
 
         Re-sending them is harmless: the API upserts by email.
 
-        Example:
+        Example (not run by the doctests: it needs a `report` and a connection `pt`):
             >>> report = publitrac.sync(report.rows_to_retry(), pt)    # doctest: +SKIP
         """
         return self._rows(FAILED, IN_FLIGHT, NOT_SENT)
@@ -197,7 +199,7 @@ class SyncReport:
         Args:
             path: the file to write (UTF-8).
 
-        Example:
+        Example (not run by the doctests: it needs a `report`, and writes a file):
             >>> report.to_csv("results.csv")    # doctest: +SKIP
         """
         table = self.results.reset_index(drop=True)

@@ -74,7 +74,7 @@ def last_report() -> SyncReport | None:
     Returns:
         The SyncReport, or None before the first sync.
 
-    Example:
+    Example (not run by the doctests: it needs a running event loop, a frame `df` and a connection `pt`):
         >>> task = asyncio.create_task(publitrac.sync_async(df, pt))   # doctest: +SKIP
         >>> publitrac.last_report().summary                              # doctest: +SKIP
     """
@@ -371,7 +371,7 @@ def _prepare(
     """Map, validate, and set up the report. Returns (report, mapping, positions to send, serial mask)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)  # type: ignore[arg-type]
+    lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)
     problems = find_problems(df, lead_mapping)
     invalid = np.zeros(len(df), dtype=bool)
     invalid[invalid_positions(problems)] = True
@@ -552,7 +552,7 @@ async def sync_async(
     Cancelling the task stops the run: the cancellation propagates, and `publitrac.last_report()` holds the
     report, in which every row is accepted, failed, invalid, `in_flight` or `not_sent`.
 
-    Example:
+    Example (not run by the doctests: `await` needs a running event loop, as in a notebook cell):
         >>> report = await publitrac.sync_async(df, pt, email="E-mail")    # doctest: +SKIP
     """
     return await _sync(
@@ -626,10 +626,18 @@ def sync(
         ConnectionFailed: the API could not be reached.
         SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
 
-    Example:
-        >>> pt = publitrac.Publitrac()                                        # doctest: +SKIP
-        >>> report = publitrac.sync(df, pt, email="E-mail", custom_fields=["Company"])    # doctest: +SKIP
-        >>> report.summary                                                    # doctest: +SKIP
+    Example (against a local sandbox; `publitrac.Publitrac()` reads your account from the environment):
+        >>> import pandas as pd, publitrac
+        >>> from publitrac.sandbox import run_sandbox
+        >>> df = pd.DataFrame({"E-mail": ["ada@example.com", "bad"], "Company": ["ACME", "Initech"]})
+        >>> with run_sandbox() as sandbox:
+        ...     pt = publitrac.Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+        ...     report = publitrac.sync(df, pt, email="E-mail", custom_fields=["Company"], progress=False)
+        ...     sandbox.wait_until_applied(timeout=10)
+        ...     sandbox.lead("ada@example.com")["leadCustomField"]
+        {'Company': 'ACME'}
+        >>> report.counts["accepted"], report.counts["invalid"]
+        (1, 1)
     """
     run = _Run()
     coroutine = _sync(

@@ -471,7 +471,7 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
                     input_name=args.file.name,
                 )
         except publitrac.SyncInterrupted as stopped:
-            report, interrupted = stopped.report, True  # type: ignore[assignment]
+            report, interrupted = stopped.report, True
             print("publitrac: interrupted: the run was stopped", file=sys.stderr)
         print(report.describe(), file=out)
         if report.run_id is not None:

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
     Example:
         >>> parser = argparse.ArgumentParser(); add_arguments(parser)
-        >>> run(parser.parse_args(["--fault", "429=2"]))  # doctest: +SKIP
+        >>> run(parser.parse_args(["--fault", "429=2"]))  # a probability above 1: refused, nothing started
         2
     """
     from ._app import create_app

@@ -334,7 +334,7 @@ class PushPanel(widgets.VBox):
         return self._run_blocking(self._rows_to_retry(), title="Retry")
 
     def _rows_to_retry(self) -> pd.DataFrame:
-        report = self.report
+        report: publitrac.SyncReport | None = self.report
         if report is None or report.dry_run:
             raise publitrac.ConfigurationError("nothing to retry: push first")
         return report.rows_to_retry()
@@ -466,7 +466,7 @@ class PushPanel(widgets.VBox):
         self.results_table.value = frame_html(results, max_rows=100)
 
     def _left_to_retry(self) -> int:
-        report = self.report
+        report: publitrac.SyncReport | None = self.report
         if report is None or report.dry_run:
             return 0
         counts = report.counts
