@@ -24,7 +24,7 @@ import math
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -803,7 +803,7 @@ class LeadAnswer(NamedTuple):
 
 
 def _judge(
-    code: int, content: bytes, headers: httpx.Headers, redact: Callable[[str], str], reason: str = ""
+    code: int, content: bytes, headers: Mapping[str, str], redact: Callable[[str], str], reason: str = ""
 ) -> LeadAnswer:
     if 200 <= code <= 299:
         error, body_code = judge_2xx(code, content)

@@ -252,11 +252,11 @@ def _load(source: str | os.PathLike[str] | bytes | IO[bytes], name: str | None) 
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), name or "upload"
     if hasattr(source, "read"):
-        content = source.read()  # type: ignore[union-attr]
+        content = source.read()
         if not isinstance(content, bytes):
             raise TypeError("read_leads needs a binary file object (opened with 'rb')")
         return content, name or str(getattr(source, "name", "upload"))
-    path = Path(os.fspath(source))  # type: ignore[arg-type]
+    path = Path(os.fspath(source))
     if path.is_dir():
         raise IsADirectoryError(f"is a directory: {path}")
     if not path.exists():

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
 import numpy as np
 import pandas as pd
@@ -273,7 +273,9 @@ def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO)
             continue
         print(f"{title}:", file=out)
         for item in table.head(_SHOWN_PROBLEMS).itertuples(index=False):
-            print(f"  {leads.locate(int(item.position))} ({item.column}): {item.problem}", file=out)
+            print(
+                f"  {leads.locate(int(cast(int, item.position)))} ({item.column}): {item.problem}", file=out
+            )
         if len(table) > _SHOWN_PROBLEMS:
             print(f"  ... and {len(table) - _SHOWN_PROBLEMS} more", file=out)
 
