@@ -133,7 +133,8 @@ class IncrementalRun:
         unchanged = positions[same]
         report._status[unchanged] = UNCHANGED
         self._recorded[unchanged] = True
-        return positions[~same]
+        to_send: np.ndarray = positions[~same]
+        return to_send
 
     def _group_prefixes(self, positions: np.ndarray, same: np.ndarray, serial: np.ndarray) -> np.ndarray:
         """For emails shared by several rows: the rows up to the one the ledger holds are unchanged."""

@@ -66,8 +66,8 @@ def rows_html(table: pd.DataFrame) -> str:
         for c in table.columns
     )
     lines = []
-    for record in table.itertuples(index=False):
-        values = record._asdict()
+    for record in table.itertuples(index=False, name=None):
+        values = dict(zip(map(str, table.columns), record, strict=True))
         background, colour = STATUS_COLOURS.get(str(values.get("status", "")), ("inherit", "inherit"))
         cells = []
         for column, value in values.items():
