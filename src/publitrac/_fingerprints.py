@@ -160,6 +160,7 @@ def lead_keys(
         chained here (see `chain_groups`).
 
     Example:
+        >>> from publitrac import map_columns
         >>> df = pd.DataFrame({"Email": ["ana@exemple.fr"], "CRM Lead ID": [12.0]})
         >>> same = pd.DataFrame({"CRM Lead ID": ["12"], "Email": [" ana@exemple.fr"]})
         >>> a, b = lead_keys(df, map_columns(df), np.arange(1)), lead_keys(same, map_columns(same), np.arange(1))

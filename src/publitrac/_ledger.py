@@ -101,6 +101,7 @@ def destination_for(client: Publitrac) -> Destination:
         Its base URL and its key's fingerprint.
 
     Example:
+        >>> from publitrac import Publitrac
         >>> destination_for(Publitrac(api_key="k", base_url="http://127.0.0.1:8765/v2")).base_url
         'http://127.0.0.1:8765/v2'
     """
