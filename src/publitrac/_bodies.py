@@ -317,7 +317,9 @@ def _texts(series: pd.Series, types: frozenset[str], want: bool) -> Converted:
     text = series.str.strip()
     if "string" in types:
         # `or None` turns the empty strings (blank cells) into None: one pass, faster than a second mask.
-        kept: list[Any] = [cell or None for cell in text.to_numpy(dtype=object, na_value=None).tolist()]
+        # (pandas-stubs refuses na_value=None, which pandas takes)
+        cells = text.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        kept: list[Any] = [cell or None for cell in cells]
         if integer_first(types):
             whole = text.str.fullmatch(WHOLE_ID_TEXT.pattern).to_numpy(dtype=bool, na_value=False)
             for i in np.flatnonzero(whole).tolist():

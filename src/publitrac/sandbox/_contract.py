@@ -38,7 +38,7 @@ def base_path() -> str:
         >>> base_path()
         '/v2'
     """
-    paths = {urlsplit(server["url"]).path.rstrip("/") for server in _spec.spec()["servers"]}
+    paths: set[str] = {urlsplit(server["url"]).path.rstrip("/") for server in _spec.spec()["servers"]}
     if len(paths) != 1:
         raise ValueError(f"the spec's servers disagree on the API's path: {sorted(paths)}")
     return paths.pop()
