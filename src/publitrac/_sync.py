@@ -15,8 +15,9 @@ How a run goes:
    and full jitter, never sooner than the server's `Retry-After`, capped by `max_attempts` and
    `max_retry_time` (tenacity). Other 4xx answers are final for their row. A try that gets no answer within
    the connection's timeout, begun after another got none either and with nothing answered in between, stops
-   the run (`ConnectionFailed`): the server takes connections but does not answer. A 429 or 503 with `Retry-After` also holds back the
-   other workers until then, so that a rate-limited run does not spend its attempts on more refusals.
+   the run (`ConnectionFailed`): the server takes connections but does not answer. A 429 or 503 with
+   `Retry-After` also holds back the other workers until then, so that a rate-limited run does not spend its
+   attempts on more refusals.
 6. Rows that share an email (trimmed, case-insensitive) are sent one after another, in row order, never
    concurrently: the later row always reaches Publitrac last, so it wins.
 
