@@ -261,6 +261,20 @@ def test_publitrac_app_in_chromium(app: App, excel_csv: Path) -> None:
             shoot(page, "9-history", "history")
             text = page.inner_text("body")
             content = page.content()
+
+            # A second tab, while the first is open: its own kernel, the same sandbox, no port taken twice.
+            second = browser.new_page(viewport={"width": 1280, "height": 1200})
+            second.goto(app.url)
+            with second.expect_file_chooser() as chooser:
+                second.get_by_role("button", name=re.compile("Choose a file")).click()
+            chooser.value.set_files(str(excel_csv))
+            second.locator(".publitrac-mapping select").nth(columns.index("Company")).select_option(
+                label="custom field"
+            )
+            second.get_by_role("button", name="Connect").click()
+            expect(second.get_by_text("Connected: key accepted by the local sandbox.")).to_be_visible()
+            second.get_by_role("button", name="Dry run").click()
+            expect(second.get_by_text(f"0 rows would be sent; {valid} unchanged")).to_be_visible()
         finally:
             browser.close()
 

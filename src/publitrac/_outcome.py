@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._report import RETRY_WAIT, SyncReport
+from ._report import RETRY_WAIT, STATUSES, SyncReport
 
 #: Every status an overall view can count, in the order the app shows them.
 TILE_STATUSES: tuple[str, ...] = (
@@ -33,6 +33,9 @@ TILE_STATUSES: tuple[str, ...] = (
 #: The columns of the results download, one line per row of the file, in file order.
 CSV_COLUMNS: tuple[str, ...] = ("row", "email", "status", "http_status", "attempts", "error")
 _LEFT_TO_RETRY = ("failed", "in_flight", "not_sent")
+# The engine's status codes by number, the internal "waiting for another attempt" included.
+_CODE_NAMES: tuple[str, ...] = (*STATUSES, "retrying")
+assert _CODE_NAMES.index("retrying") == RETRY_WAIT
 # Plain words for what an HTTP status says about a failed row.
 _HTTP_WORDS = {
     0: "No answer from Publitrac (the connection failed or timed out)",
@@ -310,11 +313,17 @@ def explain_status(code: int, *, message: str = "") -> str:
 def live_counts(report: SyncReport) -> dict[str, int]:
     """Rows per status of one report, read while its run goes on (`retrying` apart from `failed`).
 
+    Cheap enough to call several times a second on a million rows: one pass over the engine's status codes.
+
     Example:
         >>> live_counts(publitrac.last_report())["retrying"]    # doctest: +SKIP
         3
     """
-    return _tally(*_live_statuses(report))
+    tally = np.bincount(report._status, minlength=len(_CODE_NAMES))
+    counts = {status: 0 for status in TILE_STATUSES}
+    for code, name in enumerate(_CODE_NAMES):
+        counts[name] = counts.get(name, 0) + int(tally[code])
+    return counts
 
 
 def _tally(statuses: np.ndarray, retrying: np.ndarray) -> dict[str, int]:
@@ -328,9 +337,8 @@ def _tally(statuses: np.ndarray, retrying: np.ndarray) -> dict[str, int]:
 
 def _live_statuses(report: SyncReport) -> tuple[np.ndarray, np.ndarray]:
     """The statuses of a running report as names, and the mask of rows waiting to be retried."""
-    waiting = report._status == RETRY_WAIT
-    names = report.results["status"].astype(str).to_numpy(dtype=object)
-    return names, waiting
+    names = np.asarray(_CODE_NAMES, dtype=object)[report._status]
+    return names, report._status == RETRY_WAIT
 
 
 def _message(error: object) -> str:
