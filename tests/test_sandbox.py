@@ -503,6 +503,24 @@ def test_a_hang_is_never_answered_until_the_client_gives_up(
     assert stats["faults"] == {"hang": 1} and stats["tokens_issued"] == 0 and stats["responses"] == {}
 
 
+def test_a_stopping_sandbox_hangs_up_on_held_calls(client: httpx.Client) -> None:
+    process, _, base_url = start_cli("--fault", "hang=1")
+    port = int(base_url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        try:
+            raw.sendall(b"GET /v2/auth/getToken HTTP/1.1\r\nHost: x\r\nAuthorization: k\r\n\r\n")
+            while client.get(base_url.replace("/v2", "/_sandbox/stats")).json()["faults"] != {"hang": 1}:
+                time.sleep(0.01)
+        finally:
+            started = time.monotonic()
+            _, err = stop_cli(process)
+        # at once, not after uvicorn's graceful-shutdown timeout (5 s) and a cancellation's traceback
+        assert time.monotonic() - started < 3
+        assert "Traceback" not in err and "Cancel" not in err, err
+        raw.settimeout(10)
+        assert raw.recv(100) == b""  # hung up, unanswered
+
+
 def test_the_same_seed_gives_the_same_answers_with_every_fault(make_sandbox: MakeSandbox) -> None:
     faults = {"error_429": 0.1, "error_5xx": 0.1, "drop": 0.1, "error_200": 0.2, "junk_200": 0.2}
 

@@ -107,6 +107,10 @@ class SandboxApp:
     def __repr__(self) -> str:
         return f"<SandboxApp ttl={self.ttl} store={self.store!r} faults={self.faults!r}>"
 
+    def release_held(self) -> None:
+        """Close, unanswered, every call held by the `hang` fault (the server is stopping)."""
+        self._asgi.release_held()
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
         try:

@@ -38,7 +38,8 @@ class FaultSettings:
         error_429: Probability of a 429 with `Retry-After`.
         error_5xx: Probability of a 500, 502, 503 or 504 (the 502 and 504 as an HTML page, as a proxy sends).
         drop: Probability of a connection closed without any response.
-        hang: Probability of a call never answered: the sandbox holds it until the client gives up.
+        hang: Probability of a call never answered: the sandbox holds it until the client gives up (or the
+            sandbox stops, closing it unanswered).
         error_200: Probability that `delayedSync` answers HTTP 200 with an error body and does not take the
             lead: `{"status": "error", "code": C, "message": ...}`, C drawn from 400 (final), 429 and 503
             (worth another try) in equal shares.
@@ -196,6 +197,14 @@ class FaultInjector:
         self._random = random.Random(settings.seed)
         self._limiter = RateLimiter(settings.rate_limit, clock) if settings.rate_limit else None
         self._calls = 0
+        self._released = asyncio.Event()
+
+    def release_held(self) -> None:
+        """Hang up on every call held by `hang` (the server is stopping): each connection closes unanswered.
+
+        Call it on the server's event loop; calls that hang later are released at once.
+        """
+        self._released.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation = self.operations.get(scope["path"]) if scope["type"] == "http" else None
@@ -210,7 +219,7 @@ class FaultInjector:
             await self._drop(send)
             return
         if response == "hang":
-            await self._hang(receive)
+            await self._hang(receive, send)
             return
         assert not isinstance(response, str)
         counted = self._counting(send)
@@ -281,12 +290,22 @@ class FaultInjector:
 
         return counted
 
-    @staticmethod
-    async def _hang(receive: Receive) -> None:
+    async def _hang(self, receive: Receive, send: Send) -> None:
         # Never answers: waits until the client gives up and closes the connection (uvicorn then says
-        # `http.disconnect`), as a server does that takes connections and is stuck behind them.
-        while (await receive())["type"] != "http.disconnect":
-            pass
+        # `http.disconnect`), as a server does that takes connections and is stuck behind them. A stopping
+        # sandbox hangs up instead of holding its shutdown until uvicorn cancels the call.
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        waits = [asyncio.ensure_future(disconnected()), asyncio.ensure_future(self._released.wait())]
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if waits[0] not in done:
+            await self._drop(send)
 
     @staticmethod
     async def _drop(send: Send) -> None:

@@ -40,6 +40,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, hanging up on the calls held by the `hang` fault as soon as it stops.
+
+    Otherwise uvicorn would wait for them until its graceful-shutdown timeout, then cancel them with a traceback.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: SandboxApp) -> None:
+        super().__init__(config)
+        self._sandbox = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._sandbox.release_held()
+        await super().shutdown(sockets=sockets)
+
+
 def uvicorn_server(app: SandboxApp, *, host: str, port: int) -> uvicorn.Server:
     """A uvicorn server for the sandbox: warnings only, no access log (it would be one line per lead)."""
     config = uvicorn.Config(
@@ -52,7 +67,7 @@ def uvicorn_server(app: SandboxApp, *, host: str, port: int) -> uvicorn.Server:
         timeout_graceful_shutdown=5,
         backlog=2048,
     )
-    return uvicorn.Server(config)
+    return _Server(config, app)
 
 
 class SandboxServer:
