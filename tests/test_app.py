@@ -244,3 +244,13 @@ def test_a_second_push_is_unchanged_and_the_history_lists_the_runs(make_sandbox:
     assert other.recent_runs().empty
     other.close()
     app.close()
+
+
+def test_the_command_names_the_extra_it_needs(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from publitrac.app import _serve
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    monkeypatch.setattr(_serve.importlib.util, "find_spec", lambda name: None)
+    assert _serve.run(parser.parse_args(["--no-browser"])) == 2
+    assert 'pip install "publitrac[notebooks]"' in capsys.readouterr().err

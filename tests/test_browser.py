@@ -62,13 +62,13 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    """`publitrac app` with a sandbox answering 5xx to half the calls, and a ledger in a temporary folder."""
+@contextlib.contextmanager
+def serve(folder: Path, *options: str) -> Iterator[App]:
+    """`publitrac app` as a subprocess in `folder`, with a ledger there; stopped (SIGTERM) on exit."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PUBLITRAC_")}
     # A key in the environment must never reach the page or the logs.
     env["PUBLITRAC_API_KEY"] = SECRET
-    log, ledger = tmp_path / "app.log", tmp_path / "ledger.sqlite"
+    log, ledger = folder / "app.log", folder / "ledger.sqlite"
     command = [
         sys.executable,
         "-m",
@@ -79,14 +79,15 @@ def app(tmp_path: Path) -> Iterator[App]:
         "0",
         "--ledger",
         str(ledger),
-        "--sandbox-fault",
-        "5xx=0.5",
-        "--sandbox-seed",
-        "3",
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [*command, *options],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 120
@@ -109,6 +110,13 @@ def app(tmp_path: Path) -> Iterator[App]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    """`publitrac app` with a sandbox answering 5xx to half the calls, and a ledger in a temporary folder."""
+    with serve(tmp_path, "--sandbox-fault", "5xx=0.5", "--sandbox-seed", "3") as served:
+        yield served
 
 
 @pytest.fixture
@@ -252,6 +260,10 @@ def test_publitrac_app_in_chromium(app: App, excel_csv: Path) -> None:
             page.get_by_role("button", name="Yes, push").click()
             expect(page.get_by_text(re.compile(r"^Push done"))).to_be_visible()
             assert tile(page, "unchanged") == valid and tile(page, "accepted") == 0
+            sizes = emails.value_counts()
+            shared = int(sizes[sizes > 1].sum())
+            duplicates = f"{valid} accepted or unchanged, {emails.nunique()} leads: {shared} rows share"
+            expect(page.get_by_text(duplicates)).to_be_visible()
             expect(
                 page.get_by_text(f"{valid} of {valid} valid rows accepted or already in Publitrac")
             ).to_be_visible()
@@ -292,3 +304,25 @@ def test_publitrac_app_in_chromium(app: App, excel_csv: Path) -> None:
     assert companies[first[email].strip().lower()] == {"Company": first["Company"]}
     assert SECRET not in text and SECRET not in content
     assert SECRET not in app.log.read_text(errors="replace")
+
+
+def test_kernels_of_closed_and_reloaded_pages_are_shut_down(tmp_path: Path) -> None:
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    with serve(tmp_path, "--idle-timeout", "4") as served, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            for _ in range(3):  # the first load and two reloads: three kernels
+                page.goto(served.url)
+                expect(page.locator(".publitrac-step-load")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+            page.close()
+            deadline = time.monotonic() + 90
+            culled = 0
+            while time.monotonic() < deadline and culled < 3:
+                time.sleep(1)
+                culled = served.log.read_text(errors="replace").count("Culling 'idle' kernel")
+        finally:
+            browser.close()
+    assert culled >= 3, served.log.read_text(errors="replace")[-3000:]

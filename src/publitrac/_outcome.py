@@ -200,7 +200,8 @@ class RunOutcome:
         leads = len(sizes)
         shares = "share an email" if groups == 1 else f"share {groups} emails"
         wins = "the later one wins" if groups == 1 else "in each group the later row wins"
-        return f"{int(done.sum())} accepted, {leads} leads: {rows} rows {shares}; {wins}"
+        kept = "accepted" if not (self._status == "unchanged").any() else "accepted or unchanged"
+        return f"{int(done.sum())} {kept}, {leads} leads: {rows} rows {shares}; {wins}"
 
     # -- rows ------------------------------------------------------------------------------------------------
 

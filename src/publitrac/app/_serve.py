@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
@@ -158,6 +159,13 @@ def run(args: argparse.Namespace) -> int:
         >>> run(parser.parse_args(["--no-browser"]))    # doctest: +SKIP
     """
     from publitrac.sandbox import DEFAULT_API_KEY, run_sandbox
+
+    if importlib.util.find_spec("voila") is None or importlib.util.find_spec("ipywidgets") is None:
+        print(
+            'publitrac app: the app needs Voila and ipywidgets: pip install "publitrac[notebooks]"',
+            file=sys.stderr,
+        )
+        return 2
 
     port = args.port
     if port is None:
