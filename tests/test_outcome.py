@@ -96,3 +96,15 @@ def test_live_counts_keep_retrying_rows_apart_from_failed(frame: pd.DataFrame) -
     assert counts["retrying"] == 2 and counts["failed"] == 1 and counts["not_sent"] == 36
     outcome = RunOutcome(frame, report)
     assert outcome.counts()["failed"] == 3  # a finished report: rows still waiting count as failed
+
+
+def test_a_retry_keeps_the_later_row_of_an_email_last() -> None:
+    frame = pd.DataFrame({"email": ["a@example.com", "b@example.com", "A@example.com ", "c@example.com", "bad"]})
+    report = publitrac.sync(frame, dry_run=True)
+    report.dry_run = False  # as the engine leaves a push: row 0 failed, the others accepted
+    report._status[[0, 1, 2, 3]] = [3, 2, 2, 2]  # FAILED, ACCEPTED...
+    outcome = RunOutcome(frame, report)
+    # Row 0 alone would now reach Publitrac after row 2, whose email it shares: row 2 goes again after it.
+    assert list(outcome.positions_to_retry()) == [0, 2]
+    report._status[0] = 2
+    assert len(RunOutcome(frame, report).positions_to_retry()) == 0

@@ -435,7 +435,8 @@ class PushApp(widgets.VBox):
             "mapping": self.mapping,
             "progress": False,
             "ledger": self.ledger_target(),
-            "resend": "all" if self.send_all.value else "changed",
+            # A retry sends what it is given: its later duplicates must go again even where the ledger has them.
+            "resend": "all" if self.send_all.value or retry else "changed",
             "input_name": f"{self.source_name} (retry)" if retry else self.source_name or None,
             **self.sync_options,
         }
