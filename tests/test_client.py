@@ -17,7 +17,6 @@ from publitrac import ConfigurationError, Publitrac
 from publitrac._client import (
     TRANSPORT_ERROR,
     LeadAnswer,
-    LeanAsyncClient,
     check_base_url,
     describe_exception,
     is_timeout,
@@ -26,6 +25,7 @@ from publitrac._client import (
     post_lead,
     retry_after_seconds,
 )
+from publitrac._transport import LeanAsyncClient
 
 KEY = "SECRET-key-123"
 
