@@ -1,4 +1,4 @@
-"""Values leave pandas clean, and bodies are built lazily chunk by chunk (publitrac._bodies)."""
+"""Values leave pandas clean (publitrac._values), and bodies are built lazily chunk by chunk (publitrac._bodies)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import publitrac
-from publitrac import _bodies, _spec
-from publitrac._bodies import (
+from publitrac import _bodies, _spec, _values
+from publitrac._bodies import iter_bodies
+from publitrac._preview import preview
+from publitrac._values import (
     ANY_TYPE,
     convert_column,
     convert_value,
     custom_field_types,
     field_types,
-    iter_bodies,
     lead_info_types,
-    preview,
 )
 from publitrac._mapping import map_columns
 from publitrac.sandbox import SandboxServer
@@ -377,11 +377,11 @@ def test_preview_skips_invalid_rows_and_reads_only_the_head(monkeypatch: pytest.
     emails[[0, 2]] = ["not an email", None]
     df = pd.DataFrame({"E-mail": emails, "First Name": " Ana ", "Plan": "pro"})
     checked: list[int] = []
-    from publitrac import _validation
+    from publitrac import _preview
 
-    real = _validation.find_problems
+    real = _preview.find_problems
     monkeypatch.setattr(
-        _validation, "find_problems", lambda frame, m: checked.append(len(frame)) or real(frame, m)
+        _preview, "find_problems", lambda frame, m: checked.append(len(frame)) or real(frame, m)
     )
     bodies = preview(df, 3, custom_fields=["Plan"])
     assert bodies == [
@@ -415,12 +415,12 @@ def test_an_id_text_goes_as_an_integer_only_when_it_is_one(text: str) -> None:
         assert value is None
     elif type(value) is int:
         whole, _, zeros = trimmed.partition(".")
-        assert str(value) == whole and set(zeros) <= {"0"} and value <= _bodies.SAFE_INTEGER
+        assert str(value) == whole and set(zeros) <= {"0"} and value <= _values.SAFE_INTEGER
     else:
         assert value == trimmed  # the same text, unchanged
 
 
-@given(st.integers(min_value=0, max_value=_bodies.SAFE_INTEGER))
+@given(st.integers(min_value=0, max_value=_values.SAFE_INTEGER))
 def test_whole_numbers_go_as_integers_however_they_are_held(number: int) -> None:
     for held in (number, str(number), f"{number}.0", np.int64(number)):
         assert convert_value(held, ID) == (number, True), held

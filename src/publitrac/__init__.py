@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from . import _accessor  # noqa: F401  (registers df.publitrac)
-from ._bodies import preview
+from ._preview import preview
 from ._client import Publitrac
 from ._files import LeadFile, LeadFileError, read_leads
 from ._ledger import Ledger, open_ledger

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._bodies import preview
+from ._preview import preview
 from ._report import SyncReport
 from ._sync import sync, sync_async
 from ._validation import validate

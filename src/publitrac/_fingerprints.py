@@ -28,7 +28,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from ._bodies import convert_column, custom_field_types, lead_info_types
+from ._values import convert_column, field_plan, normalised_emails
 from ._mapping import EMAIL_FIELD, LeadMapping
 
 __all__ = ["FINGERPRINT_VERSION", "chain_groups", "email_keys", "lead_keys"]
@@ -80,7 +80,7 @@ def email_keys(emails: Sequence[Any] | np.ndarray | pd.Series) -> np.ndarray:
         >>> bool(email_keys([" Ana@Exemple.fr"])[0] == email_keys(["ana@exemple.fr "])[0])
         True
     """
-    texts = pd.Series(np.asarray(emails, dtype=object), dtype=object).astype(str).str.strip().str.lower()
+    texts = normalised_emails(pd.Series(np.asarray(emails, dtype=object), dtype=object).astype(str))
     cells = texts.to_numpy(dtype=object)
     return _hash_texts(cells, _EMAIL_HASH_KEY, categorize=False).view(np.int64)
 
@@ -167,10 +167,9 @@ def lead_keys(
         >>> bool(a[1][0] == b[1][0])    # the same body {"email": ..., "crmLeadId": 12}
         True
     """
-    info_types = lead_info_types()
-    custom_types = custom_field_types()
-    plan = [("leadInfo", field, column, info_types[field]) for column, field in mapping.fields.items()]
-    plan += [("leadCustomField", name, column, custom_types) for column, name in mapping.custom.items()]
+    plan = [
+        ("leadCustomField" if f.custom else "leadInfo", f.key, f.column, f.types) for f in field_plan(mapping)
+    ]
     tags = [_field_tag(section, key) for section, key, _, _ in plan]
     positions = np.asarray(positions, dtype=np.int64)
     emails = np.zeros(len(positions), dtype=np.int64)

@@ -6,7 +6,7 @@ line per problem:
 
 - `error`: the row is not sent. A missing or malformed email (RFC 6531 syntax, internationalised addresses
   included, checked by `email-validator`, no DNS lookup), or a value that cannot be sent as its field's type
-  in the spec (see `_bodies` for the conversions: any text, `00Q5e00000ABCdE` or `007`, is a fine
+  in the spec (see `_values` for the conversions: any text, `00Q5e00000ABCdE` or `007`, is a fine
   `crmLeadId`, sent as written; a list or an infinite number is not).
 - `warning`: the row is sent anyway. Two rows with the same email (trimmed, lower-cased) update the same
   lead; the later row is sent after the earlier one and wins.
@@ -27,7 +27,7 @@ import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from pandas.api import types as pdt
 
-from ._bodies import convert_column, custom_field_types, lead_info_types
+from ._values import convert_column, field_plan, lead_info_types, normalised_emails
 from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
 
 __all__ = ["PROBLEM_COLUMNS", "find_problems", "invalid_positions", "valid_positions", "validate"]
@@ -224,15 +224,10 @@ def _problem_frame(
 
 
 def _check_types(df: pd.DataFrame, mapping: LeadMapping, found: _Found) -> None:
-    info_types = lead_info_types()
     plan = [
-        (column, field, info_types[field], field)
-        for column, field in mapping.fields.items()
-        if field != EMAIL_FIELD
-    ]
-    custom_types = custom_field_types()
-    plan += [
-        (column, name, custom_types, f"custom field {name!r}") for column, name in mapping.custom.items()
+        (f.column, f.key, f.types, f"custom field {f.key!r}" if f.custom else f.key)
+        for f in field_plan(mapping)
+        if f.custom or f.key != EMAIL_FIELD
     ]
     for column, field, types, what in plan:
         series = df[column]
@@ -343,7 +338,7 @@ def _email_error(address: str) -> str | None:
 
 def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Found) -> None:
     sent = np.flatnonzero(~found.errors)
-    keys = text.iloc[sent].str.lower()
+    keys = normalised_emails(text.iloc[sent], trimmed=True)
     later = keys.duplicated(keep="first").to_numpy(dtype=bool)
     if not later.any():
         return

@@ -12,7 +12,7 @@ import pandas as pd
 import traitlets
 
 import publitrac
-from publitrac import _bodies, _spec
+from publitrac import _spec, _values
 
 from ._common import WIDE_DESCRIPTION, json_html, message_html
 
@@ -180,8 +180,8 @@ def _example_html(values: pd.Series, choice: str) -> str:
     if choice == IGNORE or raw is None:
         text = "" if raw is None else _cut(str(raw))
         return f'<span style="color: #9a9a9a">{html.escape(text)}</span>' + (" (not sent)" if text else "")
-    types = _bodies.custom_field_types() if choice == CUSTOM else _bodies.lead_info_types().get(choice)
-    value, ok = _bodies.convert_value(raw, types or _bodies.ANY_TYPE)
+    types = _values.custom_field_types() if choice == CUSTOM else _values.lead_info_types().get(choice)
+    value, ok = _values.convert_value(raw, types or _values.ANY_TYPE)
     if not ok:
         return f'<code>{html.escape(_cut(str(raw)))}</code> <span style="color: #b3261e">(left out: not a value this field takes)</span>'
     return f"<code>{html.escape(_cut(json.dumps(value, ensure_ascii=False)))}</code>"
