@@ -99,7 +99,9 @@ def test_live_counts_keep_retrying_rows_apart_from_failed(frame: pd.DataFrame) -
 
 
 def test_a_retry_keeps_the_later_row_of_an_email_last() -> None:
-    frame = pd.DataFrame({"email": ["a@example.com", "b@example.com", "A@example.com ", "c@example.com", "bad"]})
+    frame = pd.DataFrame(
+        {"email": ["a@example.com", "b@example.com", "A@example.com ", "c@example.com", "bad"]}
+    )
     report = publitrac.sync(frame, dry_run=True)
     report.dry_run = False  # as the engine leaves a push: row 0 failed, the others accepted
     report._status[[0, 1, 2, 3]] = [3, 2, 2, 2]  # FAILED, ACCEPTED...

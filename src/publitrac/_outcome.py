@@ -111,7 +111,9 @@ class RunOutcome:
         positions = np.arange(len(keys))
         earliest = pd.Series(positions[left]).groupby(keys[left].to_numpy()).min()
         first = keys.map(earliest).to_numpy(dtype="float64", na_value=np.nan)
-        later = (self._status != "invalid") & ~np.isnan(first) & (positions > np.nan_to_num(first, nan=np.inf))
+        later = (
+            (self._status != "invalid") & ~np.isnan(first) & (positions > np.nan_to_num(first, nan=np.inf))
+        )
         return np.flatnonzero(left | later)
 
     def rows_to_retry(self) -> pd.DataFrame:
