@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,48 @@ def test_a_sandbox_run_uses_no_ledger_unless_given_one(tmp_path: Path) -> None:
     ledger = tmp_path / "sandbox.sqlite3"
     given = run_cli("sync", str(LEADS), "--sandbox", "--no-progress", "--ledger", str(ledger))
     assert "Run 1 recorded in the ledger" in given.stdout and ledger.exists()
+
+
+def test_runs_and_ledger_commands(make_sandbox: Any, tmp_path: Path) -> None:
+    secret = "cli-ledger-secret-key-0123456789"
+    sandbox = make_sandbox(api_key=secret)
+    env = {"PUBLITRAC_API_KEY": secret, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    empty = run_cli("runs", env=env)
+    assert empty.returncode == 0 and "No ledger at" in empty.stdout  # and none is created by looking
+    assert not Path(os.environ["PUBLITRAC_LEDGER"]).exists()
+    run_cli("sync", str(LEADS), "--no-progress", env=env)
+    run_cli("sync", str(LEADS), "--no-progress", env=env)
+
+    listed = run_cli("runs", env=env)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "unchanged" in lines[0] and "destination" in lines[0] and len(lines) == 3
+    assert lines[1].split()[0] == "2" and lines[2].split()[0] == "1"  # newest first
+    assert "leads.csv" in lines[1] and sandbox.base_url in lines[1]
+    shown = run_cli("runs", "show", "1", env=env)
+    assert shown.returncode == 0 and "accepted:    294" in shown.stdout and "interrupted: no" in shown.stdout
+    assert run_cli("runs", "show", "99", env=env).returncode == 1
+
+    stats = run_cli("ledger", "stats", env=env)
+    assert "Leads accepted: 293" in stats.stdout and "Runs: 2" in stats.stdout, stats.stdout + stats.stderr
+    assert (
+        "Leads accepted: 0"
+        in run_cli("ledger", "stats", "--base-url", "http://127.0.0.1:9/v2", env=env).stdout
+    )
+
+    sent = posts(sandbox)
+    email = "Sofia.Lopez@ejemplo.es "  # the first row's email, as a user might type it
+    forgot = run_cli("ledger", "forget", "--email", email, env=env)
+    assert "Forgot 1 lead of" in forgot.stdout, forgot.stdout + forgot.stderr
+    again = run_cli("sync", str(LEADS), "--no-progress", env=env)
+    assert "1 accepted, 293 unchanged" in again.stdout and posts(sandbox) == sent + 1
+    everything = run_cli("ledger", "forget", "--all", env=env)
+    assert "Forgot 293 leads" in everything.stdout
+    assert "294 accepted" in run_cli("sync", str(LEADS), "--no-progress", env=env).stdout
+    assert run_cli("ledger", "forget", env=env).returncode == 2  # --email or --all is required
+    missing = run_cli("ledger", "stats", env={"PUBLITRAC_BASE_URL": sandbox.base_url})
+    assert missing.returncode == 2 and "PUBLITRAC_API_KEY" in missing.stderr
+
+    outputs = [listed, shown, stats, forgot, again, everything]
+    assert not any(secret in o.stdout + o.stderr for o in outputs)
+    assert secret.encode() not in Path(os.environ["PUBLITRAC_LEDGER"]).read_bytes()

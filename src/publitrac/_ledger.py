@@ -42,6 +42,8 @@ import numpy as np
 from ._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._client import Publitrac
 
 __all__ = [
@@ -54,6 +56,9 @@ __all__ = [
     "default_ledger_path",
     "destination_for",
     "open_ledger",
+    "recent_runs",
+    "run_duration",
+    "runs_frame",
 ]
 
 LEDGER_ENV: Final = "PUBLITRAC_LEDGER"
@@ -573,3 +578,73 @@ def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None 
             )
         return SQLiteLedger(text)
     raise ConfigurationError(f"ledger must be a path, a Ledger, None or False, got {type(target).__name__}")
+
+
+_COUNT_COLUMNS: Final = ("accepted", "unchanged", "invalid", "failed", "in_flight", "not_sent")
+
+
+def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
+    """Runs as a table, one row each: id, start (UTC), duration, input, rows, counts by status, interrupted,
+    destination; what `publitrac runs` prints and the push panel shows.
+
+    Args:
+        runs: run records (`Ledger.runs`).
+
+    Returns:
+        The table (empty, with its columns, when there is no run).
+
+    Example:
+        >>> runs_frame([]).columns[:3].tolist()
+        ['id', 'started (UTC)', 'took']
+    """
+    import pandas as pd
+
+    columns = ["id", "started (UTC)", "took", "input", "rows"]
+    columns += [name.replace("_", " ") for name in _COUNT_COLUMNS] + ["interrupted", "destination"]
+    rows = [
+        [
+            run.id,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            run_duration(run),
+            run.input_name or "",
+            run.rows,
+            *[run.counts.get(name, 0) for name in _COUNT_COLUMNS],
+            "yes" if run.interrupted else ("" if run.finished_at else "unfinished"),
+            run.destination,
+        ]
+        for run in runs
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def run_duration(run: RunRecord) -> str:
+    """How long a run took, as text (`12.3 s`); empty while unfinished."""
+    if run.finished_at is None:
+        return ""
+    return f"{(run.finished_at - run.started_at).total_seconds():.1f} s"
+
+
+def recent_runs(target: str | os.PathLike[str] | Ledger | None = None, *, limit: int = 20) -> pd.DataFrame:
+    """The latest runs of a ledger as a table (`runs_frame`), newest first; empty when there is no ledger file.
+
+    Args:
+        target: the ledger (see `open_ledger`; None: the default one).
+        limit: how many runs.
+
+    Returns:
+        The table.
+
+    Example:
+        >>> recent_runs(report.ledger, limit=5)    # doctest: +SKIP
+    """
+    if target is None:
+        target = default_ledger_path()
+    if isinstance(target, (str, os.PathLike)) and not Path(target).expanduser().is_file():
+        return runs_frame([])
+    ledger = open_ledger(target)
+    assert ledger is not None
+    try:
+        return runs_frame(ledger.runs(limit=limit))
+    finally:
+        if ledger is not target:
+            ledger.close()

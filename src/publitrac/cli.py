@@ -1,4 +1,5 @@
-"""The `publitrac` command line: `publitrac sync FILE`, `validate FILE`, `sandbox`, `app` (the push app).
+"""The `publitrac` command line: `publitrac sync FILE`, `validate FILE`, `sandbox`, `app` (the push app),
+`runs` and `ledger` (the history of runs and the ledger of accepted leads: `_cli_ledger`).
 
     publitrac sync leads.csv --sandbox                    # try it: a local sandbox, synced and shown
     publitrac sync leads.csv --custom Company --results results.csv
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app_serve.add_arguments(app)
     app.set_defaults(run=app_serve.run)
+
+    from ._cli_ledger import add_commands
+
+    add_commands(commands)  # publitrac runs, publitrac ledger
     return parser
 
 
