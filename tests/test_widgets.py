@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -346,6 +347,35 @@ def test_panel_retries_the_rows_that_failed(panel_factory: Any, leads: pd.DataFr
         panel.retry_failed()
     assert panel.report.counts["failed"] == 0
     assert {lead["email"] for lead in panel.sandbox.leads()} == set(frame["email"])
+
+
+def test_panel_shows_unchanged_rows_sends_everything_again_and_lists_runs(
+    panel_factory: Any, leads: pd.DataFrame
+) -> None:
+    panel = panel_factory(leads, custom_fields=["Company"], sandbox=True)
+    assert panel.push().counts["accepted"] == 4
+    assert "Recent runs" in panel.runs_table.value and "push panel" in panel.runs_table.value
+    ledger = Path(panel.report.ledger)
+    assert ledger.exists() and ledger.parent.name.startswith("publitrac-panel-")  # the sandbox's own ledger
+
+    panel.push_button.click()  # the same rows again: the ledger says the sandbox has them
+    assert "Push 0 rows to the local sandbox" in panel.confirm_text.value
+    assert "4 rows unchanged (Publitrac has them), not sent" in panel.confirm_text.value
+    panel.confirm_button.click()
+    assert panel.report.counts["unchanged"] == 4 and panel.report.counts["accepted"] == 0
+    assert "4 unchanged" in panel.summary.value and panel.sandbox.stats()["accepted"] == 4
+    assert panel.dry_run().counts["unchanged"] == 4
+
+    panel.resend_all.value = True  # "Send everything again"
+    assert panel.dry_run().counts["not_sent"] == 4
+    panel.push_button.click()
+    assert "Push 4 rows again to the local sandbox" in panel.confirm_text.value
+    panel.confirm_button.click()
+    assert panel.report.counts["accepted"] == 4 and panel.sandbox.stats()["accepted"] == 8
+    assert panel.runs_table.value.count("push panel") == 3
+
+    panel.disconnect()  # the sandbox's leads are gone: so is its ledger
+    assert not ledger.exists()
 
 
 async def test_a_click_in_a_kernel_runs_the_push_as_a_task(panel_factory: Any, leads: pd.DataFrame) -> None:

@@ -1,4 +1,5 @@
-"""The push panel: connect, dry run, push with confirmation and progress, read the report, retry, download."""
+"""The push panel: connect, dry run, push with confirmation and progress, read the report, retry, download;
+the rows the ledger finds unchanged, "send everything again", and the recent runs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pandas as pd
 import traitlets
 
 import publitrac
+from publitrac._ledger import recent_runs
 
 from ._common import frame_html, json_html, message_html
 from ._mapping_editor import MappingEditor
@@ -41,7 +43,9 @@ class PushPanel(widgets.VBox):
     and keeps it running until `close()`, accepting the key given (field or environment) or the demo key.
 
     The buttons call `publitrac.sync` (`dry_run=True` for the dry run) with the mapping given, exactly as
-    `df.publitrac.sync` and `publitrac sync` do. In a kernel, the button's push runs as a task on the kernel's
+    `df.publitrac.sync` and `publitrac sync` do. Rows the ledger says Publitrac already has are `unchanged`
+    and not sent; "Send everything again" sends them too (`resend="all"`). After each push, the recent runs
+    recorded in the ledger are listed. In a kernel, the button's push runs as a task on the kernel's
     event loop (the page stays live and the progress bar moves); the methods `dry_run()`, `push()` and
     `retry_failed()` block and return the report, for notebooks and tests.
 
@@ -54,6 +58,9 @@ class PushPanel(widgets.VBox):
         sandbox_options: keywords for `run_sandbox` (faults, latency, seed...).
         sandbox_port: the sandbox's port (None: `PUBLITRAC_SANDBOX_PORT`, else a free port).
         sync_options: keywords for `publitrac.sync` (concurrency, rate_limit, max_attempts...).
+        ledger: the ledger (see `publitrac.sync`): None for the default one with an account, and for the
+            panel's own sandbox a temporary one that lives as long as that sandbox (whose leads are gone when
+            it stops); a path or a `Ledger`; False for none.
         environ: where to read the environment variables (defaults to `os.environ`).
 
     Example:
@@ -77,6 +84,7 @@ class PushPanel(widgets.VBox):
         sandbox_options: Mapping[str, Any] | None = None,
         sandbox_port: int | None = None,
         sync_options: Mapping[str, Any] | None = None,
+        ledger: str | os.PathLike[str] | publitrac.Ledger | Literal[False] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.df = df
@@ -87,11 +95,13 @@ class PushPanel(widgets.VBox):
         self.sandbox_options = dict(sandbox_options or {})
         self.sandbox_port = sandbox_port
         self.sync_options = dict(sync_options or {})
+        self.ledger_option = ledger
+        self._ledger: str | os.PathLike[str] | publitrac.Ledger | Literal[False] | None = ledger
         self.client: publitrac.Publitrac | None = None
         self.sandbox: Any = None
         self.task: asyncio.Task[Any] | None = None
         self.history: list[publitrac.SyncReport] = []
-        self._dry: tuple[publitrac.LeadMapping, publitrac.SyncReport] | None = None
+        self._dry: tuple[Any, publitrac.SyncReport] | None = None
         self._stack = contextlib.ExitStack()
         self._destination = ""
 
@@ -112,6 +122,12 @@ class PushPanel(widgets.VBox):
 
         self.dry_run_button = widgets.Button(description="Dry run", icon="eye")
         self.push_button = widgets.Button(description="Push", icon="upload", button_style="primary")
+        self.resend_all = widgets.Checkbox(
+            value=False,
+            description="Send everything again",
+            indent=False,
+            tooltip="also the rows the ledger says Publitrac already has (and refresh the ledger)",
+        )
         self.confirm_text = widgets.HTML()
         self.confirm_button = widgets.Button(description="Yes, push", button_style="danger")
         self.cancel_button = widgets.Button(description="Cancel")
@@ -131,6 +147,7 @@ class PushPanel(widgets.VBox):
         self.retry_button = widgets.Button(description="Retry failed rows", icon="redo", disabled=True)
         self.download = widgets.HTML()
         self.sandbox_info = widgets.HTML()
+        self.runs_table = widgets.HTML()
         self.results_box = widgets.VBox(
             [self.status_filter, self.results_table, widgets.HBox([self.retry_button, self.download])],
             layout=_HIDDEN,
@@ -143,13 +160,14 @@ class PushPanel(widgets.VBox):
                 widgets.HBox([self.api_key, self.connect_button]),
                 self.connection,
                 widgets.HTML("<b>Push</b>"),
-                widgets.HBox([self.dry_run_button, self.push_button]),
+                widgets.HBox([self.dry_run_button, self.push_button, self.resend_all]),
                 self.confirm_box,
                 widgets.HBox([self.progress, self.progress_text, self.stop_button]),
                 self.summary,
                 self.details,
                 self.results_box,
                 self.sandbox_info,
+                self.runs_table,
             ]
         )
         self.use_sandbox.observe(lambda _: self._sync_controls(), names="value")
@@ -162,6 +180,7 @@ class PushPanel(widgets.VBox):
         self.stop_button.on_click(lambda _: self._on_stop())
         self.observe(self._watch_busy, names="busy")
         self.status_filter.observe(lambda _: self._draw_results(), names="value")
+        self.resend_all.observe(lambda _: self._hide_confirmation(), names="value")
         self._sync_controls()
 
     # -- what the panel works on -----------------------------------------------------------------------------
@@ -213,9 +232,14 @@ class PushPanel(widgets.VBox):
             )
             base_url = self.sandbox.base_url
             self._destination = f"the local sandbox at {base_url}"
+            if self.ledger_option is None:
+                # The sandbox forgets its leads when it stops: so does its ledger.
+                folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="publitrac-panel-"))
+                self._ledger = str(Path(folder, "ledger.sqlite3"))
         else:
             base_url = self.base_url.value.strip() or None
             self._destination = base_url or ""
+            self._ledger = self.ledger_option
         self.client = publitrac.Publitrac(api_key=key, base_url=base_url)
         self.connection.value = message_html(
             f"Connected to {self._destination} (API key {origin}).", kind="ok"
@@ -232,6 +256,8 @@ class PushPanel(widgets.VBox):
         self._stack.close()
         self._stack = contextlib.ExitStack()
         self.sandbox = None
+        self._ledger = self.ledger_option
+        self._dry = None
         self.connection.value = message_html("Not connected.")
 
     def close(self) -> None:
@@ -254,7 +280,8 @@ class PushPanel(widgets.VBox):
         """Validate and build the bodies, send nothing; show what would be sent and what is invalid.
 
         Returns:
-            The dry run's SyncReport (invalid rows `invalid`, the others `not_sent`).
+            The dry run's SyncReport (invalid rows `invalid`; once connected, the rows the ledger finds
+            unchanged `unchanged`; the others `not_sent`: they would be sent).
         """
         mapping = self.mapping
         report = self._dry_run_report(mapping)
@@ -275,11 +302,22 @@ class PushPanel(widgets.VBox):
         return report
 
     def _dry_run_report(self, mapping: publitrac.LeadMapping) -> publitrac.SyncReport:
+        resend: Literal["changed", "all"] = "all" if self.resend_all.value else "changed"
+        key = (mapping, self.client, resend, len(self.history))
         cached = self._dry
-        if cached is not None and cached[0] == mapping:
+        if cached is not None and cached[0] == key:
             return cached[1]
-        report = publitrac.sync(self.df, None, mapping=mapping, dry_run=True, progress=False)
-        self._dry = (mapping, report)
+        # Before connecting there is no destination, so no ledger to ask: every valid row would be sent.
+        report = publitrac.sync(
+            self.df,
+            self.client,
+            mapping=mapping,
+            dry_run=True,
+            progress=False,
+            ledger=self._ledger if self.client is not None else False,
+            resend=resend,
+        )
+        self._dry = (key, report)
         return report
 
     def request_push(self) -> None:
@@ -287,10 +325,12 @@ class PushPanel(widgets.VBox):
         if self.client is None:
             self.connect()
         counts = self._dry_run_report(self.mapping).counts
-        to_send, invalid = counts["not_sent"], counts["invalid"]
-        skipped = f" {_rows(invalid)} invalid, not sent." if invalid else ""
+        to_send, invalid, unchanged = counts["not_sent"], counts["invalid"], counts["unchanged"]
+        skipped = f" {_rows(unchanged)} unchanged (Publitrac has them), not sent." if unchanged else ""
+        skipped += f" {_rows(invalid)} invalid, not sent." if invalid else ""
+        again = "again " if self.resend_all.value else ""
         self.confirm_text.value = message_html(
-            f"Push {_rows(to_send)} to {self._destination}?{skipped}", kind="warning"
+            f"Push {_rows(to_send)} {again}to {self._destination}?{skipped}", kind="warning"
         )
         self.confirm_box.layout = widgets.Layout(**_SHOWN)
 
@@ -310,7 +350,8 @@ class PushPanel(widgets.VBox):
             self.task.cancel()
 
     def push(self) -> publitrac.SyncReport:
-        """Send every valid row now, blocking until done (no confirmation: running it is the confirmation).
+        """Send every valid row now (those the ledger finds unchanged only with "Send everything again" ticked),
+        blocking until done (no confirmation: running it is the confirmation).
 
         Returns:
             The SyncReport, also kept as `.report`.
@@ -357,7 +398,7 @@ class PushPanel(widgets.VBox):
         watcher = threading.Thread(target=self._watch_thread, args=(previous, done), daemon=True)
         watcher.start()
         try:
-            report = publitrac.sync(rows, client, mapping=self.mapping, progress=False, **self.sync_options)
+            report = publitrac.sync(rows, client, **self._sync_settings())
         finally:
             done.set()
             watcher.join()
@@ -371,9 +412,7 @@ class PushPanel(widgets.VBox):
         previous = publitrac.last_report()
         watcher = asyncio.create_task(self._watch_task(previous))
         try:
-            report = await publitrac.sync_async(
-                rows, client, mapping=self.mapping, progress=False, **self.sync_options
-            )
+            report = await publitrac.sync_async(rows, client, **self._sync_settings())
         except asyncio.CancelledError:
             stopped = publitrac.last_report()
             if stopped is None or stopped is previous:
@@ -389,6 +428,17 @@ class PushPanel(widgets.VBox):
         held = await asyncio.to_thread(self._sandbox_count)
         self._finish_run(report, title=f"{title} of {_rows(len(rows))}", held=held)
         return report
+
+    def _sync_settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            "mapping": self.mapping,
+            "progress": False,
+            "ledger": self._ledger,
+            "resend": "all" if self.resend_all.value else "changed",
+            "input_name": "push panel",
+        }
+        settings.update(self.sync_options)
+        return settings
 
     def _start_run(self) -> publitrac.Publitrac:
         client = self.client or self.connect()
@@ -413,7 +463,7 @@ class PushPanel(widgets.VBox):
         if report is None or report is previous:
             return
         counts = report.counts
-        total = max(len(report) - counts["invalid"], 1)
+        total = max(len(report) - counts["invalid"] - counts["unchanged"], 1)
         sent = counts["accepted"] + counts["failed"]
         self.progress.max = total
         self.progress.value = min(sent, total)
@@ -427,6 +477,17 @@ class PushPanel(widgets.VBox):
         self.details.value = ""
         self.sandbox_info.value = (
             message_html(f"The local sandbox now holds {held} leads.", kind="ok") if held is not None else ""
+        )
+        self._show_runs(report)
+
+    def _show_runs(self, report: publitrac.SyncReport) -> None:
+        if report.ledger is None:
+            self.runs_table.value = ""
+            return
+        runs = recent_runs(report.ledger, limit=5)
+        self.runs_table.value = (
+            f"<details open><summary>Recent runs (ledger: {html.escape(report.ledger)})</summary>"
+            f"{frame_html(runs, max_rows=5, index=False)}</details>"
         )
 
     def _sandbox_count(self) -> int | None:
