@@ -196,3 +196,32 @@ def test_a_quick_run_shows_targets_without_judging_them() -> None:
     assert "not judged" in table and "**no**" not in table and ">= 0.75" in table
     result["meta"]["quick"] = False
     assert "**no**" in bench_run.markdown_tables(result)
+
+
+def test_the_ledger_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    output = tmp_path / "ledger.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "ledger.py"),
+            "--rows",
+            "2000",
+            "--repeat",
+            "1",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = json.loads(output.read_text(encoding="utf-8"))
+    decide, rerun = result["decide"], result["rerun"]
+    assert decide["rows"] == decide["ledger_leads"] == 2000
+    for figure in ("decide_rows_per_s", "decide_rows_per_cpu_s", "keys_rows_per_s", "lookup_rows_per_s"):
+        assert math.isfinite(decide[figure]) and decide[figure] > 0
+    assert 0 < decide["bytes_per_lead"] < 1000
+    assert rerun["rows"] == 2000 and rerun["posts"] == 0 and rerun["exit_status"] == 0
+    assert result["machine"]["nproc"] >= 1 and "before" in result["load_average_1min"]

@@ -85,33 +85,40 @@ def email_keys(emails: Sequence[Any] | np.ndarray | pd.Series) -> np.ndarray:
     return _hash_texts(cells, _EMAIL_HASH_KEY, categorize=False).view(np.int64)
 
 
-def _value_hashes(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(hash of each present value, mask of present values) for one converted column."""
+def _lower_email_keys(emails: list[Any]) -> np.ndarray:
+    """`email_keys` of converted (already trimmed) emails, without a round trip through pandas strings."""
+    lowered = np.array([email.lower() if type(email) is str else "" for email in emails], dtype=object)
+    return _hash_texts(lowered, _EMAIL_HASH_KEY, categorize=False).view(np.int64)
+
+
+def _value_hashes(values: list[Any], *, unique: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(hash of each present value, mask of present values) for one converted column; `unique`: its values
+    are mostly distinct (no point in factorising them before hashing)."""
     cells = np.empty(len(values), dtype=object)
     cells[:] = values
     present = ~pd.isna(cells)  # converted values are None where left out, never NaN
     hashes = np.zeros(len(values), dtype=np.uint64)
     if not present.any():
         return hashes, present
-    given = cells[present]
-    kinds = {type(value) for value in given.tolist()}
+    given = cells[present] if not present.all() else cells
+    kinds = set(map(type, given.tolist()))
     if len(kinds) == 1:
-        hashes[present] = _typed_hashes(given, kinds.pop())
+        hashes[present] = _typed_hashes(given, kinds.pop(), unique=unique)
         return hashes, present
     # A mixed column (custom fields keep each value's own JSON type): hash each type apart.
     types = np.array([type(value) for value in given.tolist()], dtype=object)
     out = np.zeros(len(given), dtype=np.uint64)
     for kind in kinds:
         same = types == kind
-        out[same] = _typed_hashes(given[same], kind)
+        out[same] = _typed_hashes(given[same], kind, unique=unique)
     hashes[present] = out
     return hashes, present
 
 
-def _typed_hashes(values: np.ndarray, kind: type) -> np.ndarray:
+def _typed_hashes(values: np.ndarray, kind: type, *, unique: bool = False) -> np.ndarray:
     """Hashes of values that all have the Python type `kind` (the types `convert_column` produces)."""
     if kind is str:
-        return _hash_texts(values, _VALUE_HASH_KEY) ^ _TAG_TEXT
+        return _hash_texts(values, _VALUE_HASH_KEY, categorize=not unique) ^ _TAG_TEXT
     if kind is bool:
         return np.where(values.astype(bool), _TRUE, _FALSE).astype(np.uint64)
     if kind is int:
@@ -180,13 +187,12 @@ def lead_keys(
         for (section, key, column, types), tag in zip(plan, tags, strict=True):
             converted = convert_column(df[column].iloc[chunk], types)
             assert converted.values is not None
-            hashes, present = _value_hashes(converted.values)
+            is_email = section == "leadInfo" and key == EMAIL_FIELD
+            hashes, present = _value_hashes(converted.values, unique=is_email)
             with np.errstate(over="ignore"):
                 total += np.where(present, _mix(hashes ^ tag), _U64(0))
-            if section == "leadInfo" and key == EMAIL_FIELD:
-                emails[start : start + len(chunk)] = email_keys(
-                    ["" if value is None else value for value in converted.values]
-                )
+            if is_email:
+                emails[start : start + len(chunk)] = _lower_email_keys(converted.values)
         bodies[start : start + len(chunk)] = _mix(total).view(np.int64)
     return emails, bodies
 

@@ -31,7 +31,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -64,7 +64,6 @@ __all__ = [
 LEDGER_ENV: Final = "PUBLITRAC_LEDGER"
 """Environment variable: the ledger file to use instead of the one in the user's data directory."""
 _KEY_FINGERPRINT_MESSAGE: Final = b"publitrac ledger destination v1"
-_BUSY_TIMEOUT_MS: Final = 30_000
 # Bulk lookups: below this many keys, indexed `IN (...)` queries; above, one scan of the destination's leads
 # (sorted by key in a WITHOUT ROWID table), searched with numpy.
 _LOOKUP_SCAN_FROM: Final = 50_000
@@ -156,7 +155,13 @@ class LedgerStats:
 class Ledger(Protocol):
     """The store behind incremental syncs. Keys and fingerprints are int64 arrays (see `_fingerprints`).
 
-    Implementations: `SQLiteLedger` (embedded, the default); a server database can follow.
+    Implementations: `SQLiteLedger` (embedded, the default); a server database can follow: `publitrac.sync`
+    takes any object with these methods as `ledger=`. Each call is one short transaction; lookups and
+    records come in bulk (arrays), never one row per call.
+
+    Example:
+        >>> with publitrac.open_ledger("ledger.sqlite3") as ledger:    # doctest: +SKIP
+        ...     [(run.id, run.counts) for run in ledger.runs(limit=3)]
     """
 
     location: str
@@ -272,8 +277,8 @@ class SQLiteLedger:
         self,
         path: str | os.PathLike[str],
         *,
-        busy_timeout: float = _BUSY_TIMEOUT_MS / 1000,
-        clock: Any = time.time,
+        busy_timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path).expanduser()
         self.location = str(self.path)
