@@ -114,11 +114,17 @@ def test_runs_and_ledger_commands(make_sandbox: Any, tmp_path: Path) -> None:
     assert lines[1].split()[0] == "2" and lines[2].split()[0] == "1"  # newest first
     assert "leads.csv" in lines[1] and sandbox.base_url in lines[1]
     shown = run_cli("runs", "show", "1", env=env)
-    assert shown.returncode == 0 and "accepted:    294" in shown.stdout and "interrupted: no" in shown.stdout
+    assert (
+        shown.returncode == 0
+        and f"accepted:    {VALID}" in shown.stdout
+        and "interrupted: no" in shown.stdout
+    )
     assert run_cli("runs", "show", "99", env=env).returncode == 1
 
     stats = run_cli("ledger", "stats", env=env)
-    assert "Leads accepted: 293" in stats.stdout and "Runs: 2" in stats.stdout, stats.stdout + stats.stderr
+    assert f"Leads accepted: {VALID - 1}" in stats.stdout and "Runs: 2" in stats.stdout, (
+        stats.stdout + stats.stderr
+    )
     assert (
         "Leads accepted: 0"
         in run_cli("ledger", "stats", "--base-url", "http://127.0.0.1:9/v2", env=env).stdout
@@ -129,10 +135,10 @@ def test_runs_and_ledger_commands(make_sandbox: Any, tmp_path: Path) -> None:
     forgot = run_cli("ledger", "forget", "--email", email, env=env)
     assert "Forgot 1 lead of" in forgot.stdout, forgot.stdout + forgot.stderr
     again = run_cli("sync", str(LEADS), "--no-progress", env=env)
-    assert "1 accepted, 293 unchanged" in again.stdout and posts(sandbox) == sent + 1
+    assert f"1 accepted, {VALID - 1} unchanged" in again.stdout and posts(sandbox) == sent + 1
     everything = run_cli("ledger", "forget", "--all", env=env)
-    assert "Forgot 293 leads" in everything.stdout
-    assert "294 accepted" in run_cli("sync", str(LEADS), "--no-progress", env=env).stdout
+    assert f"Forgot {VALID - 1} leads" in everything.stdout
+    assert f"{VALID} accepted" in run_cli("sync", str(LEADS), "--no-progress", env=env).stdout
     assert run_cli("ledger", "forget", env=env).returncode == 2  # --email or --all is required
     missing = run_cli("ledger", "stats", env={"PUBLITRAC_BASE_URL": sandbox.base_url})
     assert missing.returncode == 2 and "PUBLITRAC_API_KEY" in missing.stderr
