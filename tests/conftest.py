@@ -7,8 +7,9 @@
   empty database on it for one test. Without PostgreSQL's binaries they skip, with the reason, except under CI
   (`CI` set), where they fail: CI installs PostgreSQL.
 
-Every test gets its own default ledger (`PUBLITRAC_LEDGER`, in a temporary folder), inherited by the subprocesses
-it starts: no test reads or writes the user's own ledger, and no test sees another's.
+Every test gets its own default ledger (`PUBLITRAC_LEDGER`, in a temporary folder, and `XDG_DATA_HOME` for
+subprocesses started without the PUBLITRAC_* variables), inherited by the subprocesses it starts: no test reads
+or writes the user's own ledger, and no test sees another's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from publitrac.sandbox import SandboxServer, run_sandbox
 
 @pytest.fixture(autouse=True)
 def _private_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUBLITRAC_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite3"))
+    folder = tmp_path_factory.mktemp("ledger")
+    monkeypatch.setenv("PUBLITRAC_LEDGER", str(folder / "ledger.sqlite3"))
+    # Subprocesses started with the PUBLITRAC_* variables removed fall back on the user data directory:
+    # platformdirs reads XDG_DATA_HOME (Linux), so that too is the test's own.
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder / "data"))
 
 
 @pytest.fixture

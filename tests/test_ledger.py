@@ -491,3 +491,10 @@ def test_two_processes_share_one_ledger(make_sandbox: Callable[..., SandboxServe
         assert store.stats(destination_for(connect(sandbox))).leads == VALID - 1
         assert {run.input_name for run in store.runs()} == {"a.csv", "b.csv"}
         assert len(store.runs()) == 4 and not any(run.interrupted for run in store.runs())
+
+
+def test_the_default_location_is_the_tests_own_even_without_publitrac_ledger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(LEDGER_ENV)
+    assert default_ledger_path().is_relative_to(os.environ["XDG_DATA_HOME"])  # not the user's home
