@@ -254,3 +254,13 @@ def test_the_command_names_the_extra_it_needs(monkeypatch: pytest.MonkeyPatch, c
     monkeypatch.setattr(_serve.importlib.util, "find_spec", lambda name: None)
     assert _serve.run(parser.parse_args(["--no-browser"])) == 2
     assert 'pip install "publitrac[notebooks]"' in capsys.readouterr().err
+
+
+def test_connect_fetches_the_token_the_push_then_uses(make_sandbox: Callable[..., Any]) -> None:
+    shared = make_sandbox()
+    app = PushApp(pd.DataFrame({"email": ["ana@example.com"]}), sandbox_url=shared.base_url, environ={})
+    client = app.connect.connect()
+    assert client.token_requests == 1 and shared.stats()["calls"]["getToken"] == 1
+    app.push()
+    assert client.token_requests == 1 and shared.stats()["calls"]["getToken"] == 1  # no second getToken
+    app.close()

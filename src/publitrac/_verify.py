@@ -9,7 +9,7 @@ from ._client import Publitrac
 
 
 def verify_key(client: Publitrac) -> None:
-    """Fetch a token with the connection's API key, and forget it (a run fetches its own when it starts).
+    """Fetch a token with the connection's API key; the connection keeps it for its next calls (sliding TTL).
 
     Args:
         client: the connection to check.
@@ -23,4 +23,4 @@ def verify_key(client: Publitrac) -> None:
     Example:
         >>> verify_key(publitrac.Publitrac(api_key="k3y", base_url="http://127.0.0.1:8765/v2"))  # doctest: +SKIP
     """
-    client._fetch_token()
+    client.auth._refresh(None)
