@@ -165,7 +165,7 @@ class ResultsView(widgets.VBox):
         self._table = outcome.results()
         payload = base64.b64encode(outcome.csv_bytes()).decode("ascii")
         self.download.value = (
-            '<a class="publitrac-download" download="publitrac-results.csv" style="margin-left: 12px" '
+            '<a class="publitrac-download" download="publitrac-results.csv" style="margin-left: 12px; color: #1a5fb4; text-decoration: underline" '
             f'href="data:text/csv;charset=utf-8;base64,{payload}">Download the results (CSV, one line per row '
             "of the file, with its row number)</a>"
         )
