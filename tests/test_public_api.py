@@ -13,6 +13,7 @@ PUBLIC = [
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionFailed",
+    "DaskSyncReport",
     "LeadFile",
     "LeadFileError",
     "LeadMapping",
@@ -28,6 +29,7 @@ PUBLIC = [
     "read_leads",
     "sync",
     "sync_async",
+    "sync_dask",
     "validate",
 ]
 

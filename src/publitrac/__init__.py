@@ -20,6 +20,7 @@ import importlib.metadata
 from . import _accessor  # noqa: F401  (registers df.publitrac)
 from ._preview import preview
 from ._client import Publitrac
+from ._dask import DaskSyncReport, sync_dask
 from ._files import LeadFile, LeadFileError, read_leads
 from ._ledger import Ledger, open_ledger
 from ._exceptions import (
@@ -43,6 +44,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionFailed",
+    "DaskSyncReport",
     "LeadFile",
     "LeadFileError",
     "LeadMapping",
@@ -58,5 +60,6 @@ __all__ = [
     "read_leads",
     "sync",
     "sync_async",
+    "sync_dask",
     "validate",
 ]

@@ -48,6 +48,7 @@ from publitrac_client.models import LeadSyncRequest
 
 from ._bodies import iter_bodies
 from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Publitrac, Transient, post_lead, request_left
+from ._dask import is_dask_frame
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
 from ._incremental import IncrementalRun
 from ._ledger import Ledger, destination_for, open_ledger
@@ -598,7 +599,8 @@ def sync(
     its own loop). Rows that share an email are sent one after another in row order: the later row wins.
 
     Args:
-        df: the leads; never modified.
+        df: the leads; never modified. A `dask.dataframe.DataFrame` is synced on Dask, each partition on a
+            worker, and gives a `DaskSyncReport` (see `publitrac.sync_dask`, which has its extra options).
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         email: the email column; detected from the column names when omitted.
         mapping: `{column: leadInfo field}` overrides (`None` drops a column), or a `LeadMapping`.
@@ -640,6 +642,21 @@ def sync(
         >>> report.counts["accepted"], report.counts["invalid"]
         (1, 1)
     """
+    if is_dask_frame(df):
+        from ._dask import sync_dask
+
+        return sync_dask(  # type: ignore[return-value]
+            df,
+            client,
+            email=email,
+            mapping=mapping,
+            custom_fields=custom_fields,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            max_retry_time=max_retry_time,
+            dry_run=dry_run,
+        )
     run = _Run()
     coroutine = _sync(
         df,

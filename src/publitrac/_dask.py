@@ -1,0 +1,408 @@
+"""The sync of a `dask.dataframe.DataFrame`: each partition synced on a Dask worker, with its own connection.
+
+Settings travel, connections do not (as `dask.dataframe.to_sql` hands each partition a database URI): the
+task graph carries the base URL and the sync's settings; each worker builds its own `Publitrac`, whose API key
+comes from the worker's own environment (`PUBLITRAC_API_KEY`) or from `api_key_loader()`, called on the
+worker. The key is never pickled into the graph, so no task key, task repr, dashboard page or log shows it.
+
+How a run goes:
+
+1. The columns are mapped on the frame's column names (nothing computed).
+2. Each row gets its input partition number, its position in that partition and its email key (trimmed,
+   lower-cased); the rows are shuffled on the key, so that every row of one email lands in one partition,
+   and sorted back by (partition, position) there: rows of one email keep their input order.
+3. Each partition is synced on a worker by `publitrac.sync` (validation, duplicate chaining, retries), which
+   returns its per-row results.
+4. A worker that dies mid-partition is handled by Dask: its tasks run again elsewhere (re-sending is harmless,
+   the API upserts by email, and a partition always re-sends its rows in order). A partition Dask gives up on
+   (`distributed.scheduler.allowed-failures`) is reported: its rows `failed`, with the reason, safe to resend.
+
+dask and distributed are imported only when a Dask frame is synced: pandas-only users never import them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._client import API_KEY_ENV, Publitrac
+from ._exceptions import ConfigurationError, PublitracError
+from ._mapping import LeadMapping, map_columns
+from ._report import STATUSES, SUMMARY_ORDER
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+PARTITION = "__publitrac_partition"
+ROW = "__publitrac_row"
+KEY = "__publitrac_key"
+_HELPERS = (PARTITION, ROW, KEY)
+
+
+def is_dask_frame(obj: object) -> bool:
+    """Whether `obj` is a dask DataFrame (without importing dask when it is not loaded).
+
+    Example:
+        >>> is_dask_frame(pd.DataFrame())
+        False
+    """
+    module = sys.modules.get("dask.dataframe")
+    return module is not None and isinstance(obj, module.DataFrame)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker needs to sync a partition: settings only, never a secret (this object is in the graph).
+
+    `base_url` None means the worker reads `PUBLITRAC_BASE_URL` from its own environment.
+    """
+
+    base_url: str | None
+    timeout: Any
+    verify: bool | str
+    refresh_margin: float
+    allow_insecure_http: bool
+    api_key_loader: Callable[[], str] | None
+    mapping: LeadMapping
+    concurrency: int
+    rate_limit: float | None
+    max_attempts: int
+    max_retry_time: float
+    dry_run: bool
+
+    def connect(self) -> Publitrac:
+        """The worker's own connection: the key from its environment or from `api_key_loader()`."""
+        key = self.api_key_loader() if self.api_key_loader is not None else os.environ.get(API_KEY_ENV)
+        if not key or not key.strip():
+            raise ConfigurationError(
+                f"No API key on the Dask worker {socket.gethostname()}: set {API_KEY_ENV} in the workers' "
+                "environment, or pass api_key_loader= (a function the worker calls to read it from a secret "
+                "store). The key never travels in the task graph."
+            )
+        return Publitrac(
+            api_key=key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            verify=self.verify,
+            refresh_margin=self.refresh_margin,
+            allow_insecure_http=self.allow_insecure_http,
+        )
+
+
+def _settings_of(client: Publitrac | None) -> dict[str, Any]:
+    if client is None:
+        return {
+            "base_url": None,
+            "timeout": 30.0,
+            "verify": True,
+            "refresh_margin": 30.0,
+            "allow_insecure_http": False,
+        }
+    if not isinstance(client, Publitrac):
+        raise TypeError(f"client must be a publitrac.Publitrac connection, got {type(client).__name__}")
+    verify = client._verify
+    if not isinstance(verify, bool | str):
+        raise ConfigurationError(
+            "verify= must be True, False or a CA bundle path to sync on Dask: an SSL context cannot travel to "
+            "the workers"
+        )
+    return {
+        "base_url": client.base_url,
+        "timeout": client.timeout,
+        # The driver's connection already passed the plain-http check; the workers repeat the same URL.
+        "allow_insecure_http": client.base_url.startswith("http://"),
+        "verify": verify,
+        "refresh_margin": float(client.auth._refresh_margin),
+    }
+
+
+def _with_position(part: pd.DataFrame, email_column: str, partition_info: Any = None) -> pd.DataFrame:
+    number = partition_info["number"] if partition_info else 0
+    key = part[email_column].astype("string").str.strip().str.lower().fillna("")
+    return part.assign(
+        **{
+            PARTITION: np.full(len(part), number, dtype=np.int64),
+            ROW: np.arange(len(part), dtype=np.int64),
+            KEY: key,
+        }
+    )
+
+
+def _results_frame(part: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    results.insert(0, "partition", part[PARTITION].to_numpy())
+    results.insert(1, "row", part[ROW].to_numpy())
+    return results
+
+
+def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame:
+    """Sync one shuffled partition on a worker; returns its per-row results (partition, row, email, status,
+    http_status, attempts, error, elapsed_ms), on the input index.
+
+    Raises:
+        PublitracError: what stops the run (a refused key, an unreachable host); without its report, which
+            would drag the partition back to the client.
+    """
+    from ._sync import sync
+
+    part = part.sort_values([PARTITION, ROW], kind="stable")
+    frame = part.drop(columns=list(_HELPERS))
+    client = None if settings.dry_run else settings.connect()
+    try:
+        report = sync(
+            frame,
+            client,
+            mapping=settings.mapping,
+            concurrency=settings.concurrency,
+            rate_limit=settings.rate_limit,
+            max_attempts=settings.max_attempts,
+            max_retry_time=settings.max_retry_time,
+            progress=False,
+            dry_run=settings.dry_run,
+        )
+    except PublitracError as exc:
+        exc.report = None
+        raise
+    return _results_frame(part, report.results)
+
+
+def lost_partition(part: pd.DataFrame, email_column: str, reason: str) -> pd.DataFrame:
+    """The results of a partition whose task Dask gave up on: every row `failed`, with the reason."""
+    part = part.sort_values([PARTITION, ROW], kind="stable")
+    n = len(part)
+    results = pd.DataFrame(
+        {
+            "email": part[email_column].array,
+            "status": pd.Categorical(["failed"] * n, categories=list(STATUSES)),
+            "http_status": pd.array([pd.NA] * n, dtype="Int16"),
+            "attempts": np.zeros(n, dtype=np.int64),
+            "error": np.full(n, reason[:300], dtype=object),
+            "elapsed_ms": np.full(n, np.nan),
+        },
+        index=part.index,
+    )
+    return _results_frame(part, results)
+
+
+class DaskSyncReport:
+    """The outcome of a sync on Dask: counts by status, and the per-row results as a Dask DataFrame.
+
+    Attributes:
+        results: one row per input row (a dask DataFrame on the input index, partitioned by email, not in
+            input order): `partition` and `row` (the input partition and the position in it), email, status,
+            http_status, attempts, error, elapsed_ms. Read from Parquet when `results_path` was given,
+            otherwise held in the workers' memory.
+        counts: rows per status, every status present, in the order accepted, invalid, failed, in_flight,
+            not_sent.
+        lost_partitions: `(partition, reason)` of the partitions Dask gave up on (their rows are `failed`).
+        results_path: where the results were written, or None.
+        dry_run: True for a dry run.
+        elapsed: seconds the run took.
+
+    Example:
+        >>> report = publitrac.sync(ddf, pt, email="E-mail")     # doctest: +SKIP
+        >>> report.summary                                          # doctest: +SKIP
+        >>> report.results.query("status == 'failed'").compute()    # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        results: dd.DataFrame,
+        counts: Mapping[str, int],
+        *,
+        lost_partitions: Sequence[tuple[int, str]] = (),
+        results_path: str | None = None,
+        dry_run: bool = False,
+        elapsed: float = 0.0,
+    ) -> None:
+        self.results = results
+        self.counts = {name: int(counts.get(name, 0)) for name in SUMMARY_ORDER}
+        self.lost_partitions = list(lost_partitions)
+        self.results_path = results_path
+        self.dry_run = dry_run
+        self.elapsed = elapsed
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def summary(self) -> pd.Series:
+        """Rows per status (accepted, invalid, failed, in_flight, not_sent), zeros included."""
+        return pd.Series(self.counts, name="rows", dtype="int64")
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was accepted."""
+        return self.counts["accepted"] == len(self)
+
+    def describe(self) -> str:
+        """One line: the row counts by status and the time taken."""
+        parts = ", ".join(
+            f"{count:,} {name.replace('_', ' ')}" for name, count in self.counts.items() if count
+        )
+        sent = self.counts["accepted"] + self.counts["failed"]
+        rate = f", {sent / self.elapsed:,.0f} rows/s" if sent and self.elapsed > 0 else ""
+        lost = f", {len(self.lost_partitions)} partitions lost" if self.lost_partitions else ""
+        flags = " (dry run)" if self.dry_run else ""
+        return f"{len(self):,} rows: {parts or 'no rows'} in {self.elapsed:.1f} s{rate}{lost}{flags}"
+
+    def __repr__(self) -> str:
+        return f"DaskSyncReport: {self.describe()}"
+
+
+def _distributed_client() -> Any:
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def build(ddf: Any, settings: WorkerSettings, *, npartitions: int | None = None) -> tuple[Any, Any]:
+    """The lazy collections of a run: (the shuffled input with its helper columns, the per-row results)."""
+    email_column = settings.mapping.email
+    keyed = ddf.map_partitions(
+        _with_position,
+        email_column,
+        meta=_with_position(ddf._meta, email_column),
+    )
+    shuffled = keyed.shuffle(on=KEY, npartitions=npartitions or ddf.npartitions)
+    meta = sync_partition(
+        shuffled._meta, dataclasses.replace(settings, dry_run=True, api_key_loader=None)
+    ).iloc[:0]
+    results = shuffled.map_partitions(sync_partition, settings, meta=meta, enforce_metadata=False)
+    return shuffled, results
+
+
+def sync_dask(
+    ddf: dd.DataFrame,
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = 16,
+    rate_limit: float | None = None,
+    max_attempts: int = 5,
+    max_retry_time: float = 60.0,
+    dry_run: bool = False,
+    results_path: str | PathLike[str] | None = None,
+    api_key_loader: Callable[[], str] | None = None,
+    npartitions: int | None = None,
+) -> DaskSyncReport:
+    """Sync every valid row of a dask DataFrame, each partition on a Dask worker with its own connection.
+
+    `publitrac.sync(ddf, ...)` comes here for a dask DataFrame. Runs on the distributed Client of the
+    session when there is one (`distributed.Client(...)`), otherwise on dask's local scheduler.
+
+    Args:
+        ddf: the leads; rows of one email may be in any partitions: they are shuffled together.
+        client: the connection whose base URL and settings the workers reuse (never its API key); None: each
+            worker reads `PUBLITRAC_BASE_URL` from its environment.
+        email, mapping, custom_fields: the columns, as for `publitrac.sync`.
+        concurrency: requests in flight at once per partition being synced (a worker thread syncs one
+            partition at a time).
+        rate_limit: requests per second per partition being synced (None: no limit): divide the API's rate
+            by the number of worker threads.
+        max_attempts, max_retry_time, dry_run: as for `publitrac.sync`.
+        results_path: write the per-row results as Parquet there (a folder the workers can reach: shared
+            storage or an fsspec URL); `report.results` then reads them back.
+        api_key_loader: a function called on each worker that returns the API key (e.g. from a secret
+            store); default: the worker's `PUBLITRAC_API_KEY`.
+        npartitions: partitions after the shuffle by email (default: as many as `ddf`).
+
+    Returns:
+        A DaskSyncReport: `.counts`, `.summary`, `.results` (a dask DataFrame), `.lost_partitions`.
+
+    Raises:
+        ConfigurationError: a bad mapping or setting; no API key or base URL on a worker.
+        AuthenticationError, ConnectionFailed: raised on a worker; `.report` is the DaskSyncReport.
+
+    Example:
+        >>> from distributed import Client, LocalCluster                          # doctest: +SKIP
+        >>> dask_client = Client(LocalCluster(n_workers=2))                       # doctest: +SKIP
+        >>> ddf = dd.read_parquet("leads/")                                       # doctest: +SKIP
+        >>> report = publitrac.sync(ddf, publitrac.Publitrac(), concurrency=32)   # doctest: +SKIP
+    """
+    # dask is loosely typed: handled as Any here, typed at the signature.
+    dask: Any = importlib.import_module("dask")
+    dd: Any = importlib.import_module("dask.dataframe")
+    frame: Any = ddf
+
+    from ._sync import _check_settings
+
+    if not is_dask_frame(ddf):
+        raise TypeError(f"expected a dask DataFrame, got {type(ddf).__name__}")
+    _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    lead_mapping = map_columns(
+        list(frame.columns),
+        email=email,
+        mapping=mapping,
+        custom_fields=custom_fields,
+    )
+    settings = WorkerSettings(
+        **_settings_of(client),
+        api_key_loader=api_key_loader,
+        mapping=lead_mapping,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_attempts=max_attempts,
+        max_retry_time=max_retry_time,
+        dry_run=dry_run,
+    )
+    started = time.perf_counter()
+    shuffled, results = build(frame, settings, npartitions=npartitions)
+    parts = results.to_delayed()
+    lost: list[tuple[int, str]] = []
+    stopping: PublitracError | None = None
+    dask_client = _distributed_client()
+    if dask_client is None:
+        pieces: list[Any] = list(dask.persist(*parts))
+    else:
+        wait = importlib.import_module("distributed").wait
+        pieces = dask_client.compute(parts)
+        wait(pieces)
+        inputs = shuffled.to_delayed()
+        for number, future in enumerate(pieces):
+            if future.status == "finished":
+                continue
+            error = future.exception()
+            if isinstance(error, PublitracError) and stopping is None:
+                stopping = error
+            reason = (
+                f"partition {number} lost, answers unknown, safe to resend: "
+                f"{type(error).__name__}: {str(error)[:200]}"
+            )
+            lost.append((number, reason))
+            pieces[number] = dask.delayed(lost_partition)(inputs[number], lead_mapping.email, reason)
+    table = dd.from_delayed(pieces, meta=results._meta, verify_meta=False)
+    path = None if results_path is None else os.fspath(results_path)
+    if path is not None:
+        _, tally = dask.compute(table.to_parquet(path, compute=False), table["status"].value_counts())
+        table = dd.read_parquet(path)
+    else:
+        (tally,) = dask.compute(table["status"].value_counts())
+    report = DaskSyncReport(
+        table,
+        {str(name): int(count) for name, count in tally.items()},
+        lost_partitions=lost,
+        results_path=path,
+        dry_run=dry_run,
+        elapsed=time.perf_counter() - started,
+    )
+    if stopping is not None:
+        stopping.report = report  # type: ignore[assignment]
+        raise stopping
+    return report

@@ -1,0 +1,306 @@
+"""`publitrac.sync` on a dask DataFrame: a real LocalCluster (2 worker processes) against the sandbox over HTTP.
+
+The workers get the API key from their environment (set before the cluster starts, as a deployment would);
+the tests check that it never travels in the task graph, that every valid row arrives exactly once, that the
+later of two rows with one email wins across partitions, and that a worker killed mid-run loses no row.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import cloudpickle
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+
+import publitrac
+from publitrac import AuthenticationError, ConfigurationError, DaskSyncReport, Publitrac
+from publitrac._dask import WorkerSettings, build
+from publitrac._mapping import map_columns
+from publitrac.sandbox import SandboxServer
+
+KEY = "SECRET-dask-k3y-3c9f1e"
+SETTLE = 60.0
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Client]:
+    previous = os.environ.get("PUBLITRAC_API_KEY")
+    # The worker processes inherit this environment: the key reaches them here, never through the graph.
+    os.environ["PUBLITRAC_API_KEY"] = KEY
+    try:
+        with (
+            dask.config.set({"distributed.worker.daemon": False}),
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    finally:
+        if previous is None:
+            os.environ.pop("PUBLITRAC_API_KEY", None)
+        else:
+            os.environ["PUBLITRAC_API_KEY"] = previous
+
+
+@pytest.fixture
+def keyed_sandbox(make_sandbox: Callable[..., SandboxServer]) -> Callable[..., SandboxServer]:
+    return functools.partial(make_sandbox, api_key=KEY)
+
+
+def leads(n: int, *, distinct: int, invalid_every: int | None = None) -> pd.DataFrame:
+    """`n` rows over `distinct` emails (so most emails repeat, across partitions); firstName says which row."""
+    emails = [f"lead{i % distinct}@example.com" for i in range(n)]
+    # The same email written differently still is one lead, and one chain.
+    emails = [email.upper() if i % 7 == 3 else email for i, email in enumerate(emails)]
+    if invalid_every:
+        emails = [f"not-an-email-{i}" if i % invalid_every == 5 else e for i, e in enumerate(emails)]
+    return pd.DataFrame(
+        {
+            "email": emails,
+            "firstName": [f"row{i}" for i in range(n)],
+            "crmLeadId": [f"{i:07d}" for i in range(n)],
+        },
+        index=pd.RangeIndex(1000, 1000 + n),
+    )
+
+
+def expected_last(frame: pd.DataFrame) -> dict[str, str]:
+    valid = frame[frame["email"].str.contains("@")]
+    return valid.groupby(valid["email"].str.lower())["firstName"].last().to_dict()
+
+
+def stored_first_names(sandbox: SandboxServer) -> dict[str, str]:
+    sandbox.wait_until_applied(timeout=SETTLE)
+    return {lead["email"].lower(): lead["leadInfo"]["firstName"] for lead in sandbox.leads()}
+
+
+def test_every_valid_row_arrives_once_and_the_later_duplicate_wins(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer]
+) -> None:
+    sandbox = keyed_sandbox()
+    frame = leads(3000, distinct=1100, invalid_every=100)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    valid = int(frame["email"].str.contains("@").sum())
+
+    report = publitrac.sync(
+        ddf, Publitrac(base_url=sandbox.base_url, api_key="driver-side-only"), concurrency=8
+    )
+
+    assert isinstance(report, DaskSyncReport)
+    assert report.counts == {
+        "accepted": valid,
+        "invalid": 3000 - valid,
+        "failed": 0,
+        "in_flight": 0,
+        "not_sent": 0,
+    }
+    stats = sandbox.stats()
+    assert stats["calls"]["delayedSync"] == valid
+    assert stats["accepted"] == valid
+    assert stored_first_names(sandbox) == expected_last(frame)
+
+    results = report.results.compute()
+    assert len(results) == 3000
+    assert sorted(results.index) == list(frame.index)
+    # Every input row once, named by its input partition and position there.
+    assert not results.duplicated(["partition", "row"]).any()
+    by_index = results.sort_index()
+    assert (by_index["email"].to_numpy() == frame["email"].to_numpy()).all()
+    invalid = ~frame["email"].str.contains("@")
+    assert (by_index.loc[invalid.to_numpy(), "status"] == "invalid").all()
+    assert by_index.loc[invalid.to_numpy(), "error"].str.contains("email").all()
+
+
+def test_the_api_key_never_travels_in_the_graph(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer]
+) -> None:
+    sandbox = keyed_sandbox()
+    frame = leads(400, distinct=300)
+    ddf = dd.from_pandas(frame, npartitions=2)
+    driver = Publitrac(api_key=KEY, base_url=sandbox.base_url)
+
+    report = publitrac.sync_dask(ddf, driver, concurrency=4)
+    assert report.counts["accepted"] == 400
+
+    def holds_key(graph: Any) -> bool:
+        return KEY.encode() in cloudpickle.dumps(dict(graph)) or any(KEY in str(key) for key in graph)
+
+    # The scan finds a key that is in a graph...
+    assert holds_key(dask.delayed(len)(KEY).__dask_graph__())
+    # ...and finds none in the graph of a run, nor in what the scheduler holds, nor in any log.
+    settings = WorkerSettings(
+        base_url=driver.base_url,
+        timeout=driver.timeout,
+        verify=True,
+        refresh_margin=30.0,
+        allow_insecure_http=True,
+        api_key_loader=None,
+        mapping=map_columns(frame),
+        concurrency=4,
+        rate_limit=None,
+        max_attempts=5,
+        max_retry_time=60.0,
+        dry_run=False,
+    )
+    assert not holds_key(build(ddf, settings)[1].__dask_graph__())
+
+    def scheduler_view(dask_scheduler: Any) -> tuple[bytes, str]:
+        tasks = dict(dask_scheduler.tasks)
+        return (
+            cloudpickle.dumps([(key, state.run_spec) for key, state in tasks.items()]),
+            "\n".join(repr(state.run_spec) + str(key) for key, state in tasks.items()),
+        )
+
+    pickled, text = dask_client.run_on_scheduler(scheduler_view)
+    assert text  # the run's results are still held on the workers
+    assert KEY.encode() not in pickled and KEY not in text
+    logs = str(dask_client.get_worker_logs()) + str(dask_client.get_scheduler_logs())
+    assert KEY not in logs
+    assert KEY not in repr(report) and KEY not in repr(driver)
+
+
+def test_a_key_from_a_loader_and_a_refused_key_stops_the_run(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer]
+) -> None:
+    sandbox = keyed_sandbox()
+    ddf = dd.from_pandas(leads(200, distinct=200), npartitions=2)
+    loader = functools.partial(str, "a-wrong-key-from-the-secret-store")
+
+    with pytest.raises(AuthenticationError) as caught:
+        publitrac.sync_dask(ddf, Publitrac(base_url=sandbox.base_url, api_key=KEY), api_key_loader=loader)
+
+    report = caught.value.report
+    assert isinstance(report, DaskSyncReport)
+    assert report.counts["failed"] == 200 and len(report.lost_partitions) == 2
+    assert "AuthenticationError" in report.results.compute()["error"].iloc[0]
+    assert sandbox.stats()["calls"].get("delayedSync", 0) == 0
+
+    with pytest.raises(ConfigurationError, match="No API key on the Dask worker"):
+        publitrac.sync_dask(ddf, Publitrac(base_url=sandbox.base_url, api_key=KEY), api_key_loader=str)
+
+
+def test_dry_run_needs_no_key_and_writes_parquet(dask_client: Client, tmp_path: Any) -> None:
+    frame = leads(500, distinct=500, invalid_every=50)
+    report = publitrac.sync(dd.from_pandas(frame, npartitions=3), dry_run=True)
+    assert report.counts["invalid"] == 10 and report.counts["not_sent"] == 490
+    assert report.ok is False and "dry run" in report.describe()
+
+    written = publitrac.sync_dask(
+        dd.from_pandas(frame, npartitions=3), dry_run=True, results_path=tmp_path / "results"
+    )
+    on_disk = pd.read_parquet(tmp_path / "results")
+    assert len(on_disk) == 500 and set(on_disk["status"]) == {"invalid", "not_sent"}
+    counts = written.results.compute()["status"].value_counts()
+    assert counts[counts > 0].to_dict() == {"not_sent": 490, "invalid": 10}
+
+
+def _kill_one_worker_once_leads_arrive(
+    client: Client, sandbox: SandboxServer, after: int
+) -> tuple[threading.Thread, threading.Event]:
+    """SIGKILL the process of a worker that is syncing a partition, once `after` leads have arrived."""
+    pids = client.run(os.getpid)
+    killed = threading.Event()
+
+    def kill() -> None:
+        deadline = time.monotonic() + SETTLE
+        while time.monotonic() < deadline:
+            busy = [
+                address
+                for address, keys in client.processing().items()
+                if any("sync_partition" in str(key) for key in keys)
+            ]
+            if busy and sandbox.stats()["accepted"] >= after:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread, killed
+
+
+def test_a_worker_killed_mid_run_loses_no_row(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer]
+) -> None:
+    sandbox = keyed_sandbox(latency_ms=10)
+    frame = leads(2000, distinct=1500)
+    ddf = dd.from_pandas(frame, npartitions=2)
+
+    killer, killed = _kill_one_worker_once_leads_arrive(dask_client, sandbox, after=300)
+    report = publitrac.sync(ddf, Publitrac(base_url=sandbox.base_url, api_key=KEY), concurrency=4)
+    killer.join(SETTLE)
+    assert killed.is_set()
+
+    # Dask ran the lost partition again: every row accepted, some twice, and the later duplicate still wins.
+    assert report.counts["accepted"] == 2000, report.describe()
+    assert sandbox.stats()["calls"]["delayedSync"] > 2000
+    assert stored_first_names(sandbox) == expected_last(frame)
+    dask_client.wait_for_workers(2, timeout=SETTLE)
+
+
+def test_a_partition_dask_gives_up_on_is_reported(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer]
+) -> None:
+    sandbox = keyed_sandbox(latency_ms=10)
+    frame = leads(2000, distinct=2000)
+    ddf = dd.from_pandas(frame, npartitions=2)
+
+    def allowed_failures(dask_scheduler: Any, value: int) -> int:
+        previous, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, value
+        return int(previous)
+
+    previous = dask_client.run_on_scheduler(allowed_failures, value=0)
+    try:
+        killer, killed = _kill_one_worker_once_leads_arrive(dask_client, sandbox, after=300)
+        report = publitrac.sync(ddf, Publitrac(base_url=sandbox.base_url, api_key=KEY), concurrency=4)
+        killer.join(SETTLE)
+        assert killed.is_set()
+    finally:
+        dask_client.run_on_scheduler(allowed_failures, value=previous)
+        dask_client.wait_for_workers(2, timeout=SETTLE)
+
+    # Every row has a status: the lost partition's rows are failed with the reason, the others accepted.
+    results = report.results.compute()
+    assert len(results) == 2000 and sum(report.counts.values()) == 2000
+    assert report.lost_partitions, report.describe()
+    lost = results[results["status"] == "failed"]
+    assert len(lost) and lost["error"].str.contains("safe to resend").all()
+    assert report.counts["accepted"] + report.counts["failed"] == 2000
+    sandbox.wait_until_applied(timeout=SETTLE)
+    stored = {lead["email"].lower() for lead in sandbox.leads()}
+    assert set(results.loc[results["status"] == "accepted", "email"].str.lower()) <= stored
+
+
+def test_pandas_users_never_import_dask() -> None:
+    code = (
+        "import sys, pandas as pd, publitrac; "
+        "publitrac.sync(pd.DataFrame({'email': ['a@example.com']}), dry_run=True); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('dask', 'distributed')))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert shown.stdout.strip() == "[]"
+
+
+def test_sync_dask_refuses_a_pandas_frame() -> None:
+    with pytest.raises(TypeError, match="dask DataFrame"):
+        publitrac.sync_dask(pd.DataFrame({"email": ["a@example.com"]}), dry_run=True)  # type: ignore[arg-type]
+    assert np.isscalar(
+        publitrac.sync(pd.DataFrame({"email": ["a@example.com"]}), dry_run=True).counts["not_sent"]
+    )
