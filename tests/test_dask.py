@@ -144,7 +144,7 @@ def test_the_api_key_never_travels_in_the_graph(
     # ...and finds none in the graph of a run, nor in what the scheduler holds, nor in any log.
     settings = WorkerSettings(
         base_url=driver.base_url,
-        timeout=driver.timeout,
+        timeout=30.0,
         verify=True,
         refresh_margin=30.0,
         allow_insecure_http=True,

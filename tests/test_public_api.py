@@ -20,6 +20,7 @@ PUBLIC = [
     "Ledger",
     "Publitrac",
     "PublitracError",
+    "StreamReport",
     "SyncInterrupted",
     "SyncReport",
     "last_report",
@@ -30,6 +31,7 @@ PUBLIC = [
     "sync",
     "sync_async",
     "sync_dask",
+    "sync_file",
     "validate",
 ]
 

@@ -33,6 +33,7 @@ from ._exceptions import (
 )
 from ._mapping import LeadMapping, map_columns
 from ._report import SyncReport
+from ._stream import StreamReport, sync_file
 from ._sync import last_report, sync, sync_async
 from ._validation import validate
 
@@ -51,6 +52,7 @@ __all__ = [
     "Ledger",
     "Publitrac",
     "PublitracError",
+    "StreamReport",
     "SyncInterrupted",
     "SyncReport",
     "last_report",
@@ -61,5 +63,6 @@ __all__ = [
     "sync",
     "sync_async",
     "sync_dask",
+    "sync_file",
     "validate",
 ]

@@ -68,7 +68,7 @@ class WorkerSettings:
     """
 
     base_url: str | None
-    timeout: Any
+    timeout: float
     verify: bool | str
     refresh_margin: float
     allow_insecure_http: bool
@@ -118,7 +118,7 @@ def _settings_of(client: Publitrac | None) -> dict[str, Any]:
         )
     return {
         "base_url": client.base_url,
-        "timeout": client.timeout,
+        "timeout": float(client.timeout.read or 30.0),
         # The driver's connection already passed the plain-http check; the workers repeat the same URL.
         "allow_insecure_http": client.base_url.startswith("http://"),
         "verify": verify,

@@ -600,7 +600,9 @@ def sync(
 
     Args:
         df: the leads; never modified. A `dask.dataframe.DataFrame` is synced on Dask, each partition on a
-            worker, and gives a `DaskSyncReport` (see `publitrac.sync_dask`, which has its extra options).
+            worker, and gives a `DaskSyncReport` (see `publitrac.sync_dask`, which has its extra options). An
+            iterable of DataFrames (batches of one stream, e.g. `pd.read_csv(..., chunksize=)`) is synced
+            batch by batch and gives a `StreamReport` (see `publitrac.sync_file`).
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         email: the email column; detected from the column names when omitted.
         mapping: `{column: leadInfo field}` overrides (`None` drops a column), or a `LeadMapping`.
@@ -655,6 +657,22 @@ def sync(
             rate_limit=rate_limit,
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
+            dry_run=dry_run,
+        )
+    if not isinstance(df, pd.DataFrame) and isinstance(df, Iterable) and not isinstance(df, str | bytes):
+        from ._stream import sync_stream
+
+        return sync_stream(  # type: ignore[return-value]
+            df,
+            client,
+            email=email,
+            mapping=mapping,
+            custom_fields=custom_fields,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            max_retry_time=max_retry_time,
+            progress=progress,
             dry_run=dry_run,
         )
     run = _Run()

@@ -1,0 +1,262 @@
+"""Reading a file of leads in batches of rows, for files larger than memory.
+
+The same rules as `read_leads` (see `_files`): the encoding and the delimiter of delimited text are detected on
+the file's first bytes, every text cell stays text (`007` stays `007`), duplicate column names are refused. What
+differs is that the rows come as a sequence of DataFrames of at most `batch_rows` rows, so that only one batch
+is in memory at a time:
+
+- delimited text: pandas' C reader in chunks (`pd.read_csv(..., chunksize=)`);
+- JSON Lines: one JSON object a line, a batch of lines at a time;
+- Parquet: pyarrow's `ParquetFile.iter_batches`, column types kept;
+- a JSON array and Excel cannot be read in pieces: they are read whole, then handed out in batches.
+
+Example:
+    >>> batches = read_batches("leads.csv", batch_rows=50_000)          # doctest: +SKIP
+    >>> batches.details()                                               # doctest: +SKIP
+    "UTF-8 with BOM, delimiter ';'"
+    >>> sum(len(batch) for batch in batches)                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._files import (
+    SUFFIXES,
+    Format,
+    LeadFile,
+    LeadFileError,
+    _decode_sample,
+    _detect_delimiter,
+    _detect_encoding,
+    _head,
+    _label,
+    _load,
+    _parse_json,
+    _refuse_duplicates,
+    _require,
+    read_leads,
+)
+from ._words import Setting
+
+DEFAULT_BATCH_ROWS = 50_000
+STREAMED: frozenset[Format] = frozenset({"text", "jsonl", "parquet"})
+"""The formats read piece by piece; the others are read whole first."""
+
+
+@dataclass(frozen=True, repr=False)
+class LeadBatches:
+    """A file of leads to read in batches: iterate it (once or again) for DataFrames of `batch_rows` rows.
+
+    Attributes:
+        name: the file's name as given.
+        format: `"text"`, `"json"`, `"jsonl"`, `"parquet"` or `"excel"`.
+        encoding: the codec of a text or JSON file (detected or given); None otherwise.
+        delimiter: the delimiter of a delimited text file; None otherwise.
+        batch_rows: the most rows in one batch.
+        streamed: False for the formats read whole before being handed out in batches.
+    """
+
+    name: str
+    format: Format
+    encoding: str | None
+    delimiter: str | None
+    batch_rows: int
+    _reader: Callable[[], Iterator[pd.DataFrame]] = field(compare=False)
+
+    @property
+    def streamed(self) -> bool:
+        return self.format in STREAMED
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self._reader()
+
+    def details(self) -> str:
+        """What was detected, as `read_leads` says it: `UTF-8 with BOM, delimiter ';'`, `Parquet`..."""
+        return LeadFile(pd.DataFrame(), self.name, self.format, self.encoding, self.delimiter).details()
+
+    def __repr__(self) -> str:
+        return f"LeadBatches({Path(self.name).name}: {self.details()}, {self.batch_rows:,} rows a batch)"
+
+
+def read_batches(
+    source: str | os.PathLike[str],
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> LeadBatches:
+    """Open a file of leads for reading in batches; detection happens now, reading when iterated.
+
+    Args:
+        source: the file's path.
+        batch_rows: the most rows in one batch.
+        sep: the delimiter of a text file (detected when None).
+        encoding: the encoding of a text or JSON file, a Python codec name (detected when None).
+
+    Returns:
+        A LeadBatches: iterate it for DataFrames.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, ImportError, LeadFileError: as `read_leads`; a problem found
+            later in the file (a byte that does not decode, a malformed line) is raised while iterating.
+
+    Example:
+        >>> for batch in read_batches("leads.jsonl", batch_rows=10_000):    # doctest: +SKIP
+        ...     print(len(batch))
+    """
+    if not isinstance(batch_rows, int) or batch_rows < 1:
+        raise ValueError(f"batch_rows must be a whole number >= 1, got {batch_rows!r}")
+    data, display = _load(source, None)
+    assert isinstance(data, Path)
+    suffix = data.suffix.lower()
+    kind: Format | None = SUFFIXES.get(suffix) if suffix else "text"
+    if kind is None:
+        raise LeadFileError(
+            f"cannot read {display}: unknown file type {suffix!r}; expected one of {', '.join(SUFFIXES)}"
+        )
+    if kind == "parquet":
+        _require("pyarrow", display)
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(data).names
+        except (OSError, ValueError) as exc:
+            raise LeadFileError(f"cannot read {display}: {exc}") from None
+        _refuse_duplicates(names, display)
+        return LeadBatches(display, kind, None, None, batch_rows, lambda: _parquet(data, batch_rows))
+    if kind == "excel":
+        return LeadBatches(
+            display, kind, None, None, batch_rows, lambda: _whole(data, batch_rows, None, None)
+        )
+    head = _head(data)
+    codec = encoding if encoding is not None else _detect_encoding(head, display)
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise LeadFileError(
+            f"unknown encoding {codec!r}; pass ", Setting("encoding"), " a Python codec name"
+        ) from None
+    if kind == "json":
+        first = _decode_sample(head, codec, display).lstrip("\ufeff \t\r\n")[:1]
+        if first == "[":
+            reader = lambda: _whole(data, batch_rows, None, codec)  # noqa: E731
+            return LeadBatches(display, kind, codec, None, batch_rows, reader)
+        kind = "jsonl"
+    if kind == "jsonl":
+        return LeadBatches(
+            display, kind, codec, None, batch_rows, lambda: _json_lines(data, codec, batch_rows)
+        )
+    sample = _decode_sample(head, codec, display)
+    delimiter = sep if sep is not None else _detect_delimiter(sample, suffix)
+    if len(delimiter) != 1:
+        raise LeadFileError(f"the delimiter must be one character, got {delimiter!r}; pass ", Setting("sep"))
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    _refuse_duplicates((name for name in header if name.strip()), display)
+    return LeadBatches(
+        display,
+        "text",
+        codec,
+        delimiter,
+        batch_rows,
+        lambda: _text(data, display, codec, delimiter, batch_rows),
+    )
+
+
+def _text(path: Path, display: str, codec: str, delimiter: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    def decode_error(exc: UnicodeDecodeError) -> LeadFileError:
+        return LeadFileError(
+            f"cannot read {display} as {_label(codec)}: {exc.reason}; pass ",
+            Setting("encoding"),
+            " with the file's encoding",
+        )
+
+    try:
+        chunks = pd.read_csv(
+            path,
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding=codec,
+            encoding_errors="strict",
+            chunksize=batch_rows,
+        )
+    except UnicodeDecodeError as exc:
+        raise decode_error(exc) from None
+    except pd.errors.EmptyDataError:
+        raise LeadFileError(f"{display} is empty") from None
+    with chunks:
+        while True:
+            try:
+                batch = next(chunks)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise decode_error(exc) from None
+            except (pd.errors.ParserError, ValueError) as exc:
+                raise LeadFileError(f"cannot read {display}: {exc}") from None
+            yield batch  # pandas numbers the rows of the chunks on from the first: the index is the row
+
+
+def _json_lines(path: Path, codec: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    display = str(path)
+    records: list[Any] = []
+    start = 0
+    with path.open(encoding=codec, errors="strict", newline=None) as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if number == 1:
+                    line = line.lstrip("\ufeff")
+                if not line.strip():
+                    continue
+                record = _parse_json(line, display, number)
+                if not isinstance(record, dict):
+                    raise LeadFileError(
+                        f"{display}, line {number}: expected a record (an object), got {type(record).__name__}"
+                    )
+                records.append(record)
+                if len(records) == batch_rows:
+                    yield _records(records, start)
+                    start += len(records)
+                    records = []
+        except UnicodeDecodeError as exc:
+            raise LeadFileError(
+                f"cannot read {display} as {_label(codec)}: {exc.reason}; pass ", Setting("encoding")
+            ) from None
+    if records:
+        yield _records(records, start)
+
+
+def _records(records: list[Any], start: int) -> pd.DataFrame:
+    # dtype=object: values stay as JSON wrote them, as read_leads reads them.
+    return pd.DataFrame(records, dtype=object, index=pd.RangeIndex(start, start + len(records)))
+
+
+def _parquet(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    start = 0
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            frame = batch.to_pandas()
+            if isinstance(frame.index, pd.RangeIndex):
+                # A range index is stored as metadata only: number the rows from the file's first.
+                frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
+
+
+def _whole(path: Path, batch_rows: int, sep: str | None, encoding: str | None) -> Iterator[pd.DataFrame]:
+    frame = read_leads(path, sep=sep, encoding=encoding).frame
+    for start in range(0, len(frame), batch_rows):
+        yield frame.iloc[start : start + batch_rows]

@@ -1,0 +1,501 @@
+"""The streaming sync: rows read, validated, sent and recorded batch by batch, memory bounded by the batch size.
+
+`sync_file(path, client)` reads a file with `read_batches`; `publitrac.sync(iterable_of_frames)` takes any
+iterable of DataFrames. Either way:
+
+1. The columns are mapped on the first batch; every later batch must have the same columns.
+2. Each batch is validated as it is read (`find_problems`), and its valid rows' bodies are built lazily.
+3. All batches feed **one** stream of `(position, body)` items into the engine of `publitrac.sync`, positions
+   counting rows from the start of the stream, and every row is chained by email (the engine's `serial=None`
+   path): a row never overtakes an earlier row with the same email, even one from an earlier batch.
+4. The engine writes each row's outcome through `_Window`, which maps a stream position to its batch's own
+   small `SyncReport`. A batch is flushed once all its rows have their final status and every earlier batch
+   is flushed: its lines go to the results file (one line per input row, in input order, as the run goes),
+   its counts to the totals, and the batch is dropped. Batches are read only as the workers ask for rows, so
+   what is in memory is the batches from the oldest unfinished row to the newest row read.
+
+Duplicate emails are warned about within a batch only (the chaining holds across batches regardless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import concurrent.futures
+import contextlib
+import csv
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
+from ._bodies import iter_bodies
+from ._client import Publitrac
+from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
+from ._mapping import LeadMapping, map_columns
+from ._report import ACCEPTED, CSV_COLUMNS, FAILED, STATUSES, SUMMARY_ORDER, SyncReport
+from ._validation import find_problems, invalid_positions
+
+KEPT_PROBLEMS = 1000
+KEPT_FAILURES = 100
+_FINAL = (ACCEPTED, FAILED)
+
+
+class StreamReport:
+    """The outcome of a streaming sync: counts, the first problems and failures, the results file.
+
+    The per-row results are not kept in memory: they go to `results_path` as the run goes (one line per input
+    row, in input order: row, email, status, http_status, attempts, error).
+
+    Attributes:
+        counts: rows per status, every status present, in the order accepted, invalid, failed, in_flight,
+            not_sent.
+        rows: rows read.
+        batches: batches read.
+        problems: the first validation problems (`position` counts from the start of the stream).
+        problem_count: how many problems were found in all.
+        failures: the first failed rows, as `(position, email, error)`.
+        results_path: the results file, or None.
+        interrupted, dry_run: as in a SyncReport.
+        elapsed: seconds the run took (so far, while it runs).
+        source: what was read (the file's name and what was detected), or None for frames.
+
+    Example:
+        >>> report = publitrac.sync_file("leads.csv", pt, results_path="results.csv")   # doctest: +SKIP
+        >>> report.summary                                                            # doctest: +SKIP
+    """
+
+    def __init__(self, *, dry_run: bool, results_path: str | None, source: str | None = None) -> None:
+        self.counts = dict.fromkeys(SUMMARY_ORDER, 0)
+        self.rows = 0
+        self.batches = 0
+        self.problems = pd.DataFrame()
+        self.problem_count = 0
+        self.failures: list[tuple[int, Any, str]] = []
+        self.results_path = results_path
+        self.dry_run = dry_run
+        self.interrupted = False
+        self.source = source
+        self._started = time.perf_counter()
+        self._finished: float | None = None
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @property
+    def elapsed(self) -> float:
+        end = self._finished if self._finished is not None else time.perf_counter()
+        return end - self._started
+
+    @property
+    def summary(self) -> pd.Series:
+        """Rows per status (accepted, invalid, failed, in_flight, not_sent), zeros included."""
+        return pd.Series(self.counts, name="rows", dtype="int64")
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was accepted."""
+        return self.counts["accepted"] == self.rows
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """The results file read back (text columns as written); needs `results_path`.
+
+        Raises:
+            ConfigurationError: the run wrote no results file.
+        """
+        if self.results_path is None:
+            raise ConfigurationError("this run kept no per-row results: pass results_path= to write them")
+        return pd.read_csv(self.results_path, dtype={"email": str, "error": str}, keep_default_na=False)
+
+    def describe(self) -> str:
+        """One line: the row counts by status and the time taken."""
+        parts = ", ".join(
+            f"{count:,} {name.replace('_', ' ')}" for name, count in self.counts.items() if count
+        )
+        sent = self.counts["accepted"] + self.counts["failed"]
+        seconds = self.elapsed
+        rate = f", {sent / seconds:,.0f} rows/s" if sent and seconds > 0 else ""
+        flags = " (dry run)" if self.dry_run else " (interrupted)" if self.interrupted else ""
+        return f"{self.rows:,} rows: {parts or 'no rows'} in {seconds:.1f} s{rate}{flags}"
+
+    def __repr__(self) -> str:
+        return f"StreamReport: {self.describe()}"
+
+    def _add(self, start: int, batch: SyncReport) -> None:
+        for name, count in batch.counts.items():
+            self.counts[name] += count
+        problems = batch.problems
+        if len(problems):
+            self.problem_count += len(problems)
+            room = KEPT_PROBLEMS - len(self.problems)
+            if room > 0:
+                shifted = problems.head(room).assign(position=problems["position"].head(room) + start)
+                self.problems = shifted if self.problems.empty else pd.concat([self.problems, shifted])
+        if batch.counts["failed"] and len(self.failures) < KEPT_FAILURES:
+            codes = batch._codes()
+            for local in np.flatnonzero(codes == FAILED)[: KEPT_FAILURES - len(self.failures)].tolist():
+                self.failures.append((start + local, batch._emails[local], str(batch._errors[local])))
+
+
+class _Batch:
+    __slots__ = ("frame", "pending", "report", "start", "read")
+
+    def __init__(self, start: int, report: SyncReport, pending: int) -> None:
+        self.start = start
+        self.report = report
+        self.pending = pending  # valid rows without a final status
+        self.read = False  # every item of the batch handed to the engine
+
+
+class _Column:
+    """One of a SyncReport's per-row arrays, addressed by stream position across the batches in memory."""
+
+    __slots__ = ("_name", "_window")
+
+    def __init__(self, window: _Window, name: str) -> None:
+        self._window = window
+        self._name = name
+
+    def __getitem__(self, position: int) -> Any:
+        batch = self._window.batch(position)
+        return getattr(batch.report, self._name)[position - batch.start]
+
+    def __setitem__(self, position: int, value: Any) -> None:
+        batch = self._window.batch(position)
+        array = getattr(batch.report, self._name)
+        local = position - batch.start
+        if self._name == "_status" and value in _FINAL and array[local] not in _FINAL:
+            batch.pending -= 1
+        array[local] = value
+
+
+class _Window:
+    """The batches in memory, in order; stands in for the engine's SyncReport (same per-row attributes)."""
+
+    def __init__(self, report: StreamReport, results: IO[str] | None) -> None:
+        self._report = report
+        self._results = results
+        self._batches: list[_Batch] = []
+        self._starts: list[int] = []
+        self._last: _Batch | None = None
+        self._status = _Column(self, "_status")
+        self._http_status = _Column(self, "_http_status")
+        self._attempts = _Column(self, "_attempts")
+        self._elapsed_ms = _Column(self, "_elapsed_ms")
+        self._errors = _Column(self, "_errors")
+
+    def batch(self, position: int) -> _Batch:
+        last = self._last
+        if last is not None and last.start <= position < last.start + len(last.report):
+            return last
+        found = self._batches[bisect.bisect_right(self._starts, position) - 1]
+        self._last = found
+        return found
+
+    def add(self, batch: _Batch) -> None:
+        self._batches.append(batch)
+        self._starts.append(batch.start)
+
+    def flush(self, *, everything: bool = False) -> None:
+        """Record and drop the finished batches at the front (every batch, whatever its state, at the end)."""
+        while self._batches and (everything or (self._batches[0].read and self._batches[0].pending <= 0)):
+            batch = self._batches.pop(0)
+            self._starts.pop(0)
+            if self._last is batch:
+                self._last = None
+            self._report._add(batch.start, batch.report)
+            if self._results is not None:
+                _write_lines(self._results, batch.start, batch.report)
+
+
+def _write_lines(handle: IO[str], start: int, report: SyncReport) -> None:
+    codes = report._codes()
+    http = report._http_status
+    writer = csv.writer(handle, lineterminator="\n")
+    names = STATUSES
+    writer.writerows(
+        (
+            start + local,
+            "" if _missing(email) else email,
+            names[code],
+            "" if status == 0 else int(status),
+            int(attempts),
+            "" if error is None else error,
+        )
+        for local, (email, code, status, attempts, error) in enumerate(
+            zip(
+                report._emails,
+                codes.tolist(),
+                http.tolist(),
+                report._attempts.tolist(),
+                report._errors,
+                strict=True,
+            )
+        )
+    )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
+
+
+async def _stream(
+    batches: Iterable[pd.DataFrame],
+    client: Publitrac | None,
+    report: StreamReport,
+    results: IO[str] | None,
+    *,
+    email: str | None,
+    mapping: Mapping[str, str | None] | LeadMapping | None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None,
+    concurrency: int,
+    rate_limit: float | None,
+    max_attempts: int,
+    max_retry_time: float,
+    progress: bool | None,
+    dry_run: bool,
+) -> StreamReport:
+    from ._sync import _check_settings, _Engine, _interactive
+
+    _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    if client is None and not dry_run:
+        client = Publitrac()
+    if client is not None and not isinstance(client, Publitrac):
+        raise TypeError(f"client must be a publitrac.Publitrac connection, got {type(client).__name__}")
+    window = _Window(report, results)
+    lead_mapping: list[LeadMapping] = []
+
+    def items() -> Iterator[tuple[int, dict[str, Any]]]:
+        start = 0
+        columns: list[Any] | None = None
+        for frame in batches:
+            if not isinstance(frame, pd.DataFrame):
+                raise TypeError(
+                    f"expected DataFrames, got {type(frame).__name__} in batch {report.batches + 1}"
+                )
+            if columns is None:
+                columns = list(frame.columns)
+                lead_mapping.append(
+                    map_columns(frame, email=email, mapping=mapping, custom_fields=custom_fields)
+                )
+            elif list(frame.columns) != columns:
+                raise ConfigurationError(
+                    f"batch {report.batches + 1} has other columns than the first: {list(frame.columns)}"
+                )
+            chosen = lead_mapping[0]
+            problems = find_problems(frame, chosen)
+            invalid = np.zeros(len(frame), dtype=bool)
+            invalid[invalid_positions(problems)] = True
+            emails = frame[chosen.email]
+            shell = frame.iloc[:, :0]  # the index only: the report needs no other column
+            batch = _Batch(
+                start,
+                SyncReport(shell, emails=emails, problems=problems, invalid=invalid, dry_run=dry_run),
+                int((~invalid).sum()),
+            )
+            report.rows += len(frame)
+            report.batches += 1
+            window.add(batch)
+            positions = np.flatnonzero(~invalid)
+            if not dry_run:
+                for local, body in iter_bodies(frame, chosen, positions):
+                    yield start + local, body
+            del frame
+            batch.read = True
+            if dry_run:
+                batch.pending = 0
+            window.flush()
+            start += len(batch.report)
+
+    try:
+        if dry_run:
+            for _ in items():
+                pass
+        else:
+            assert client is not None
+            show = _interactive() if progress is None else bool(progress)
+            async with client.async_client(max_connections=concurrency) as generated:
+                engine = _Engine(
+                    generated,
+                    window,  # type: ignore[arg-type]
+                    redact=client.redact,
+                    concurrency=concurrency,
+                    rate_limit=rate_limit,
+                    max_attempts=max_attempts,
+                    max_retry_time=max_retry_time,
+                    progress=False,
+                )
+                ticker = asyncio.create_task(_show_progress(engine, report)) if show else None
+                try:
+                    await engine.run(items(), None)
+                finally:
+                    if ticker is not None:
+                        ticker.cancel()
+                        await asyncio.gather(ticker, return_exceptions=True)
+    except BaseException as exc:
+        window.flush(everything=True)
+        report.interrupted = True
+        report._finished = time.perf_counter()
+        if isinstance(exc, PublitracError):
+            exc.report = report  # type: ignore[assignment]
+        raise
+    window.flush(everything=True)
+    report.interrupted = not dry_run and bool(report.counts["in_flight"] or report.counts["not_sent"])
+    report._finished = time.perf_counter()
+    return report
+
+
+async def _show_progress(engine: Any, report: StreamReport) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(unit="row", desc="publitrac sync", dynamic_ncols=True)
+    try:
+        while True:
+            await asyncio.sleep(0.2)
+            bar.set_postfix(read=f"{report.rows:,}", failed=engine.failed, refresh=False)
+            bar.update(engine.done - bar.n)
+    finally:
+        bar.update(engine.done - bar.n)
+        bar.close()
+
+
+def _open_results(path: str | PathLike[str] | None) -> tuple[IO[str] | None, str | None]:
+    if path is None:
+        return None, None
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigurationError(f"results_path is a directory: {target}")
+    handle = target.open("w", encoding="utf-8", newline="")
+    csv.writer(handle, lineterminator="\n").writerow(CSV_COLUMNS)
+    return handle, os.fspath(target)
+
+
+def sync_stream(
+    batches: Iterable[pd.DataFrame],
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = 16,
+    rate_limit: float | None = None,
+    max_attempts: int = 5,
+    max_retry_time: float = 60.0,
+    progress: bool | None = None,
+    dry_run: bool = False,
+    results_path: str | PathLike[str] | None = None,
+    source: str | None = None,
+) -> StreamReport:
+    """Sync an iterable of DataFrames (batches of one stream of rows); see `sync_file` for the arguments."""
+    handle, path = _open_results(results_path)
+    report = StreamReport(dry_run=dry_run, results_path=path, source=source)
+    coroutine = _stream(
+        batches,
+        client,
+        report,
+        handle,
+        email=email,
+        mapping=mapping,
+        custom_fields=custom_fields,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_attempts=max_attempts,
+        max_retry_time=max_retry_time,
+        progress=progress,
+        dry_run=dry_run,
+    )
+    with contextlib.ExitStack() as stack:
+        if handle is not None:
+            stack.callback(handle.close)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                return asyncio.run(coroutine)
+            except KeyboardInterrupt as exc:
+                raise SyncInterrupted(report) from exc  # type: ignore[arg-type]
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="publitrac-sync") as pool:
+            return pool.submit(asyncio.run, coroutine).result()
+
+
+def sync_file(
+    path: str | PathLike[str] | Iterable[pd.DataFrame],
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = 16,
+    rate_limit: float | None = None,
+    max_attempts: int = 5,
+    max_retry_time: float = 60.0,
+    progress: bool | None = None,
+    dry_run: bool = False,
+    results_path: str | PathLike[str] | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> StreamReport:
+    """Sync a file of leads of any size, batch by batch: memory bounded by the batch, not the file.
+
+    CSV (and other delimited text), JSON Lines and Parquet are read in batches (a JSON array and Excel are read
+    whole first). Rows that share an email are sent one after another in file order, across batches too.
+
+    Args:
+        path: the file (its encoding and delimiter are detected as `read_leads` does), or an iterable of
+            DataFrames with the same columns, the batches of one stream of rows.
+        client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
+        email, mapping, custom_fields: the columns, as for `publitrac.sync`.
+        concurrency, rate_limit, max_attempts, max_retry_time, progress, dry_run: as for `publitrac.sync`.
+        results_path: write one line per input row there, in input order, as the run goes: row (0-based),
+            email, status, http_status, attempts, error.
+        batch_rows: rows read, validated and recorded together.
+        sep: the delimiter of a text file (detected when None).
+        encoding: the encoding of a text or JSON file (detected when None).
+
+    Returns:
+        A StreamReport: `.counts`, `.summary`, `.problems` (the first ones), `.failures`, `.results` (the
+        results file read back).
+
+    Raises:
+        LeadFileError: the file cannot be read (also part way through: the rows before are recorded).
+        ConfigurationError, AuthenticationError, ConnectionFailed: as `publitrac.sync`; `.report` is the
+            StreamReport of the rows read so far.
+        SyncInterrupted: Ctrl-C; `.report` is the StreamReport.
+
+    Example:
+        >>> report = publitrac.sync_file("leads.csv", pt, results_path="results.csv")   # doctest: +SKIP
+        >>> report                                                                    # doctest: +SKIP
+        StreamReport: 1,000,000 rows: 999,412 accepted, 588 invalid in 331.0 s, 3,020 rows/s
+    """
+    source: str | None = None
+    batches: Iterable[pd.DataFrame]
+    if isinstance(path, str | PathLike):
+        opened: LeadBatches = read_batches(path, batch_rows=batch_rows, sep=sep, encoding=encoding)
+        batches, source = opened, f"{opened.name} ({opened.details()})"
+    elif isinstance(path, Iterable) and not isinstance(path, bytes | pd.DataFrame):
+        batches = path
+    else:
+        raise TypeError(f"expected a file path or an iterable of DataFrames, got {type(path).__name__}")
+    return sync_stream(
+        batches,
+        client,
+        email=email,
+        mapping=mapping,
+        custom_fields=custom_fields,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_attempts=max_attempts,
+        max_retry_time=max_retry_time,
+        progress=progress,
+        dry_run=dry_run,
+        results_path=results_path,
+        source=source,
+    )

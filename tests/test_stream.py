@@ -1,0 +1,216 @@
+"""Streaming: files read in batches (`read_batches`), and the batch-by-batch sync (`sync_file`, `sync(iterable)`).
+
+The reader is checked against `read_leads` on every streamed format; the sync against a scripted API (order of
+rows that share an email, across batches) and against the sandbox over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+import httpx
+import pandas as pd
+import pytest
+
+import publitrac
+from publitrac import Publitrac, StreamReport
+from publitrac._batches import read_batches
+from publitrac._files import LeadFileError
+from publitrac.sandbox import SandboxServer
+
+
+def frame(n: int, *, distinct: int | None = None, invalid_every: int | None = None) -> pd.DataFrame:
+    distinct = distinct or n
+    emails = [f"lead{i % distinct}@example.com" for i in range(n)]
+    if invalid_every:
+        emails = [f"broken-{i}" if i % invalid_every == 3 else email for i, email in enumerate(emails)]
+    return pd.DataFrame(
+        {
+            "Email": emails,
+            "First Name": [f"row{i}" for i in range(n)],
+            "CRM Lead ID": [f"{i:05d}" for i in range(n)],  # 00007 must stay 00007
+        }
+    )
+
+
+# -- reading in batches -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7, 1000])
+def test_csv_batches_are_read_leads_cut_in_pieces(tmp_path: Path, batch_rows: int) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(
+        "Email;Nom;CRM Lead ID\nzoe@example.com;Zoë;007\n;NA;\nana@example.com;Ana;0012\n".encode("cp1252")
+    )
+    batches = read_batches(path, batch_rows=batch_rows)
+    assert (batches.encoding, batches.delimiter, batches.streamed) == ("cp1252", ";", True)
+    whole = pd.concat(list(batches))
+    pd.testing.assert_frame_equal(whole, publitrac.read_leads(path).frame)
+    assert whole["CRM Lead ID"].tolist()[0] == "007" and whole["Nom"].tolist()[1] == "NA"
+    assert all(len(batch) <= batch_rows for batch in batches)
+
+
+def test_json_lines_parquet_and_json_arrays_in_batches(tmp_path: Path) -> None:
+    data = frame(25)
+    lines = tmp_path / "leads.jsonl"
+    lines.write_text("\n".join(json.dumps(row) for row in data.to_dict("records")) + "\n", encoding="utf-8")
+    parquet = tmp_path / "leads.parquet"
+    data.to_parquet(parquet)
+    array = tmp_path / "leads.json"
+    array.write_text(json.dumps(data.to_dict("records")), encoding="utf-8")
+    for path, streamed in ((lines, True), (parquet, True), (array, False)):
+        batches = read_batches(path, batch_rows=10)
+        assert batches.streamed is streamed
+        pieces = list(batches)
+        assert [len(piece) for piece in pieces] == [10, 10, 5]
+        whole = pd.concat(pieces)
+        assert whole.index.tolist() == list(range(25))
+        expected = publitrac.read_leads(path).frame
+        assert whole.astype(str).values.tolist() == expected.astype(str).values.tolist()
+
+
+def test_bad_bytes_part_way_raise_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    rows = "".join(f"lead{i}@example.com,Ann\n" for i in range(5000))
+    path.write_bytes(b"email,name\n" + rows.encode() + b"bad@example.com,\xff\xfe\n")
+    with pytest.raises(LeadFileError, match="cannot read"):
+        list(read_batches(path, batch_rows=1000, encoding="utf-8"))
+
+
+def test_duplicate_headers_are_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("email,name,email\na@example.com,Ann,b@example.com\n", encoding="utf-8")
+    with pytest.raises(LeadFileError, match="duplicate column names"):
+        read_batches(path)
+
+
+# -- the streaming sync, scripted API ---------------------------------------------------------------------------
+
+
+class Recorder:
+    """A delayedSync that answers after a few loop turns and records arrivals per email."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, list[str]] = defaultdict(list)
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.most_in_flight_per_email = 0
+        self.calls = 0
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/getToken"):
+            return httpx.Response(200, json={"token": "t0k", "ttl": "900"})
+        lead = json.loads(request.content)["leadInfo"]
+        email = lead["email"].lower()
+        self.calls += 1
+        self.in_flight[email] += 1
+        self.most_in_flight_per_email = max(self.most_in_flight_per_email, self.in_flight[email])
+        try:
+            # Later rows of the stream answer sooner: an unchained run would let them overtake.
+            for _ in range(max(0, 40 - int(lead["firstName"][3:]) % 40)):
+                await asyncio.sleep(0)
+            self.arrivals[email].append(lead["firstName"])
+            return httpx.Response(200, json={"status": "success", "code": 200})
+        finally:
+            self.in_flight[email] -= 1
+
+
+def test_a_row_never_overtakes_an_earlier_row_of_its_email_from_an_earlier_batch(tmp_path: Path) -> None:
+    api = Recorder()
+    pt = Publitrac(
+        api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle)
+    )
+    data = frame(600, distinct=45)
+    batches = [data.iloc[start : start + 50] for start in range(0, 600, 50)]
+
+    report = publitrac.sync(iter(batches), pt, concurrency=32, progress=False)
+
+    assert isinstance(report, StreamReport)
+    assert report.counts["accepted"] == 600 and report.batches == 12
+    assert api.calls == 600 and api.most_in_flight_per_email == 1
+    expected: dict[str, list[str]] = defaultdict(list)
+    for email, name in zip(data["Email"], data["First Name"], strict=True):
+        expected[email] += [name]
+    assert dict(api.arrivals) == dict(expected)
+
+
+def test_results_file_has_one_line_per_row_in_input_order(tmp_path: Path) -> None:
+    api = Recorder()
+    pt = Publitrac(
+        api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle)
+    )
+    data = frame(230, distinct=100, invalid_every=20)
+    path = tmp_path / "leads.csv"
+    data.to_csv(path, index=False)
+    results = tmp_path / "results.csv"
+
+    report = publitrac.sync_file(path, pt, batch_rows=16, results_path=results, progress=False)
+
+    table = pd.read_csv(results, dtype=str, keep_default_na=False)
+    assert list(table.columns) == ["row", "email", "status", "http_status", "attempts", "error"]
+    assert table["row"].tolist() == [str(i) for i in range(230)]
+    assert table["email"].tolist() == data["Email"].tolist()
+    invalid = data["Email"].str.startswith("broken")
+    assert (table.loc[invalid.to_numpy(), "status"] == "invalid").all()
+    assert table.loc[invalid.to_numpy(), "error"].str.contains("email").all()
+    assert (table.loc[~invalid.to_numpy(), "status"] == "accepted").all()
+    assert (table.loc[~invalid.to_numpy(), "http_status"] == "200").all()
+    assert report.counts == {"accepted": 218, "invalid": 12, "failed": 0, "in_flight": 0, "not_sent": 0}
+    assert report.problem_count == 12 and report.problems["position"].tolist()[:2] == [3, 23]
+    assert report.ok is False and report.rows == 230
+    assert report.results["status"].tolist() == table["status"].tolist()
+
+
+def test_a_dry_run_streams_without_a_connection(tmp_path: Path) -> None:
+    path = tmp_path / "leads.parquet"
+    frame(1000, invalid_every=100).to_parquet(path)
+    report = publitrac.sync_file(path, dry_run=True, batch_rows=128)
+    assert report.counts["invalid"] == 10 and report.counts["not_sent"] == 990
+    assert report.batches == 8 and not report.interrupted and "dry run" in report.describe()
+
+
+def test_batches_with_other_columns_are_refused() -> None:
+    batches = [frame(3), frame(3).rename(columns={"First Name": "Prénom"})]
+    with pytest.raises(publitrac.ConfigurationError, match="batch 2 has other columns"):
+        publitrac.sync(iter(batches), dry_run=True)
+
+
+def test_a_refused_key_stops_the_stream_with_its_report(sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    frame(50).to_csv(path, index=False)
+    with pytest.raises(publitrac.AuthenticationError) as caught:
+        publitrac.sync_file(path, Publitrac(api_key="wrong", base_url=sandbox.base_url), progress=False)
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and report.interrupted
+    assert report.counts["not_sent"] == 50
+
+
+# -- the streaming sync, sandbox ---------------------------------------------------------------------------------
+
+
+def test_sync_file_into_the_sandbox(make_sandbox: Callable[..., SandboxServer], tmp_path: Path) -> None:
+    sandbox = make_sandbox(latency_ms=1)
+    data = frame(3000, distinct=1200, invalid_every=250)
+    path = tmp_path / "leads.csv"
+    data.to_csv(path, index=False)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+
+    report = publitrac.sync_file(path, pt, batch_rows=400, concurrency=64, progress=False)
+
+    valid = data[~data["Email"].str.startswith("broken")]
+    assert report.counts["accepted"] == len(valid) and report.counts["invalid"] == len(data) - len(valid)
+    sandbox.wait_until_applied(timeout=30)
+    assert sandbox.stats()["calls"]["delayedSync"] == len(valid)
+    last = valid.groupby("Email").last()
+    stored = {lead["email"]: lead for lead in sandbox.leads()}
+    assert len(stored) == len(last)
+    for email, row in last.iloc[::37].iterrows():
+        assert stored[email]["leadInfo"]["firstName"] == row["First Name"]
+
+
+def test_sync_file_takes_an_iterable_of_frames_too(tmp_path: Path) -> None:
+    report = publitrac.sync_file(iter([frame(5), frame(2)]), dry_run=True, results_path=tmp_path / "r.csv")
+    assert report.rows == 7 and report.batches == 2 and report.source is None
+    assert report.results["row"].tolist() == list(range(7))
