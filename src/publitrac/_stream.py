@@ -78,6 +78,9 @@ class StreamReport:
         self.problems = pd.DataFrame()
         self.problem_count = 0
         self.failures: list[tuple[int, Any, str]] = []
+        # Live counters for progress lines: rows answered (accepted or failed) and failed, so far.
+        self.answered = 0
+        self.failed_so_far = 0
         self.results_path = results_path
         self.dry_run = dry_run
         self.interrupted = False
@@ -173,6 +176,10 @@ class _Column:
         local = position - batch.start
         if self._name == "_status" and value in _FINAL and array[local] not in _FINAL:
             batch.pending -= 1
+            report = self._window._report
+            report.answered += 1
+            if value == FAILED:
+                report.failed_so_far += 1
         array[local] = value
 
 
@@ -392,10 +399,15 @@ def sync_stream(
     dry_run: bool = False,
     results_path: str | PathLike[str] | None = None,
     source: str | None = None,
+    report: StreamReport | None = None,
 ) -> StreamReport:
-    """Sync an iterable of DataFrames (batches of one stream of rows); see `sync_file` for the arguments."""
+    """Sync an iterable of DataFrames (batches of one stream of rows); see `sync_file` for the arguments.
+
+    `report`: a StreamReport to fill (so that a caller can watch its counters while the run goes).
+    """
     handle, path = _open_results(results_path)
-    report = StreamReport(dry_run=dry_run, results_path=path, source=source)
+    if report is None:
+        report = StreamReport(dry_run=dry_run, results_path=path, source=source)
     coroutine = _stream(
         batches,
         client,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 import numpy as np
 import pandas as pd
 
+from . import _cli_stream
 from ._words import CLI
 
 if TYPE_CHECKING:
@@ -187,6 +188,13 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CODEC",
         help="the encoding of a text file, e.g. cp1252, utf-16, utf-8-sig (detected when omitted)",
     )
+    parser.add_argument(
+        "--batch-rows",
+        type=_positive_int,
+        metavar="N",
+        help="read, check and send the file N rows at a time, memory bounded whatever its size (CSV/TSV/TXT, "
+        "JSON Lines, Parquet); files over 8 MB are streamed in batches of 50,000 rows anyway",
+    )
     parser.add_argument("--email-column", metavar="COL", help="the email column (detected when omitted)")
     parser.add_argument(
         "--map",
@@ -290,6 +298,8 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import publitrac
 
     out = out or sys.stdout
+    if _cli_stream.wants_stream(args):
+        return _cli_stream.run_validate(args, out)
     leads = read_file(args, out)
     frame = leads.frame
     mapping = publitrac.map_columns(frame, **_mapping_options(args))
@@ -419,6 +429,27 @@ def _show_sandbox(handle: Any, out: TextIO) -> None:
         print(table.to_string(index=False), file=out)
 
 
+def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[Any, Any]:
+    """The connection for `publitrac sync` (None for a dry run) and the sandbox handle with `--sandbox`."""
+    import publitrac
+
+    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
+    if args.timeout is not None:
+        connection["timeout"] = args.timeout
+    if args.dry_run:
+        if not args.sandbox and args.base_url:
+            # a dry run with a destination also says which rows the ledger finds unchanged
+            return publitrac.Publitrac(base_url=args.base_url, **connection), None
+        return None, None
+    if args.sandbox:
+        from .sandbox import run_sandbox
+
+        handle = stack.enter_context(run_sandbox())
+        print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
+        return publitrac.Publitrac(api_key=handle.api_key, base_url=handle.base_url, **connection), handle
+    return publitrac.Publitrac(base_url=args.base_url, **connection), None
+
+
 def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac sync FILE`: send, print a summary, write the results; the exit status says how it went."""
     with sigterm_as_interrupt():
@@ -434,28 +465,20 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--sandbox and --base-url exclude each other")
     if args.results is not None:
         check_results_path(args.results, args.file)
+    if _cli_stream.wants_stream(args):
+        with ExitStack() as stack:
+            client, handle = _connect(args, stack, out)
+            status = _cli_stream.run_sync(args, out, client=client)
+            if handle is not None and status != EXIT_USAGE:
+                _show_sandbox(handle, out)
+            return status
     leads = read_file(args, out)
     frame = leads.frame
     mapping = publitrac.map_columns(frame, **_mapping_options(args))
     for line in _describe_mapping(mapping):
         print(line, file=out)
-    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
-    if args.timeout is not None:
-        connection["timeout"] = args.timeout
     with ExitStack() as stack:
-        client = None
-        handle = None
-        if args.sandbox and not args.dry_run:
-            from .sandbox import run_sandbox
-
-            handle = stack.enter_context(run_sandbox())
-            client = publitrac.Publitrac(api_key=handle.api_key, base_url=handle.base_url, **connection)
-            print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
-        elif not args.dry_run:
-            client = publitrac.Publitrac(base_url=args.base_url, **connection)
-        elif not args.sandbox and args.base_url:
-            # a dry run with a destination also says which rows the ledger finds unchanged
-            client = publitrac.Publitrac(base_url=args.base_url, **connection)
+        client, handle = _connect(args, stack, out)
         bar = not args.no_progress and _interactive()
         interrupted = False
         try:

@@ -1,0 +1,208 @@
+"""`publitrac sync FILE` and `publitrac validate FILE` on files too big to hold: read, checked and sent in batches.
+
+The command line streams a CSV (or other delimited text), JSON Lines or Parquet file when it is larger than
+`STREAM_FROM_BYTES`, or always with `--batch-rows N`; smaller files take the in-memory path of `cli`, whose
+output is the same but for the row counts printed before the run (a stream does not know them yet). The results
+file (`--results`) is written as the run goes, one line per input row in input order, so that a run that is
+stopped (Ctrl-C, SIGTERM) or crashes leaves the lines of the rows it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ._words import CLI
+
+if TYPE_CHECKING:
+    from ._batches import LeadBatches
+    from ._stream import StreamReport
+
+STREAM_FROM_BYTES = 8 << 20
+"""Files larger than this are streamed by the command line (about 150,000 rows of a typical CSV)."""
+_SHOWN = 10
+
+
+def wants_stream(args: argparse.Namespace) -> bool:
+    """Whether FILE is to be streamed: `--batch-rows` given, or a streamable file over `STREAM_FROM_BYTES`."""
+    from ._batches import STREAMED
+    from ._files import SUFFIXES
+
+    path: Path = args.file
+    kind = SUFFIXES.get(path.suffix.lower(), "text" if not path.suffix else None)
+    if kind is None or (kind not in STREAMED and kind != "json"):
+        return False
+    if getattr(args, "batch_rows", None) is not None:
+        return True
+    try:
+        return path.is_file() and path.stat().st_size > STREAM_FROM_BYTES and kind in STREAMED
+    except OSError:
+        return False
+
+
+def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
+    from ._batches import DEFAULT_BATCH_ROWS, read_batches
+    from ._files import LeadFileError
+    from .cli import UsageError
+
+    try:
+        batches = read_batches(
+            args.file, batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS, sep=args.sep, encoding=args.encoding
+        )
+    except LeadFileError as exc:
+        raise UsageError(exc.in_words(CLI)) from exc
+    except (OSError, ImportError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    how = "in batches" if batches.streamed else "whole (it cannot be read in pieces), then in batches"
+    print(f"Reading {batches.name} ({batches.details()}) {how} of {batches.batch_rows:,} rows", file=out)
+    return batches
+
+
+def _file_errors(batches: Iterator[Any]) -> Iterator[Any]:
+    """The batches, a file problem found part way turned into a usage error (exit 2) in the CLI's words."""
+    from ._files import LeadFileError
+    from .cli import UsageError
+
+    try:
+        yield from batches
+    except LeadFileError as exc:
+        raise UsageError(exc.in_words(CLI)) from exc
+
+
+def _first(batches: LeadBatches, out: TextIO, options: dict[str, Any]) -> tuple[Iterator[Any], Any]:
+    """Peek at the first batch to map the columns (printed before anything is sent)."""
+    import publitrac
+
+    from .cli import UsageError, _describe_mapping
+
+    stream = _file_errors(iter(batches))
+    first = next(stream, None)
+    if first is None:
+        raise UsageError(f"{batches.name} has no rows")
+    mapping = publitrac.map_columns(first, **options)
+    for line in _describe_mapping(mapping):
+        print(line, file=out)
+    return itertools.chain([first], stream), mapping
+
+
+def _print_problems(report: StreamReport, out: TextIO) -> None:
+    problems = report.problems
+    if problems.empty:
+        return
+    for title, severity in (("Invalid rows (not sent)", "error"), ("Warnings (rows sent anyway)", "warning")):
+        table = problems[problems["severity"] == severity]
+        if table.empty:
+            continue
+        print(f"{title}:", file=out)
+        for item in table.head(_SHOWN).itertuples(index=False):
+            print(f"  row {int(item.position)} ({item.column}): {item.problem}", file=out)
+    if report.problem_count > _SHOWN:
+        print(f"  ({report.problem_count:,} problems in all; the results file has every row)", file=out)
+
+
+@contextlib.contextmanager
+def _progress_lines(report: StreamReport, interval: float, stream: TextIO) -> Iterator[None]:
+    stopped = threading.Event()
+
+    def watch() -> None:
+        while not stopped.wait(interval):
+            failed = f", {report.failed_so_far:,} failed" if report.failed_so_far else ""
+            print(
+                f"publitrac sync: {report.answered:,} rows answered, {report.rows:,} read{failed}",
+                file=stream,
+                flush=True,
+            )
+
+    watcher = threading.Thread(target=watch, name="publitrac-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        watcher.join()
+
+
+def run_validate(args: argparse.Namespace, out: TextIO) -> int:
+    """`publitrac validate FILE`, streamed: the counts and the first problems; exit 1 when rows are invalid."""
+    from ._stream import sync_stream
+
+    batches = _open(args, out)
+    from .cli import _mapping_options
+
+    stream, mapping = _first(batches, out, _mapping_options(args))
+    report = sync_stream(stream, None, mapping=mapping, dry_run=True)
+    invalid = report.counts["invalid"]
+    print(
+        f"{args.file}: {report.rows:,} rows, {report.rows - invalid:,} valid, {invalid:,} invalid",
+        file=out,
+    )
+    _print_problems(report, out)
+    return 1 if invalid else 0
+
+
+def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
+    """`publitrac sync FILE`, streamed; the connection (or None for a dry run) is made by the caller."""
+    import publitrac
+
+    from ._stream import StreamReport, sync_stream
+    from ._sync import _interactive
+    from .cli import PROGRESS_EVERY, _mapping_options
+
+    batches = _open(args, out)
+    stream, mapping = _first(batches, out, _mapping_options(args))
+    bar = not args.no_progress and _interactive()
+    report = StreamReport(
+        dry_run=args.dry_run,
+        results_path=None if args.results is None else str(args.results),
+        source=batches.name,
+    )
+    lines = not (args.no_progress or bar or args.dry_run)
+    interrupted = False
+    try:
+        with _progress_lines(report, PROGRESS_EVERY, sys.stderr) if lines else contextlib.nullcontext():
+            sync_stream(
+                stream,
+                client,
+                mapping=mapping,
+                concurrency=args.concurrency,
+                rate_limit=args.rate_limit,
+                max_attempts=args.max_attempts,
+                progress=bar,
+                dry_run=args.dry_run,
+                results_path=args.results,
+                report=report,
+            )
+    except publitrac.SyncInterrupted:
+        interrupted = True
+        print("publitrac: interrupted: the run was stopped", file=sys.stderr)
+    except publitrac.PublitracError as exc:
+        print(f"publitrac: error: {exc}", file=sys.stderr)
+        _summary(report, args, out)
+        return 2
+    _summary(report, args, out)
+    if interrupted:
+        return 1
+    if args.dry_run:
+        return 1 if report.counts["invalid"] else 0
+    return 0 if report.ok else 1
+
+
+def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> None:
+    print(report.describe(), file=out)
+    if report.interrupted:
+        print(f"Stopped after reading {report.rows:,} rows: the rows after them were not read (not sent)", file=out)
+    _print_problems(report, out)
+    if report.failures:
+        print("Failed rows:", file=out)
+        for position, email, error in report.failures[:_SHOWN]:
+            print(f"  row {position} ({email}): {error}", file=out)
+        if report.counts["failed"] > _SHOWN:
+            print(f"  ... and {report.counts['failed'] - _SHOWN:,} more", file=out)
+    if args.results is not None:
+        print(f"Results written to {args.results} as the run went (one line per input row read)", file=out)

@@ -1,0 +1,103 @@
+"""`publitrac sync FILE` / `publitrac validate FILE` streaming a file in batches (`--batch-rows`, or big files)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from publitrac import _cli_stream, cli
+from publitrac.sandbox import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[1]
+LEADS = ROOT / "examples" / "leads.csv"
+
+
+def test_validate_streams_in_batches(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(["validate", str(LEADS), "--batch-rows", "64"])
+    shown = capsys.readouterr().out
+    assert status == 1
+    assert "in batches of 64 rows" in shown and "(UTF-8, delimiter ',')" in shown
+    assert "300 rows, 294 valid, 6 invalid" in shown
+    assert "row 17 (E-mail Address): email is missing" in shown
+
+
+def test_big_files_are_streamed_without_asking(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_cli_stream, "STREAM_FROM_BYTES", 1000)
+    assert cli.main(["validate", str(LEADS)]) == 1
+    assert "in batches of 50,000 rows" in capsys.readouterr().out
+    monkeypatch.setattr(_cli_stream, "STREAM_FROM_BYTES", 10**9)
+    assert cli.main(["validate", str(LEADS)]) == 1
+    assert "in batches" not in capsys.readouterr().out
+
+
+def test_sync_streams_into_the_sandbox_with_results_in_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results.csv"
+    status = cli.main(
+        ["sync", str(LEADS), "--batch-rows", "50", "--sandbox", "--results", str(results), "--no-progress"]
+    )
+    shown = capsys.readouterr().out
+    assert status == 1  # 6 invalid rows
+    assert "300 rows: 294 accepted, 6 invalid" in shown and "The sandbox now holds" in shown
+    table = pd.read_csv(results, dtype=str, keep_default_na=False)
+    assert table["row"].tolist() == [str(i) for i in range(300)]
+    assert table["status"].value_counts().to_dict() == {"accepted": 294, "invalid": 6}
+    source = pd.read_csv(LEADS, dtype=str, keep_default_na=False)
+    assert table["email"].tolist() == source["E-mail Address"].tolist()
+
+
+def test_a_dry_run_streams_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = tmp_path / "leads.jsonl"
+    pd.read_csv(LEADS, dtype=str).to_json(lines, orient="records", lines=True)
+    status = cli.main(
+        ["sync", str(lines), "--batch-rows", "128", "--dry-run", "--results", str(tmp_path / "r.csv")]
+    )
+    shown = capsys.readouterr().out
+    assert status == 1 and "JSON Lines" in shown and "294 not sent" in shown
+    assert sum(1 for _ in (tmp_path / "r.csv").open()) == 301
+
+
+def test_sigterm_stops_a_streamed_run_and_keeps_the_lines_written(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(latency_ms=30)
+    path = tmp_path / "leads.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "firstName"])
+        writer.writerows([f"lead{i}@example.com", f"row{i}"] for i in range(3000))
+    results = tmp_path / "results.csv"
+    command = [
+        sys.executable, "-m", "publitrac.cli", "sync", str(path), "--batch-rows", "100", "--concurrency", "4",
+        "--base-url", sandbox.base_url, "--results", str(results), "--no-progress",
+    ]  # fmt: skip
+    env = {**os.environ, "PUBLITRAC_API_KEY": sandbox.api_key}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and sandbox.stats()["accepted"] < 300:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, (out, err)
+    assert "interrupted" in err and "(interrupted)" in out
+    table = pd.read_csv(results, dtype=str, keep_default_na=False)
+    # One line per row read, in input order; every row answered is there with its status.
+    assert table["row"].tolist() == [str(i) for i in range(len(table))]
+    assert 300 <= len(table) < 3000
+    accepted = table[table["status"] == "accepted"]
+    assert len(accepted) >= 300 and set(table["status"]) <= {"accepted", "in_flight", "not_sent", "failed"}
+    sandbox.wait_until_applied(timeout=30)
+    stored = {lead["email"] for lead in sandbox.leads()}
+    assert set(accepted["email"]) <= stored
