@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -36,10 +37,12 @@ SETTLE = 60.0
 
 
 @pytest.fixture(scope="module")
-def dask_client() -> Iterator[Client]:
-    previous = os.environ.get("PUBLITRAC_API_KEY")
-    # The worker processes inherit this environment: the key reaches them here, never through the graph.
+def dask_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    previous = {name: os.environ.get(name) for name in ("PUBLITRAC_API_KEY", "PUBLITRAC_LEDGER")}
+    # The worker processes inherit this environment: the key reaches them here, never through the graph; their
+    # default ledger is a file of this module's, shared by the two workers.
     os.environ["PUBLITRAC_API_KEY"] = KEY
+    os.environ["PUBLITRAC_LEDGER"] = str(tmp_path_factory.mktemp("dask-ledger") / "ledger.sqlite3")
     try:
         with (
             dask.config.set({"distributed.worker.daemon": False}),
@@ -50,10 +53,11 @@ def dask_client() -> Iterator[Client]:
         ):
             yield client
     finally:
-        if previous is None:
-            os.environ.pop("PUBLITRAC_API_KEY", None)
-        else:
-            os.environ["PUBLITRAC_API_KEY"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture
@@ -103,6 +107,7 @@ def test_every_valid_row_arrives_once_and_the_later_duplicate_wins(
     assert isinstance(report, DaskSyncReport)
     assert report.counts == {
         "accepted": valid,
+        "unchanged": 0,
         "invalid": 3000 - valid,
         "failed": 0,
         "in_flight": 0,
@@ -246,8 +251,9 @@ def test_a_worker_killed_mid_run_loses_no_row(
     killer.join(SETTLE)
     assert killed.is_set()
 
-    # Dask ran the lost partition again: every row accepted, some twice, and the later duplicate still wins.
-    assert report.counts["accepted"] == 2000, report.describe()
+    # Dask ran the lost partition again: every row accepted, some twice, and the later duplicate still wins;
+    # rows the killed worker had recorded in the (default) ledger before dying are unchanged in the rerun.
+    assert report.counts["accepted"] + report.counts["unchanged"] == 2000, report.describe()
     assert sandbox.stats()["calls"]["delayedSync"] > 2000
     assert stored_first_names(sandbox) == expected_last(frame)
     dask_client.wait_for_workers(2, timeout=SETTLE)
@@ -280,10 +286,44 @@ def test_a_partition_dask_gives_up_on_is_reported(
     assert report.lost_partitions, report.describe()
     lost = results[results["status"] == "failed"]
     assert len(lost) and lost["error"].str.contains("safe to resend").all()
-    assert report.counts["accepted"] + report.counts["failed"] == 2000
+    assert report.counts["accepted"] + report.counts["unchanged"] + report.counts["failed"] == 2000
     sandbox.wait_until_applied(timeout=SETTLE)
     stored = {lead["email"].lower() for lead in sandbox.leads()}
     assert set(results.loc[results["status"] == "accepted", "email"].str.lower()) <= stored
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "shared.sqlite3")  # one machine: the two worker processes share the file
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_a_rerun_sends_nothing(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer], shared_ledger: str
+) -> None:
+    sandbox = keyed_sandbox()
+    frame = leads(1200, distinct=900, invalid_every=100)
+    valid = int(frame["email"].str.contains("@").sum())
+    pt = Publitrac(base_url=sandbox.base_url, api_key=KEY)
+
+    first = publitrac.sync(dd.from_pandas(frame, npartitions=3), pt, ledger=shared_ledger, concurrency=8)
+    again = publitrac.sync(dd.from_pandas(frame, npartitions=4), pt, ledger=shared_ledger, concurrency=8)
+
+    assert first.counts["accepted"] == valid and first.counts["unchanged"] == 0
+    assert again.counts["unchanged"] == valid and again.counts["accepted"] == 0, again.describe()
+    assert again.ok is False and again.counts["invalid"] == 12
+    assert sandbox.stats()["calls"]["delayedSync"] == valid
+    changed = frame.assign(firstName=frame["firstName"].where(frame.index % 100 != 7, "changed"))
+    third = publitrac.sync(dd.from_pandas(changed, npartitions=2), pt, ledger=shared_ledger, concurrency=8)
+    assert third.counts["accepted"] >= 12 and third.counts["accepted"] < 100, third.describe()
+
+
+def test_a_ledger_url_with_a_password_never_travels(dask_client: Client) -> None:
+    ddf = dd.from_pandas(leads(10, distinct=10), npartitions=1)
+    with pytest.raises(ConfigurationError, match="holds a password") as caught:
+        publitrac.sync_dask(ddf, dry_run=True, ledger="postgresql://ana:s3cret@db.internal/leads")
+    assert "s3cret" not in str(caught.value)
 
 
 def test_pandas_users_never_import_dask() -> None:

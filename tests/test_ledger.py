@@ -193,8 +193,8 @@ def test_open_ledger_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         assert open_ledger(ledger) is ledger
     with open_ledger(tmp_path / "sub" / "given.sqlite3") as ledger:  # type: ignore[union-attr]
         assert (tmp_path / "sub" / "given.sqlite3").exists()
-    with pytest.raises(publitrac.ConfigurationError, match="unsupported ledger postgresql"):
-        open_ledger("postgresql://user:secret@host/db")
+    with pytest.raises(publitrac.ConfigurationError, match="unsupported ledger mysql"):
+        open_ledger("mysql://user:secret@host/db")  # postgresql:// is tests/test_ledger_backends.py's
     monkeypatch.delenv(LEDGER_ENV)
     assert default_ledger_path().name == "ledger.sqlite3"  # the user's data directory (not created here)
 

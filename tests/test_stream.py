@@ -157,7 +157,14 @@ def test_results_file_has_one_line_per_row_in_input_order(tmp_path: Path) -> Non
     assert table.loc[invalid.to_numpy(), "error"].str.contains("email").all()
     assert (table.loc[~invalid.to_numpy(), "status"] == "accepted").all()
     assert (table.loc[~invalid.to_numpy(), "http_status"] == "200").all()
-    assert report.counts == {"accepted": 218, "invalid": 12, "failed": 0, "in_flight": 0, "not_sent": 0}
+    assert report.counts == {
+        "accepted": 218,
+        "unchanged": 0,
+        "invalid": 12,
+        "failed": 0,
+        "in_flight": 0,
+        "not_sent": 0,
+    }
     assert report.problem_count == 12 and report.problems["position"].tolist()[:2] == [3, 23]
     assert report.ok is False and report.rows == 230
     assert report.results["status"].tolist() == table["status"].tolist()

@@ -136,7 +136,7 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     from .cli import _mapping_options
 
     stream, mapping = _first(batches, out, _mapping_options(args))
-    report = sync_stream(stream, None, mapping=mapping, dry_run=True)
+    report = sync_stream(stream, None, mapping=mapping, dry_run=True, ledger=False)
     invalid = report.counts["invalid"]
     print(
         f"{args.file}: {report.rows:,} rows, {report.rows - invalid:,} valid, {invalid:,} invalid",
@@ -152,7 +152,7 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
 
     from ._stream import StreamReport, sync_stream
     from ._sync import _interactive
-    from .cli import PROGRESS_EVERY, _mapping_options
+    from .cli import PROGRESS_EVERY, _ledger_option, _mapping_options
 
     batches = _open(args, out)
     stream, mapping = _first(batches, out, _mapping_options(args))
@@ -176,6 +176,9 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
                 progress=bar,
                 dry_run=args.dry_run,
                 results_path=args.results,
+                ledger=_ledger_option(args),
+                resend="all" if args.full else "changed",
+                input_name=args.file.name,
                 report=report,
             )
     except publitrac.SyncInterrupted:
@@ -195,6 +198,8 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
 
 def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> None:
     print(report.describe(), file=out)
+    if report.run_id is not None:
+        print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
     if report.interrupted:
         print(f"Stopped after reading {report.rows:,} rows: the rows after them were not read (not sent)", file=out)
     _print_problems(report, out)

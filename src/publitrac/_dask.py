@@ -43,6 +43,8 @@ from ._report import STATUSES, SUMMARY_ORDER
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
+    from ._ledger import Ledger
+
 PARTITION = "__publitrac_partition"
 ROW = "__publitrac_row"
 KEY = "__publitrac_key"
@@ -79,6 +81,9 @@ class WorkerSettings:
     max_attempts: int
     max_retry_time: float
     dry_run: bool
+    ledger: str | Literal[False] | None = None
+    resend: Literal["changed", "all"] = "changed"
+    input_name: str | None = None
 
     def connect(self) -> Publitrac:
         """The worker's own connection: the key from its environment or from `api_key_loader()`."""
@@ -138,6 +143,29 @@ def _with_position(part: pd.DataFrame, email_column: str, partition_info: Any = 
     )
 
 
+def _ledger_setting(ledger: object) -> str | Literal[False] | None:
+    """The ledger as the workers get it: a path or a URL (settings travel, connections do not)."""
+    from ._ledger_postgres import is_postgres_url, mask_url
+
+    if ledger is None or ledger is False:
+        return ledger
+    if not isinstance(ledger, str | os.PathLike):
+        raise ConfigurationError(
+            "to sync on Dask, name the ledger by its path or its postgresql:// URL: each worker opens its own "
+            f"(got {type(ledger).__name__})"
+        )
+    text = os.fspath(ledger)
+    if not isinstance(text, str):
+        raise ConfigurationError("the ledger path must be text")
+    if is_postgres_url(text) and mask_url(text) != text:
+        raise ConfigurationError(
+            f"the ledger URL {mask_url(text)} holds a password, which would travel in the task graph: give the "
+            "workers PGPASSWORD or a ~/.pgpass file, or set PUBLITRAC_LEDGER in their environment, and pass the "
+            "URL without it"
+        )
+    return text
+
+
 def _results_frame(part: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     results.insert(0, "partition", part[PARTITION].to_numpy())
     results.insert(1, "row", part[ROW].to_numpy())
@@ -168,6 +196,9 @@ def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame
             max_retry_time=settings.max_retry_time,
             progress=False,
             dry_run=settings.dry_run,
+            ledger=settings.ledger,
+            resend=settings.resend,
+            input_name=settings.input_name,
         )
     except PublitracError as exc:
         exc.report = None
@@ -280,7 +311,7 @@ def build(ddf: Any, settings: WorkerSettings, *, npartitions: int | None = None)
     )
     shuffled = keyed.shuffle(on=KEY, npartitions=npartitions or ddf.npartitions)
     meta = sync_partition(
-        shuffled._meta, dataclasses.replace(settings, dry_run=True, api_key_loader=None)
+        shuffled._meta, dataclasses.replace(settings, dry_run=True, api_key_loader=None, ledger=False)
     ).iloc[:0]
     results = shuffled.map_partitions(sync_partition, settings, meta=meta, enforce_metadata=False)
     return shuffled, results
@@ -298,6 +329,9 @@ def sync_dask(
     max_attempts: int = 5,
     max_retry_time: float = 60.0,
     dry_run: bool = False,
+    ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
+    input_name: str | None = None,
     results_path: str | PathLike[str] | None = None,
     api_key_loader: Callable[[], str] | None = None,
     npartitions: int | None = None,
@@ -316,7 +350,12 @@ def sync_dask(
             partition at a time).
         rate_limit: requests per second per partition being synced (None: no limit): divide the API's rate
             by the number of worker threads.
-        max_attempts, max_retry_time, dry_run: as for `publitrac.sync`.
+        max_attempts, max_retry_time, dry_run, resend, input_name: as for `publitrac.sync`.
+        ledger: what each worker opens: None, its default (`PUBLITRAC_LEDGER` in its environment, which may be
+            a `postgresql://` URL, else its user's SQLite file: one file shared by the workers of one machine);
+            a SQLite path (one machine) or a `postgresql://` URL (across machines), without a password (it
+            would travel in the task graph: give it to the workers as `PGPASSWORD` or `~/.pgpass`); False for
+            none. Each worker records its partitions' runs (one ledger run per partition).
         results_path: write the per-row results as Parquet there (a folder the workers can reach: shared
             storage or an fsspec URL); `report.results` then reads them back.
         api_key_loader: a function called on each worker that returns the API key (e.g. from a secret
@@ -354,6 +393,9 @@ def sync_dask(
     )
     settings = WorkerSettings(
         **_settings_of(client),
+        ledger=_ledger_setting(ledger),
+        resend=resend,
+        input_name=input_name,
         api_key_loader=api_key_loader,
         mapping=lead_mapping,
         concurrency=concurrency,

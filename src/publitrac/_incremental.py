@@ -172,9 +172,10 @@ class IncrementalRun:
             return
         rows = np.array(self._pending, dtype=np.int64)
         self._pending = []
+        errors = _store_errors(self.ledger)
         try:
             self.ledger.record_accepted(self.destination, self.run_id, self._emails[rows], self._bodies[rows])
-        except (sqlite3.Error, OSError) as exc:
+        except errors as exc:
             logger.warning(
                 "ledger: could not record %d accepted rows (%s); they will be sent again", len(rows), exc
             )
@@ -192,10 +193,18 @@ class IncrementalRun:
         try:
             self.flush()
             if self.run_id is not None:
+                errors = _store_errors(self.ledger)
                 try:
                     self.ledger.finish_run(self.run_id, counts=report.counts, interrupted=report.interrupted)
-                except (sqlite3.Error, OSError) as exc:
+                except errors as exc:
                     logger.warning("ledger: could not record the end of run %s (%s)", self.run_id, exc)
         finally:
             if self._owns:
                 self.ledger.close()
+
+
+def _store_errors(ledger: Ledger) -> tuple[type[BaseException], ...]:
+    """What a failing store raises: sqlite3's and OS errors, and a server database's driver errors
+    (`PostgresLedger.errors`)."""
+    own = getattr(ledger, "errors", ())
+    return (sqlite3.Error, OSError, *(own if isinstance(own, tuple) else ()))

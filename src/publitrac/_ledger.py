@@ -10,7 +10,8 @@ lead later, out of sight.
 
 The store sits behind a small interface, `Ledger`; `SQLiteLedger` is the embedded default (standard library
 `sqlite3`, WAL, short transactions, a busy timeout, so that several processes can share one file). A server
-database for teams can implement the same interface; `open_ledger` is where its URL will be recognised.
+database for teams implements the same interface: `PostgresLedger` (`_ledger_postgres`), which `open_ledger`
+recognises by its `postgresql://` URL.
 
 A destination is the base URL plus a fingerprint of the API key (HMAC-SHA256 keyed with the API key,
 truncated): two accounts, or a sandbox and an account, never share entries, and the key itself is never stored.
@@ -62,7 +63,8 @@ __all__ = [
 ]
 
 LEDGER_ENV: Final = "PUBLITRAC_LEDGER"
-"""Environment variable: the ledger file to use instead of the one in the user's data directory."""
+"""Environment variable: the ledger to use instead of the file in the user's data directory (a path, or a
+`postgresql://` URL)."""
 _KEY_FINGERPRINT_MESSAGE: Final = b"publitrac ledger destination v1"
 # Bulk lookups: below this many keys, indexed `IN (...)` queries; above, one scan of the destination's leads
 # (sorted by key in a WITHOUT ROWID table), searched with numpy.
@@ -155,9 +157,10 @@ class LedgerStats:
 class Ledger(Protocol):
     """The store behind incremental syncs. Keys and fingerprints are int64 arrays (see `_fingerprints`).
 
-    Implementations: `SQLiteLedger` (embedded, the default); a server database can follow: `publitrac.sync`
-    takes any object with these methods as `ledger=`. Each call is one short transaction; lookups and
-    records come in bulk (arrays), never one row per call.
+    Implementations: `SQLiteLedger` (embedded, the default); `PostgresLedger` (a server, `_ledger_postgres`),
+    which also names its driver's exception types as `errors`, so that a failing write is logged, not raised.
+    `publitrac.sync` takes any object with these methods as `ledger=`. Each call is one short transaction;
+    lookups and records come in bulk (arrays), never one row per call.
 
     Example:
         >>> with publitrac.open_ledger("ledger.sqlite3") as ledger:    # doctest: +SKIP
@@ -556,14 +559,18 @@ def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None 
     """The ledger a setting names.
 
     Args:
-        target: None for the default file (`PUBLITRAC_LEDGER`, else the user's data directory); a path for
-            that SQLite file; a `Ledger` as is; False for none.
+        target: None for the default (`PUBLITRAC_LEDGER`: a file or a `postgresql://` URL; else a file in
+            the user's data directory); a path for
+            that SQLite file; a `postgresql://` URL for a PostgreSQL database (`PostgresLedger`, the
+            `postgres` extra); a `Ledger` as is; False for none.
 
     Returns:
         The ledger, or None when turned off.
 
     Raises:
-        ConfigurationError: the file cannot be opened, or the target names an unsupported database.
+        ConfigurationError: the file or the database cannot be opened, or the target names an unsupported
+            database.
+        ImportError: a PostgreSQL URL without psycopg installed (the message names the extra).
 
     Example:
         >>> with open_ledger(tmp_path / "ledger.sqlite3") as ledger:    # doctest: +SKIP
@@ -572,11 +579,20 @@ def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None 
     if target is False:
         return None
     if target is None:
+        configured = os.environ.get(LEDGER_ENV, "")
+        if configured.lower().startswith(("postgresql://", "postgres://")):
+            from ._ledger_postgres import PostgresLedger
+
+            return PostgresLedger(configured)
         return SQLiteLedger(default_ledger_path())
     if isinstance(target, Ledger):
         return target
     if isinstance(target, (str, os.PathLike)):
         text = os.fspath(target)
+        from ._ledger_postgres import PostgresLedger, is_postgres_url
+
+        if is_postgres_url(text):
+            return PostgresLedger(text)
         if "://" in text:
             raise ConfigurationError(
                 f"unsupported ledger {text.split('://', 1)[0]}://...: give the path of a SQLite file"

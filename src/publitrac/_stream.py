@@ -14,7 +14,13 @@ iterable of DataFrames. Either way:
    its counts to the totals, and the batch is dropped. Batches are read only as the workers ask for rows, so
    what is in memory is the batches from the oldest unfinished row to the newest row read.
 
-Duplicate emails are warned about within a batch only (the chaining holds across batches regardless).
+With a ledger (as `publitrac.sync`: the default SQLite file, a path, a `postgresql://` URL, or False), each batch's
+rows that Publitrac already has are `unchanged` and not sent, and acceptances are recorded as they happen; the
+whole stream is one run in the ledger.
+
+Duplicate emails are warned about within a batch only. Across batches the ledger cannot see ahead: a row that the
+ledger calls unchanged is sent all the same when an earlier batch sent a row of its email, so that the later row
+still wins (a rerun re-sends such a pair rather than leave the older row last).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import bisect
 import concurrent.futures
 import contextlib
 import csv
+import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,10 +45,13 @@ from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
 from ._bodies import iter_bodies
 from ._client import Publitrac
 from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
+from ._incremental import IncrementalRun, _store_errors
+from ._ledger import Destination, Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping, map_columns
-from ._report import ACCEPTED, CSV_COLUMNS, FAILED, STATUSES, SUMMARY_ORDER, SyncReport
-from ._validation import find_problems, invalid_positions
+from ._report import ACCEPTED, CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
+from ._validation import WARNING, find_problems, invalid_positions
 
+logger = logging.getLogger("publitrac")
 KEPT_PROBLEMS = 1000
 KEPT_FAILURES = 100
 _FINAL = (ACCEPTED, FAILED)
@@ -62,7 +72,7 @@ class StreamReport:
         problem_count: how many problems were found in all.
         failures: the first failed rows, as `(position, email, error)`.
         results_path: the results file, or None.
-        interrupted, dry_run: as in a SyncReport.
+        interrupted, dry_run, run_id, ledger: as in a SyncReport.
         elapsed: seconds the run took (so far, while it runs).
         source: what was read (the file's name and what was detected), or None for frames.
 
@@ -85,6 +95,8 @@ class StreamReport:
         self.dry_run = dry_run
         self.interrupted = False
         self.source = source
+        self.run_id: int | None = None
+        self.ledger: str | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 
@@ -103,8 +115,8 @@ class StreamReport:
 
     @property
     def ok(self) -> bool:
-        """True when every row was accepted."""
-        return self.counts["accepted"] == self.rows
+        """True when every row was accepted or unchanged (Publitrac already had it)."""
+        return self.counts["accepted"] + self.counts.get("unchanged", 0) == self.rows
 
     @property
     def results(self) -> pd.DataFrame:
@@ -148,13 +160,14 @@ class StreamReport:
 
 
 class _Batch:
-    __slots__ = ("frame", "pending", "report", "start", "read")
+    __slots__ = ("incremental", "pending", "read", "report", "start")
 
     def __init__(self, start: int, report: SyncReport, pending: int) -> None:
         self.start = start
         self.report = report
-        self.pending = pending  # valid rows without a final status
+        self.pending = pending  # rows to send without a final status
         self.read = False  # every item of the batch handed to the engine
+        self.incremental: IncrementalRun | None = None
 
 
 class _Column:
@@ -206,6 +219,17 @@ class _Window:
         self._last = found
         return found
 
+    def accepted(self, position: int) -> None:
+        """The engine's callback for an accepted row: its batch's ledger queue records it."""
+        batch = self.batch(position)
+        if batch.incremental is not None:
+            batch.incremental.accepted(position - batch.start)
+
+    def flush_ledger(self) -> None:
+        for batch in self._batches:
+            if batch.incremental is not None:
+                batch.incremental.flush()
+
     def add(self, batch: _Batch) -> None:
         self._batches.append(batch)
         self._starts.append(batch.start)
@@ -217,6 +241,8 @@ class _Window:
             self._starts.pop(0)
             if self._last is batch:
                 self._last = None
+            if batch.incremental is not None:
+                batch.incremental.flush()
             self._report._add(batch.start, batch.report)
             if self._results is not None:
                 _write_lines(self._results, batch.start, batch.report)
@@ -253,6 +279,79 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
+class _Ledgered:
+    """The ledger side of a stream: one run, and one `IncrementalRun` per batch (its rows' keys)."""
+
+    def __init__(
+        self, store: Ledger, destination: Destination, *, owns: bool, resend: Literal["changed", "all"]
+    ):
+        self.store = store
+        self.destination = destination
+        self.owns = owns
+        self.resend = resend
+        self.run_id: int | None = None
+        self._sent: list[np.ndarray] = []  # email keys of the rows sent so far, one sorted array per batch
+
+    def start(self, report: StreamReport, input_name: str | None) -> None:
+        self.run_id = report.run_id = self.store.start_run(self.destination, input_name=input_name, rows=0)
+
+    def decide(
+        self,
+        frame: pd.DataFrame,
+        mapping: LeadMapping,
+        positions: np.ndarray,
+        problems: pd.DataFrame,
+        batch: _Batch,
+    ) -> np.ndarray:
+        """Mark the batch's unchanged rows; return the positions still to send."""
+        serial = np.zeros(len(frame), dtype=bool)
+        if (problems["severity"] == WARNING).any():
+            keys = frame[mapping.email].iloc[positions].astype("string").str.strip().str.lower()
+            serial[positions[keys.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
+        incremental = IncrementalRun(self.store, self.destination, owns_ledger=False)
+        to_send = incremental.decide(frame, mapping, positions, serial, batch.report, resend=self.resend)
+        incremental.run_id = self.run_id
+        batch.incremental = incremental
+        keys = incremental._emails
+        if self._sent and len(to_send) < len(positions):
+            # An earlier batch sends a row of this email: a later row that the ledger calls unchanged is sent
+            # too, after it (the engine chains them), or the earlier row would end up winning.
+            held = positions[np.isin(positions, to_send, invert=True)]
+            forced = held[np.isin(keys[held], np.concatenate(self._sent))]
+            if len(forced):
+                batch.report._status[forced] = NOT_SENT
+                incremental._recorded[forced] = False
+                to_send = np.union1d(to_send, forced)
+        if len(to_send):
+            self._sent.append(np.unique(keys[to_send]))
+        return to_send
+
+    def finish(self, report: StreamReport) -> None:
+        try:
+            if self.run_id is not None:
+                try:
+                    counts = {**report.counts, "rows": report.rows}
+                    self.store.finish_run(self.run_id, counts=counts, interrupted=report.interrupted)
+                except _store_errors(self.store) as exc:
+                    logger.warning("ledger: could not record the end of run %s (%s)", self.run_id, exc)
+        finally:
+            if self.owns:
+                self.store.close()
+
+
+def _ledger_side(
+    ledger: str | PathLike[str] | Ledger | Literal[False] | None,
+    client: Publitrac | None,
+    resend: Literal["changed", "all"],
+) -> _Ledgered | None:
+    if ledger is False or client is None:
+        return None
+    store = open_ledger(ledger)
+    if store is None:
+        return None
+    return _Ledgered(store, destination_for(client), owns=store is not ledger, resend=resend)
+
+
 async def _stream(
     batches: Iterable[pd.DataFrame],
     client: Publitrac | None,
@@ -268,16 +367,30 @@ async def _stream(
     max_retry_time: float,
     progress: bool | None,
     dry_run: bool,
+    ledger: str | PathLike[str] | Ledger | Literal[False] | None,
+    resend: Literal["changed", "all"],
+    input_name: str | None,
 ) -> StreamReport:
     from ._sync import _check_settings, _Engine, _interactive
 
     _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    if resend not in ("changed", "all"):
+        raise ConfigurationError(f"resend must be 'changed' or 'all', got {resend!r}")
     if client is None and not dry_run:
         client = Publitrac()
+    if client is None and ledger is not False:
+        # A dry run reports the unchanged rows when the environment names a destination.
+        with contextlib.suppress(ConfigurationError):
+            client = Publitrac()
     if client is not None and not isinstance(client, Publitrac):
         raise TypeError(f"client must be a publitrac.Publitrac connection, got {type(client).__name__}")
     window = _Window(report, results)
     lead_mapping: list[LeadMapping] = []
+    ledgered = _ledger_side(ledger, client, resend)
+    if ledgered is not None:
+        report.ledger = ledgered.store.location
+        if not dry_run:
+            ledgered.start(report, input_name)
 
     def items() -> Iterator[tuple[int, dict[str, Any]]]:
         start = 0
@@ -300,26 +413,25 @@ async def _stream(
             problems = find_problems(frame, chosen)
             invalid = np.zeros(len(frame), dtype=bool)
             invalid[invalid_positions(problems)] = True
-            emails = frame[chosen.email]
             shell = frame.iloc[:, :0]  # the index only: the report needs no other column
-            batch = _Batch(
-                start,
-                SyncReport(shell, emails=emails, problems=problems, invalid=invalid, dry_run=dry_run),
-                int((~invalid).sum()),
+            batch_report = SyncReport(
+                shell, emails=frame[chosen.email], problems=problems, invalid=invalid, dry_run=dry_run
             )
+            batch = _Batch(start, batch_report, 0)
             report.rows += len(frame)
             report.batches += 1
             window.add(batch)
             positions = np.flatnonzero(~invalid)
+            if ledgered is not None and len(positions):
+                positions = ledgered.decide(frame, chosen, positions, problems, batch)
             if not dry_run:
+                batch.pending = len(positions)
                 for local, body in iter_bodies(frame, chosen, positions):
                     yield start + local, body
             del frame
             batch.read = True
-            if dry_run:
-                batch.pending = 0
             window.flush()
-            start += len(batch.report)
+            start += len(batch_report)
 
     try:
         if dry_run:
@@ -338,25 +450,41 @@ async def _stream(
                     max_attempts=max_attempts,
                     max_retry_time=max_retry_time,
                     progress=False,
+                    on_accepted=window.accepted if ledgered is not None else None,
                 )
                 ticker = asyncio.create_task(_show_progress(engine, report)) if show else None
+                flusher = asyncio.create_task(_flush_periodically(window)) if ledgered is not None else None
                 try:
                     await engine.run(items(), None)
                 finally:
-                    if ticker is not None:
-                        ticker.cancel()
-                        await asyncio.gather(ticker, return_exceptions=True)
+                    for task in (ticker, flusher):
+                        if task is not None:
+                            task.cancel()
+                            await asyncio.gather(task, return_exceptions=True)
     except BaseException as exc:
         window.flush(everything=True)
         report.interrupted = True
         report._finished = time.perf_counter()
+        if ledgered is not None:
+            ledgered.finish(report)
         if isinstance(exc, PublitracError):
             exc.report = report  # type: ignore[assignment]
         raise
     window.flush(everything=True)
     report.interrupted = not dry_run and bool(report.counts["in_flight"] or report.counts["not_sent"])
     report._finished = time.perf_counter()
+    if ledgered is not None:
+        ledgered.finish(report)
     return report
+
+
+async def _flush_periodically(window: _Window) -> None:
+    """Commit the acceptances queued in the batches in memory every second (a crash re-sends at most that)."""
+    from ._incremental import FLUSH_INTERVAL
+
+    while True:
+        await asyncio.sleep(FLUSH_INTERVAL)
+        window.flush_ledger()
 
 
 async def _show_progress(engine: Any, report: StreamReport) -> None:
@@ -397,6 +525,9 @@ def sync_stream(
     max_retry_time: float = 60.0,
     progress: bool | None = None,
     dry_run: bool = False,
+    ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
+    input_name: str | None = None,
     results_path: str | PathLike[str] | None = None,
     source: str | None = None,
     report: StreamReport | None = None,
@@ -422,6 +553,9 @@ def sync_stream(
         max_retry_time=max_retry_time,
         progress=progress,
         dry_run=dry_run,
+        ledger=ledger,
+        resend=resend,
+        input_name=input_name,
     )
     with contextlib.ExitStack() as stack:
         if handle is not None:
@@ -450,6 +584,8 @@ def sync_file(
     max_retry_time: float = 60.0,
     progress: bool | None = None,
     dry_run: bool = False,
+    ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
     results_path: str | PathLike[str] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     sep: str | None = None,
@@ -465,7 +601,8 @@ def sync_file(
             DataFrames with the same columns, the batches of one stream of rows.
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         email, mapping, custom_fields: the columns, as for `publitrac.sync`.
-        concurrency, rate_limit, max_attempts, max_retry_time, progress, dry_run: as for `publitrac.sync`.
+        concurrency, rate_limit, max_attempts, max_retry_time, progress, dry_run, ledger, resend: as for
+            `publitrac.sync` (the whole stream is one run in the ledger).
         results_path: write one line per input row there, in input order, as the run goes: row (0-based),
             email, status, http_status, attempts, error.
         batch_rows: rows read, validated and recorded together.
@@ -508,6 +645,9 @@ def sync_file(
         max_retry_time=max_retry_time,
         progress=progress,
         dry_run=dry_run,
+        ledger=ledger,
+        resend=resend,
+        input_name=None if source is None else Path(os.fspath(path)).name,  # type: ignore[arg-type]
         results_path=results_path,
         source=source,
     )

@@ -658,6 +658,9 @@ def sync(
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
             dry_run=dry_run,
+            ledger=ledger,
+            resend=resend,
+            input_name=input_name,
         )
     if not isinstance(df, pd.DataFrame) and isinstance(df, Iterable) and not isinstance(df, str | bytes):
         from ._stream import sync_stream
@@ -674,6 +677,9 @@ def sync(
             max_retry_time=max_retry_time,
             progress=progress,
             dry_run=dry_run,
+            ledger=ledger,
+            resend=resend,
+            input_name=input_name,
         )
     run = _Run()
     coroutine = _sync(

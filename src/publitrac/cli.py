@@ -151,21 +151,21 @@ def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--ledger",
-        type=Path,
-        metavar="PATH",
-        help="the ledger of accepted leads (default: PUBLITRAC_LEDGER, else one in your user data directory)",
+        metavar="PATH|URL",
+        help="the ledger of accepted leads: a SQLite file, or a postgresql://user@host/db URL (its password, if "
+        "any, from PGPASSWORD or ~/.pgpass; default: PUBLITRAC_LEDGER, else a file in your user data directory)",
     )
     where.add_argument(
         "--no-ledger", action="store_true", help="no ledger: send every valid row, remember nothing"
     )
 
 
-def _ledger_option(args: argparse.Namespace) -> Path | Literal[False] | None:
-    """`ledger=` for publitrac.sync: --ledger PATH, --no-ledger, else the default (none for --sandbox)."""
+def _ledger_option(args: argparse.Namespace) -> str | Path | Literal[False] | None:
+    """`ledger=` for publitrac.sync: --ledger PATH or URL, --no-ledger, else the default (none for --sandbox)."""
     if getattr(args, "no_ledger", False):
         return False
     if args.ledger is not None:
-        return Path(args.ledger)
+        return str(args.ledger) if "://" in str(args.ledger) else Path(args.ledger)
     return False if getattr(args, "sandbox", False) else None
 
 

@@ -1,0 +1,348 @@
+"""The ledger on a PostgreSQL server, for teams and clusters: the `Ledger` interface of `_ledger`, over psycopg 3.
+
+Named by URL (`ledger="postgresql://user@host/db"`, `--ledger postgresql://...`); the password, when the URL
+holds one, is never shown (`location` masks it). Several processes and machines share one database: every
+write is one short transaction, an acceptance is an upsert (`INSERT ... ON CONFLICT DO UPDATE`), and the tables
+are created once under an advisory lock, so that workers starting together do not race. The tables are
+prefixed `publitrac_` so that the ledger can live in a database that holds other things.
+
+Install the driver with the extra: `pip install "publitrac[postgres]"` (psycopg 3 with its binary build).
+
+Example:
+    >>> with PostgresLedger("postgresql://publitrac@db.internal/leads") as ledger:   # doctest: +SKIP
+    ...     ledger.runs(limit=5)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from ._exceptions import ConfigurationError
+from ._ledger import Destination, LedgerStats, RunRecord
+
+__all__ = ["PostgresLedger", "is_postgres_url", "mask_url"]
+
+SCHEMES: Final = ("postgresql://", "postgres://")
+_LOOKUP_CHUNK: Final = 50_000
+_SCHEMA_LOCK: Final = 0x70756274  # an arbitrary, fixed advisory lock id ("pubt")
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS publitrac_destinations (
+        id BIGSERIAL PRIMARY KEY,
+        base_url TEXT NOT NULL,
+        key_fingerprint TEXT NOT NULL,
+        UNIQUE (base_url, key_fingerprint)
+    )""",
+    """CREATE TABLE IF NOT EXISTS publitrac_leads (
+        destination BIGINT NOT NULL REFERENCES publitrac_destinations (id),
+        email_key BIGINT NOT NULL,
+        body_key BIGINT NOT NULL,
+        accepted_at BIGINT NOT NULL,
+        run_id BIGINT,
+        PRIMARY KEY (destination, email_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS publitrac_runs (
+        id BIGSERIAL PRIMARY KEY,
+        destination BIGINT NOT NULL REFERENCES publitrac_destinations (id),
+        input_name TEXT,
+        rows BIGINT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        finished_at DOUBLE PRECISION,
+        counts TEXT,
+        interrupted BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+    "CREATE INDEX IF NOT EXISTS publitrac_runs_by_destination ON publitrac_runs (destination, id)",
+)
+_RUN_COLUMNS: Final = (
+    "SELECT r.id, d.base_url, d.key_fingerprint, r.input_name, r.rows, r.started_at, r.finished_at, "
+    "r.counts, r.interrupted FROM publitrac_runs r JOIN publitrac_destinations d ON d.id = r.destination"
+)
+
+
+def is_postgres_url(target: str) -> bool:
+    """Whether a ledger setting names a PostgreSQL database.
+
+    Example:
+        >>> is_postgres_url("postgresql://db/leads"), is_postgres_url("ledger.sqlite3")
+        (True, False)
+    """
+    return target.lower().startswith(SCHEMES)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password, if any, replaced by `***`.
+
+    Example:
+        >>> mask_url("postgresql://ana:s3cret@db:5432/leads")
+        'postgresql://ana:***@db:5432/leads'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _when(seconds: float | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+
+
+class PostgresLedger:
+    """The ledger in a PostgreSQL database (several processes and machines may share it).
+
+    Args:
+        url: a libpq URL, `postgresql://user[:password]@host[:port]/database[?options]`.
+        connect_timeout: seconds to wait for the server.
+        clock: the wall clock, in seconds since the epoch (tests inject one).
+
+    Raises:
+        ImportError: psycopg is not installed (the message names the extra).
+        ConfigurationError: the server cannot be reached or refuses the connection (the password masked).
+
+    Example:
+        >>> with PostgresLedger("postgresql://publitrac@127.0.0.1:5432/leads") as ledger:   # doctest: +SKIP
+        ...     ledger.stats(destination_for(pt)).leads
+    """
+
+    def __init__(
+        self, url: str, *, connect_timeout: float = 10.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise ImportError(
+                'a PostgreSQL ledger needs psycopg, which is not installed: pip install "publitrac[postgres]"'
+            ) from exc
+        self.location = mask_url(url)
+        self._clock = clock
+        self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        try:
+            self._db: Any = psycopg.connect(
+                url, autocommit=True, connect_timeout=max(1, round(connect_timeout))
+            )
+            with self._db.transaction():
+                self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in _SCHEMA:
+                    self._db.execute(statement)
+        except psycopg.Error as exc:
+            message = str(exc).replace(url, self.location)
+            raise ConfigurationError(f"cannot open the ledger {self.location}: {message}") from None
+        self._lock = threading.Lock()
+        self._destinations: dict[Destination, int] = {}
+
+    def __repr__(self) -> str:
+        return f"PostgresLedger({self.location!r})"
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The exception types a failing database raises (psycopg.Error)."""
+        return self._errors
+
+    def _destination_id(self, destination: Destination, *, create: bool) -> int | None:
+        known = self._destinations.get(destination)
+        if known is not None:
+            return known
+        params = (destination.base_url, destination.key_fingerprint)
+        query = "SELECT id FROM publitrac_destinations WHERE base_url = %s AND key_fingerprint = %s"
+        row = self._db.execute(query, params).fetchone()
+        if row is None:
+            if not create:
+                return None
+            self._db.execute(
+                "INSERT INTO publitrac_destinations (base_url, key_fingerprint) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                params,
+            )
+            row = self._db.execute(query, params).fetchone()
+        self._destinations[destination] = int(row[0])
+        return int(row[0])
+
+    # -- leads ---------------------------------------------------------------------------------------------
+
+    def lookup(self, destination: Destination, email_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`(found, body_keys)` aligned to `email_keys` (int64); one query per 50,000 distinct keys.
+
+        Example:
+            >>> found, bodies = ledger.lookup(destination, np.array([1, 2]))    # doctest: +SKIP
+        """
+        keys = np.asarray(email_keys, dtype=np.int64)
+        found = np.zeros(len(keys), dtype=bool)
+        bodies = np.zeros(len(keys), dtype=np.int64)
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None or not len(keys):
+                return found, bodies
+            distinct = np.unique(keys)
+            parts: list[np.ndarray] = []
+            for start in range(0, len(distinct), _LOOKUP_CHUNK):
+                chunk = distinct[start : start + _LOOKUP_CHUNK].tolist()
+                rows = self._db.execute(
+                    "SELECT email_key, body_key FROM publitrac_leads "
+                    "WHERE destination = %s AND email_key = ANY(%s::bigint[])",
+                    (dest, chunk),
+                ).fetchall()
+                parts.append(np.array(rows, dtype=np.int64).reshape(-1, 2))
+        known = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+        if not len(known):
+            return found, bodies
+        known = known[np.argsort(known[:, 0], kind="stable")]
+        at = np.searchsorted(known[:, 0], keys)
+        at[at == len(known)] = 0
+        found = known[at, 0] == keys
+        bodies = np.where(found, known[at, 1], 0)
+        return found, bodies
+
+    def record_accepted(
+        self, destination: Destination, run_id: int | None, email_keys: np.ndarray, body_keys: np.ndarray
+    ) -> None:
+        """Remember these acceptances in one transaction (an upsert); for a repeated email the last entry wins.
+
+        Example:
+            >>> ledger.record_accepted(destination, run_id, np.array([1]), np.array([7]))    # doctest: +SKIP
+        """
+        emails = np.asarray(email_keys, dtype=np.int64)
+        bodies = np.asarray(body_keys, dtype=np.int64)
+        if not len(emails):
+            return
+        # One upsert may touch a row once only: keep each email's last entry. Sorted keys also keep two
+        # writers from locking rows in opposite orders.
+        reversed_emails = emails[::-1]
+        distinct, first_in_reversed = np.unique(reversed_emails, return_index=True)
+        last = bodies[::-1][first_in_reversed]
+        now = int(self._clock())
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            self._db.execute(
+                "INSERT INTO publitrac_leads (destination, email_key, body_key, accepted_at, run_id) "
+                "SELECT %s, e, b, %s, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t (e, b) "
+                "ON CONFLICT (destination, email_key) DO UPDATE SET body_key = EXCLUDED.body_key, "
+                "accepted_at = EXCLUDED.accepted_at, run_id = EXCLUDED.run_id",
+                (dest, now, run_id, distinct.tolist(), last.tolist()),
+            )
+
+    def forget(self, destination: Destination, email_keys: np.ndarray | None = None) -> int:
+        """Forget leads of a destination: those with these keys, or all of them (None). Returns how many.
+
+        Example:
+            >>> ledger.forget(destination)    # doctest: +SKIP
+            300
+        """
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None:
+                return 0
+            if email_keys is None:
+                cursor = self._db.execute("DELETE FROM publitrac_leads WHERE destination = %s", (dest,))
+            else:
+                keys = np.unique(np.asarray(email_keys, dtype=np.int64)).tolist()
+                cursor = self._db.execute(
+                    "DELETE FROM publitrac_leads WHERE destination = %s AND email_key = ANY(%s::bigint[])",
+                    (dest, keys),
+                )
+            return int(cursor.rowcount)
+
+    # -- runs ----------------------------------------------------------------------------------------------
+
+    def start_run(self, destination: Destination, *, input_name: str | None, rows: int) -> int:
+        """Record the start of a run; returns its id."""
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            row = self._db.execute(
+                "INSERT INTO publitrac_runs (destination, input_name, rows, started_at) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (dest, input_name, int(rows), float(self._clock())),
+            ).fetchone()
+        return int(row[0])
+
+    def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
+        """Record the end of a run with its counts by status."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE publitrac_runs SET finished_at = %s, counts = %s, interrupted = %s WHERE id = %s",
+                (float(self._clock()), json.dumps(dict(counts)), bool(interrupted), int(run_id)),
+            )
+
+    @staticmethod
+    def _record(row: tuple[Any, ...]) -> RunRecord:
+        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
+        started_at = _when(started)
+        assert started_at is not None
+        return RunRecord(
+            id=int(run_id),
+            destination=str(Destination(base_url, fingerprint)),
+            input_name=input_name,
+            rows=int(rows),
+            started_at=started_at,
+            finished_at=_when(finished),
+            counts=json.loads(counts) if counts else {},
+            interrupted=bool(interrupted),
+        )
+
+    def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first (of every destination when None)."""
+        with self._lock:
+            if destination is None:
+                rows = self._db.execute(f"{_RUN_COLUMNS} ORDER BY r.id DESC LIMIT %s", (limit,)).fetchall()
+            else:
+                dest = self._destination_id(destination, create=False)
+                if dest is None:
+                    return []
+                rows = self._db.execute(
+                    f"{_RUN_COLUMNS} WHERE r.destination = %s ORDER BY r.id DESC LIMIT %s", (dest, limit)
+                ).fetchall()
+        return [self._record(tuple(row)) for row in rows]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run by id, or None."""
+        with self._lock:
+            row = self._db.execute(f"{_RUN_COLUMNS} WHERE r.id = %s", (int(run_id),)).fetchone()
+        return None if row is None else self._record(tuple(row))
+
+    def stats(self, destination: Destination) -> LedgerStats:
+        """How many leads and runs the ledger holds for a destination."""
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            leads, first, last, runs = 0, None, None, 0
+            if dest is not None:
+                leads, first, last = self._db.execute(
+                    "SELECT COUNT(*), MIN(accepted_at), MAX(accepted_at) FROM publitrac_leads "
+                    "WHERE destination = %s",
+                    (dest,),
+                ).fetchone()
+                (runs,) = self._db.execute(
+                    "SELECT COUNT(*) FROM publitrac_runs WHERE destination = %s", (dest,)
+                ).fetchone()
+        return LedgerStats(
+            destination=str(destination),
+            leads=int(leads),
+            runs=int(runs),
+            first_accepted=_when(first),
+            last_accepted=_when(last),
+            location=self.location,
+        )
+
+    # -- lifetime ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> PostgresLedger:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
