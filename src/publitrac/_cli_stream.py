@@ -201,7 +201,10 @@ def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> Non
     if report.run_id is not None:
         print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
     if report.interrupted:
-        print(f"Stopped after reading {report.rows:,} rows: the rows after them were not read (not sent)", file=out)
+        print(
+            f"Stopped after reading {report.rows:,} rows: the rows after them were not read (not sent)",
+            file=out,
+        )
     _print_problems(report, out)
     if report.failures:
         print("Failed rows:", file=out)
