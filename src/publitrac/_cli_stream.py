@@ -100,8 +100,11 @@ def _print_problems(report: StreamReport, out: TextIO) -> None:
         if table.empty:
             continue
         print(f"{title}:", file=out)
-        for item in table.head(_SHOWN).itertuples(index=False):
-            print(f"  row {int(item.position)} ({item.column}): {item.problem}", file=out)
+        shown = table.head(_SHOWN)
+        for position, column, problem in zip(
+            shown["position"].tolist(), shown["column"].tolist(), shown["problem"].tolist(), strict=True
+        ):
+            print(f"  row {position} ({column}): {problem}", file=out)
     if report.problem_count > _SHOWN:
         print(f"  ({report.problem_count:,} problems in all; the results file has every row)", file=out)
 

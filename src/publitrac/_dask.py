@@ -134,13 +134,12 @@ def _settings_of(client: Publitrac | None) -> dict[str, Any]:
 def _with_position(part: pd.DataFrame, email_column: str, partition_info: Any = None) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
     key = part[email_column].astype("string").str.strip().str.lower().fillna("")
-    return part.assign(
-        **{
-            PARTITION: np.full(len(part), number, dtype=np.int64),
-            ROW: np.arange(len(part), dtype=np.int64),
-            KEY: key,
-        }
-    )
+    helpers: dict[str, Any] = {
+        PARTITION: np.full(len(part), number, dtype=np.int64),
+        ROW: np.arange(len(part), dtype=np.int64),
+        KEY: key,
+    }
+    return part.assign(**helpers)
 
 
 def _ledger_setting(ledger: object) -> str | Literal[False] | None:

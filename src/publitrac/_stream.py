@@ -306,8 +306,8 @@ class _Ledgered:
         """Mark the batch's unchanged rows; return the positions still to send."""
         serial = np.zeros(len(frame), dtype=bool)
         if (problems["severity"] == WARNING).any():
-            keys = frame[mapping.email].iloc[positions].astype("string").str.strip().str.lower()
-            serial[positions[keys.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
+            texts = frame[mapping.email].iloc[positions].astype("string").str.strip().str.lower()
+            serial[positions[texts.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
         incremental = IncrementalRun(self.store, self.destination, owns_ledger=False)
         to_send = incremental.decide(frame, mapping, positions, serial, batch.report, resend=self.resend)
         incremental.run_id = self.run_id

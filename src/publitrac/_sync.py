@@ -37,7 +37,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -648,7 +648,7 @@ def sync(
         from ._dask import sync_dask
 
         return sync_dask(  # type: ignore[return-value]
-            df,
+            cast(Any, df),
             client,
             email=email,
             mapping=mapping,
@@ -665,7 +665,7 @@ def sync(
     if not isinstance(df, pd.DataFrame) and isinstance(df, Iterable) and not isinstance(df, str | bytes):
         from ._stream import sync_stream
 
-        return sync_stream(  # type: ignore[return-value]
+        return sync_stream(
             df,
             client,
             email=email,
