@@ -41,8 +41,6 @@ from ._mapping import LeadMapping, map_columns
 from ._report import STATUSES, SUMMARY_ORDER
 
 if TYPE_CHECKING:
-    import dask.dataframe as dd
-
     from ._ledger import Ledger
 
 PARTITION = "__publitrac_partition"
@@ -246,7 +244,7 @@ class DaskSyncReport:
 
     def __init__(
         self,
-        results: dd.DataFrame,
+        results: Any,
         counts: Mapping[str, int],
         *,
         lost_partitions: Sequence[tuple[int, str]] = (),
@@ -317,7 +315,7 @@ def build(ddf: Any, settings: WorkerSettings, *, npartitions: int | None = None)
 
 
 def sync_dask(
-    ddf: dd.DataFrame,
+    ddf: Any,
     client: Publitrac | None = None,
     *,
     email: str | None = None,
