@@ -498,3 +498,12 @@ def test_the_default_location_is_the_tests_own_even_without_publitrac_ledger(
 ) -> None:
     monkeypatch.delenv(LEDGER_ENV)
     assert default_ledger_path().is_relative_to(os.environ["XDG_DATA_HOME"])  # not the user's home
+
+
+def test_the_keys_of_a_sync_and_of_forget_agree_on_every_letter() -> None:
+    # `publitrac ledger forget --email E` computes email_keys(E); a sync computes them column-wise: the same
+    # lower-casing both ways, also for letters whose lower case differs between Python and pandas (İ)
+    emails = ["İSTANBUL@örnek.com.tr", "ZOË.MÜLLER@BEISPIEL.DE", " Ana@Exemple.FR "]
+    df = pd.DataFrame({"Email": emails})
+    keys, _ = keys_of(df)
+    assert (keys == email_keys(emails)).all()

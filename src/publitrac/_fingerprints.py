@@ -86,9 +86,10 @@ def email_keys(emails: Sequence[Any] | np.ndarray | pd.Series) -> np.ndarray:
 
 
 def _lower_email_keys(emails: list[Any]) -> np.ndarray:
-    """`email_keys` of converted (already trimmed) emails, without a round trip through pandas strings."""
-    lowered = np.array([email.lower() if type(email) is str else "" for email in emails], dtype=object)
-    return _hash_texts(lowered, _EMAIL_HASH_KEY, categorize=False).view(np.int64)
+    """`email_keys` of converted (already trimmed) emails: the same normalisation (pandas' own lower-casing,
+    which differs from Python's for a few letters such as `İ`), without trimming again."""
+    texts = normalised_emails(pd.Series(emails, dtype=object).fillna("").astype(str), trimmed=True)
+    return _hash_texts(texts.to_numpy(dtype=object), _EMAIL_HASH_KEY, categorize=False).view(np.int64)
 
 
 def _value_hashes(values: list[Any], *, unique: bool = False) -> tuple[np.ndarray, np.ndarray]:
