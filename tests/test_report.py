@@ -139,3 +139,17 @@ def test_empty_frame() -> None:
     assert len(report.results) == 0
     assert report.summary.sum() == 0
     assert "0 rows" in repr(report)
+
+
+def test_rows_to_retry_bring_their_whole_email_group() -> None:
+    frame = pd.DataFrame(
+        {"email": ["a@example.com", "b@example.com", " A@example.com", "c@example.com", "bad"]},
+        index=[10, 11, 12, 13, 14],
+    )
+    report = publitrac.sync(frame, dry_run=True)
+    report.dry_run = False
+    report._status[:4] = [ACCEPTED, ACCEPTED, FAILED, ACCEPTED]
+    # Row 12 alone would leave the ledger a gap before it; row 10, its email's earlier row, goes again with it.
+    pd.testing.assert_frame_equal(report.rows_to_retry(), frame.loc[[10, 12]])
+    report._status[2] = ACCEPTED
+    assert report.rows_to_retry().empty

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._report import RETRY_WAIT, STATUSES, SyncReport
+from ._report import RETRY_WAIT, STATUSES, SyncReport, with_email_groups
 
 #: Every status an overall view can count, in the order the app shows them.
 TILE_STATUSES: tuple[str, ...] = (
@@ -93,10 +93,12 @@ class RunOutcome:
 
     def positions_to_retry(self) -> np.ndarray:
         """The positions (0-based, in the file) of the rows to send again: the valid rows not known to be
-        accepted (failed, in flight or not sent), and the later rows sharing an email with one of them.
+        accepted (failed, in flight or not sent), and every other valid row sharing an email with one of them.
 
-        The later rows go again although Publitrac took them: sent alone, an earlier row would now arrive last
-        and win, where the file's order says the later row wins. Empty after a dry run: nothing was pushed yet.
+        The whole email group goes again although Publitrac took some of its rows: sent alone, an earlier row
+        would arrive last and win, where the file's order says the later row wins; and the ledger records a
+        group only as one sequence, so a group resent in part would be sent again on the next run. Empty after
+        a dry run: nothing was pushed yet.
 
         Example:
             >>> outcome.positions_to_retry()    # doctest: +SKIP
@@ -105,16 +107,7 @@ class RunOutcome:
         if self.reports[0].dry_run:
             return np.empty(0, dtype=np.int64)
         left = np.isin(self._status, _LEFT_TO_RETRY)
-        if not left.any():
-            return np.empty(0, dtype=np.int64)
-        keys = pd.Series(np.asarray(self._emails, dtype=object)).astype("string").str.strip().str.lower()
-        positions = np.arange(len(keys))
-        earliest = pd.Series(positions[left]).groupby(keys[left].to_numpy()).min()
-        first = keys.map(earliest).to_numpy(dtype="float64", na_value=np.nan)
-        later = (
-            (self._status != "invalid") & ~np.isnan(first) & (positions > np.nan_to_num(first, nan=np.inf))
-        )
-        return np.flatnonzero(left | later)
+        return with_email_groups(left, self._emails, self._status != "invalid")
 
     def rows_to_retry(self) -> pd.DataFrame:
         """The rows to send again, as they are in `frame` (their index kept)."""

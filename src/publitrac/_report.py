@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ._values import normalised_emails
+
 STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid", "unchanged")
 NOT_SENT, IN_FLIGHT, ACCEPTED, FAILED, INVALID, UNCHANGED = range(6)
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
@@ -183,14 +185,19 @@ class SyncReport:
         return self._rows(INVALID)
 
     def rows_to_retry(self) -> pd.DataFrame:
-        """The valid input rows not known to be accepted: failed, in flight or not sent (a copy).
+        """The valid input rows not known to be accepted (failed, in flight or not sent), with every valid row
+        sharing an email with one of them (a copy).
 
-        Re-sending them is harmless: the API upserts by email.
+        Re-sending them is harmless: the API upserts by email. The whole email group goes again so that, sent
+        in row order, the later row still wins, and the ledger records the group as one sequence.
 
         Example (not run by the doctests: it needs a `report` and a connection `pt`):
             >>> report = publitrac.sync(report.rows_to_retry(), pt)    # doctest: +SKIP
         """
-        return self._rows(FAILED, IN_FLIGHT, NOT_SENT)
+        codes = self._codes()
+        left = np.isin(codes, (FAILED, IN_FLIGHT, NOT_SENT))
+        positions = with_email_groups(left, self._emails, codes != INVALID)
+        return self._frame.iloc[positions].copy()
 
     def to_csv(self, path: str | PathLike[str]) -> None:
         """Write one line per input row, in input order: row (0-based position), email, status, http_status,
@@ -271,3 +278,35 @@ def _problem_texts(problems: pd.DataFrame, positions: np.ndarray) -> list[str | 
         labels = labels.str.removeprefix(": ")
     joined = labels.groupby(errors["position"].to_numpy()).agg("; ".join)
     return [joined.get(position, "invalid row") for position in positions.tolist()]
+
+
+def with_email_groups(
+    left: npt.NDArray[np.bool_], emails: Any, sendable: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.intp]:
+    """The positions of the rows in `left` and of every sendable row sharing an email with one of them.
+
+    Resending a row alone could let an earlier row of its email arrive last and win; resending its whole group,
+    in row order, keeps the file's order (the later row wins) and lets the ledger record the group whole.
+
+    Args:
+        left: by position, the rows to send again.
+        emails: by position, the emails (any array-like; missing values allowed).
+        sendable: by position, the rows that may be sent (not invalid).
+
+    Returns:
+        Sorted positions.
+
+    Example:
+        >>> with_email_groups(np.array([False, True, False]), ["a@x.fr", "b@x.fr", " A@x.fr"],
+        ...                   np.array([True, True, True])).tolist()
+        [1]
+        >>> with_email_groups(np.array([False, False, True]), ["a@x.fr", "b@x.fr", " A@x.fr"],
+        ...                   np.array([True, True, True])).tolist()
+        [0, 2]
+    """
+    if not left.any():
+        return np.flatnonzero(left)
+    keys = normalised_emails(pd.Series(np.asarray(emails, dtype=object)).astype("string"))
+    groups = keys[left].dropna().unique()
+    same = keys.isin(groups).to_numpy(dtype=bool, na_value=False) & sendable
+    return np.flatnonzero(left | same)

@@ -20,6 +20,7 @@ A ledger remembers what Publitrac accepted: a rerun sends only the rows that cha
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import signal
@@ -359,6 +360,10 @@ def write_results(report: SyncReport, results: Path) -> None:
             temporary.unlink()
 
 
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a scheduler, `timeout`, `docker stop`) stops the run as Ctrl-C does; the previous handler is
@@ -376,7 +381,13 @@ def sigterm_as_interrupt() -> Iterator[None]:
         if callable(handler) and handler is not signal.default_int_handler:
             handler(signal.SIGINT, frame)
             return
-        raise KeyboardInterrupt
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        # Raised from a callback of its own rather than here, inside whichever task the signal caught: that task
+        # would keep the KeyboardInterrupt as its exception ("Task exception was never retrieved").
+        loop.call_soon(_raise_interrupt)
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
