@@ -65,6 +65,8 @@ def test_validate_reports_invalid_rows_and_exits_1(capsys: pytest.CaptureFixture
     assert "300 rows, 295 valid, 5 invalid, 1 warning" in out
     for position in INVALID_POSITIONS:
         assert f"line {position + 2} (E-mail Address)" in out  # the file's line: the header is line 1
+    # the row a warning names is the file's line too, as the row it is about (rows 251 and 42 of the frame)
+    assert "line 253 (E-mail Address): same email as line 44; sent after it, the later row wins" in out
 
 
 def test_validate_a_clean_file_exits_0(clean_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +87,9 @@ def test_dry_run_writes_every_row_in_order(tmp_path: Path, capsys: pytest.Captur
     assert [int(row["row"]) for row in rows] == list(range(300))
     assert {int(row["row"]) for row in rows if row["status"] == "invalid"} == INVALID_POSITIONS
     assert {row["status"] for row in rows if int(row["row"]) not in INVALID_POSITIONS} == {"not_sent"}
-    assert f"(dry run: {300 - len(INVALID_POSITIONS)} would be sent)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"(dry run: {300 - len(INVALID_POSITIONS)} would be sent)" in out
+    assert "line 253 (E-mail Address): same email as line 44;" in out
 
 
 @pytest.mark.parametrize(

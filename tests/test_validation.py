@@ -23,8 +23,10 @@ from publitrac._mapping import map_columns, normalise_name
 from publitrac._validation import (
     PLAIN_EMAIL,
     PROBLEM_COLUMNS,
+    check,
     find_problems,
     invalid_positions,
+    problems_in_words,
     valid_positions,
     validate,
 )
@@ -339,6 +341,37 @@ def test_duplicate_emails_warn_on_later_rows_naming_the_first() -> None:
     ]
     assert invalid_positions(problems).tolist() == []
     assert valid_positions(problems, 4).tolist() == [0, 1, 2, 3]
+
+
+def test_the_row_a_duplicate_names_is_said_in_each_interface_s_words() -> None:
+    df = pd.DataFrame(
+        {"email": ["ana@exemple.fr", "bob@exemple.fr", " ANA@exemple.fr", "x", "Ana@Exemple.fr "]},
+        index=["a", "b", "c", "d", "e"],
+    )
+    problems = validate(df)
+    warnings = problems[problems["severity"] == "warning"]  # a selection keeps what the rows name
+    file_lines = problems_in_words(warnings, "cli", locate=lambda position: f"line {position + 2}")
+    assert file_lines.tolist() == ["same email as line 2; sent after it, the later row wins"] * 2
+    assert problems_in_words(problems, "python").tolist() == problems["problem"].tolist()
+    assert problems_in_words(warnings, "app").tolist() == warnings["problem"].tolist()
+    # a frame that names no other row is said as it is
+    invalid_only = validate(pd.DataFrame({"email": ["x"]}))
+    assert problems_in_words(invalid_only, "cli", locate=str).tolist() == invalid_only["problem"].tolist()
+
+
+def test_check_finds_the_groups_sharing_an_email_once_among_the_valid_rows() -> None:
+    df = pd.DataFrame(
+        {
+            "email": ["ana@exemple.fr", "bob@exemple.fr", " ANA@exemple.fr", "bob@", "eve@exemple.fr"],
+            "crmLeadId": _objects(["1", "2", "3", "4", ["not sent"]]),
+        }
+    )
+    checked = check(df, map_columns(df))
+    assert checked.invalid.tolist() == [False, False, False, True, True]
+    assert checked.shared_email.tolist() == [True, False, True, False, False]
+    assert checked.problems.equals(find_problems(df, map_columns(df)))
+    unique = pd.DataFrame({"email": ["ana@exemple.fr", "bob@exemple.fr"]})
+    assert not check(unique, map_columns(unique)).shared_email.any()
 
 
 def test_a_row_that_is_not_sent_is_no_duplicate_source() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from publitrac._words import Setting
+from publitrac._words import RowRef, Setting
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,14 @@ def test_the_app_never_says_pass() -> None:
         Setting.render(parts, "app")
         == "cannot read leads.csv as UTF-8: invalid start byte; use the Encoding box"
     )
+
+
+def test_a_row_named_in_a_message_is_its_label_in_python_and_its_place_in_the_file_on_the_command_line() -> (
+    None
+):
+    parts = ("same email as ", RowRef(label="a", position=42), "; sent after it")
+    assert Setting.render(parts, "python") == "same email as row 'a'; sent after it"
+    assert Setting.render(parts, "app") == "same email as row 'a'; sent after it"
+    line = Setting.render(parts, "cli", locate=lambda position: f"line {position + 2}")
+    assert line == "same email as line 44; sent after it"
+    assert Setting.render(parts, "cli") == "same email as row 'a'; sent after it"  # nothing to place it with

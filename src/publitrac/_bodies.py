@@ -17,7 +17,7 @@ import pandas as pd
 from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
 from ._values import convert_column, field_plan
 
-__all__ = ["iter_bodies"]
+__all__ = ["build_bodies", "iter_bodies"]
 
 
 def iter_bodies(
@@ -53,7 +53,23 @@ def iter_bodies(
         >>> next(iter_bodies(df, map_columns(df, custom_fields=["Plan"])))
         (0, {'leadInfo': {'email': 'ana@exemple.fr', 'crmLeadId': 12}, 'leadCustomField': {'Plan': 'pro'}})
     """
-    mapping = map_columns(df, mapping=mapping)
+    return build_bodies(df, map_columns(df, mapping=mapping), positions, chunk_size=chunk_size)
+
+
+def build_bodies(
+    df: pd.DataFrame,
+    mapping: LeadMapping,
+    positions: Sequence[int] | np.ndarray | None = None,
+    *,
+    chunk_size: int = 2048,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`iter_bodies` with a mapping already checked against `df` (the sync's path: it maps once).
+
+    Example:
+        >>> df = pd.DataFrame({"Email": ["ana@exemple.fr"]})
+        >>> list(build_bodies(df, map_columns(df)))
+        [(0, {'leadInfo': {'email': 'ana@exemple.fr'}})]
+    """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     n = len(df)

@@ -2,11 +2,11 @@
 
 How a run goes:
 
-1. The columns are mapped (`map_columns`) and every row validated (`find_problems`); invalid rows are marked
-   `invalid` in the report and never sent.
+1. The columns are mapped once (`map_columns`) and every row validated (`_validation.check`, which also finds
+   the rows sharing an email); invalid rows are marked `invalid` in the report and never sent.
 2. With a ledger (`_incremental`, `_ledger`), rows whose body Publitrac already accepted for their email at
    this destination are marked `unchanged` and not sent; each acceptance is recorded as it happens.
-3. Bodies are built lazily, a chunk of rows at a time (`iter_bodies`), as the workers ask for them.
+3. Bodies are built lazily, a chunk of rows at a time (`_bodies.build_bodies`), as the workers ask for them.
 4. `concurrency` workers pull rows and send them through the generated client, on one pooled aiohttp
    connection pool; an optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
 5. A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status`
@@ -46,7 +46,7 @@ from aiolimiter import AsyncLimiter
 from publitrac_client import AuthenticatedClient
 from publitrac_client.models import LeadSyncRequest
 
-from ._bodies import iter_bodies
+from ._bodies import build_bodies
 from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Publitrac, Transient, post_lead, request_left
 from ._dask import is_dask_frame
 from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, SyncInterrupted
@@ -54,7 +54,7 @@ from ._incremental import IncrementalRun
 from ._ledger import Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, UNCHANGED, SyncReport
-from ._validation import WARNING, find_problems, invalid_positions
+from ._validation import check
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_MAX_ATTEMPTS = 5
@@ -374,19 +374,13 @@ def _prepare(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)
-    problems = find_problems(df, lead_mapping)
-    invalid = np.zeros(len(df), dtype=bool)
-    invalid[invalid_positions(problems)] = True
+    # the validation finds the rows sharing an email once: they are the rows sent one after another
+    checked = check(df, lead_mapping)
     emails = df[lead_mapping.email]
-    report = SyncReport(df, emails=emails, problems=problems, invalid=invalid, dry_run=dry_run)
-    positions = np.flatnonzero(~invalid)
-    serial = np.zeros(len(df), dtype=bool)
-    # find_problems warns on every repeated email: without a warning there is nothing to serialise, and the
-    # lower-cased copy of a million emails below (~100 MB) is not needed.
-    if (problems["severity"] == WARNING).any():
-        keys = emails.iloc[positions].astype("string").str.strip().str.lower()
-        serial[positions[keys.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
-    return report, lead_mapping, positions, serial
+    report = SyncReport(
+        df, emails=emails, problems=checked.problems, invalid=checked.invalid, dry_run=dry_run
+    )
+    return report, lead_mapping, np.flatnonzero(~checked.invalid), checked.shared_email
 
 
 class _Run:
@@ -515,7 +509,7 @@ async def _send(
                 progress=show,
                 on_accepted=incremental.accepted if incremental is not None else None,
             )
-            await engine.run(iter_bodies(df, lead_mapping, positions), serial)
+            await engine.run(build_bodies(df, lead_mapping, positions), serial)
     except PublitracError as exc:
         report._finish(interrupted=True)
         exc.report = report

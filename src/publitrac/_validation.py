@@ -9,7 +9,11 @@ line per problem:
   in the spec (see `_values` for the conversions: any text, `00Q5e00000ABCdE` or `007`, is a fine
   `crmLeadId`, sent as written; a list or an infinite number is not).
 - `warning`: the row is sent anyway. Two rows with the same email (trimmed, lower-cased) update the same
-  lead; the later row is sent after the earlier one and wins.
+  lead; the later row is sent after the earlier one and wins. The groups of rows that share an email are found
+  here once (`check`), and the sync serialises them from the same result.
+
+A problem that names another row ("same email as row 42") keeps that row as a `RowRef`, so that each interface
+says it in its own words (`problems_in_words`): the index label in Python, the file's line on the command line.
 
 The work is vectorised: email syntax is checked once per *distinct* address, after a vectorised
 pre-filter that accepts plain addresses (`name.surname+tag@sub.domain.tld`) which the library is known to
@@ -19,6 +23,8 @@ accept.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 import email_validator
@@ -29,8 +35,18 @@ from pandas.api import types as pdt
 
 from ._values import convert_column, field_plan, lead_info_types, normalised_emails
 from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
+from ._words import PYTHON, Interface, Locate, RowRef, Setting
 
-__all__ = ["PROBLEM_COLUMNS", "find_problems", "invalid_positions", "valid_positions", "validate"]
+__all__ = [
+    "PROBLEM_COLUMNS",
+    "Checked",
+    "check",
+    "find_problems",
+    "invalid_positions",
+    "problems_in_words",
+    "valid_positions",
+    "validate",
+]
 
 PROBLEM_COLUMNS: Final = ("row", "position", "column", "field", "value", "problem", "severity")
 ERROR: Final = "error"
@@ -73,12 +89,46 @@ def find_problems(df: pd.DataFrame, mapping: LeadMapping) -> pd.DataFrame:
         >>> problems["problem"].tolist()[0]
         'not a valid email address: There must be something after the @-sign.'
     """
-    mapping = map_columns(df, mapping=mapping)
+    return check(df, map_columns(df, mapping=mapping)).problems
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the validation found: the problems, the invalid rows, and the valid rows that share an email.
+
+    Attributes:
+        problems: the frame of `find_problems`.
+        invalid: boolean mask by position of the rows with an error (never sent).
+        shared_email: boolean mask by position of the valid rows whose email another valid row has too (a sync
+            sends them one after another, in row order).
+    """
+
+    problems: pd.DataFrame
+    invalid: np.ndarray
+    shared_email: np.ndarray
+
+
+def check(df: pd.DataFrame, mapping: LeadMapping) -> Checked:
+    """Validate every row with a mapping already checked against `df` (the sync's path: it maps once).
+
+    Args:
+        df: the leads.
+        mapping: a mapping from `map_columns(df, ...)` (not checked again).
+
+    Returns:
+        The problems, the invalid rows and the groups of valid rows sharing an email.
+
+    Example:
+        >>> df = pd.DataFrame({"Email": ["ana@exemple.fr", "bob@", "ANA@exemple.fr "]})
+        >>> checked = check(df, map_columns(df))
+        >>> checked.invalid.tolist(), checked.shared_email.tolist()
+        ([False, True, False], [True, False, True])
+    """
     found = _Found(df)
     _check_types(df, mapping, found)
-    keys = _check_emails(df, mapping.email, found)
-    _check_duplicates(df, mapping.email, keys, found)
-    return found.frame()
+    text = _check_emails(df, mapping.email, found)
+    shared = _check_duplicates(df, mapping.email, text, found)
+    return Checked(found.frame(), found.errors, shared)
 
 
 def validate(
@@ -144,13 +194,61 @@ def valid_positions(problems: pd.DataFrame, n_rows: int) -> np.ndarray:
     return np.setdiff1d(np.arange(n_rows, dtype=np.int64), invalid_positions(problems))
 
 
+def problems_in_words(
+    problems: pd.DataFrame, interface: Interface, *, locate: Locate | None = None
+) -> pd.Series:
+    """The `problem` column in the words of `interface`: rows named by label in Python, by file line on the CLI.
+
+    Args:
+        problems: a frame from `find_problems` (or a selection of its rows).
+        interface: `"python"`, `"cli"` or `"app"`.
+        locate: where a row (0-based position) is in the input, e.g. `LeadFile.locate` (the command line).
+
+    Returns:
+        A series of text aligned to `problems`.
+
+    Example:
+        >>> problems = validate(pd.DataFrame({"email": ["ana@exemple.fr", "Ana@exemple.fr"]}))
+        >>> problems_in_words(problems, "cli", locate=lambda position: f"line {position + 2}").tolist()
+        ['same email as line 2; sent after it, the later row wins']
+    """
+    texts = problems["problem"].astype(object) if "problem" in problems.columns else pd.Series(dtype=object)
+    worded = problems.attrs.get(_WORDED)
+    if not isinstance(worded, _WordedProblems) or texts.empty:
+        return texts
+    out = texts.copy()
+    for label in problems.index.intersection(list(worded.parts)):
+        out[label] = Setting.render(worded.parts[label], interface, locate=locate)
+    return out
+
+
+_WORDED: Final = "publitrac.worded_problems"
+
+
+class _WordedProblems:
+    """The parts of the problems that name another row, by the problems frame's index (kept in its `attrs`).
+
+    Immutable, so that pandas, which copies `attrs` deeply on every operation, shares it instead.
+    """
+
+    def __init__(self, parts: dict[int, tuple[str | RowRef, ...]]) -> None:
+        self.parts = MappingProxyType(parts)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _WordedProblems:
+        return self
+
+
+Problem = str | tuple[str | RowRef, ...]
+"""A problem's sentence, or its parts when it names another row."""
+
+
 class _Found:
     """Problems collected as arrays (one entry per problem), turned into a frame at the end."""
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.df = df
         self.errors = np.zeros(len(df), dtype=bool)
-        self.parts: list[tuple[np.ndarray, Any, str, list[str], list[str], str]] = []
+        self.parts: list[tuple[np.ndarray, Any, str, list[str], list[Problem], str]] = []
 
     def add(
         self,
@@ -158,7 +256,7 @@ class _Found:
         column: Any,
         field: str,
         values: list[str],
-        problems: list[str],
+        problems: list[Problem],
         severity: str,
     ) -> None:
         if len(positions):
@@ -182,15 +280,23 @@ class _Found:
         def take(items: list[Any]) -> list[Any]:
             return [items[i] for i in order]
 
-        return _problem_frame(
+        ordered = take(problems)
+        worded = {i: problem for i, problem in enumerate(ordered) if not isinstance(problem, str)}
+        texts = [
+            problem if isinstance(problem, str) else Setting.render(problem, PYTHON) for problem in ordered
+        ]
+        frame = _problem_frame(
             self.df,
             positions[order],
             take(columns),
             take(fields),
             take(values),
-            take(problems),
+            texts,
             take(severities),
         )
+        if worded:
+            frame.attrs[_WORDED] = _WordedProblems(worded)
+        return frame
 
 
 def repeat_n(item: Any, n: int) -> list[Any]:
@@ -336,14 +442,17 @@ def _email_error(address: str) -> str | None:
     return None
 
 
-def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Found) -> None:
+def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Found) -> np.ndarray:
+    """Warn on every valid row whose email an earlier valid row has; return the mask of all rows sharing one."""
+    shared = np.zeros(len(df), dtype=bool)
     sent = np.flatnonzero(~found.errors)
     keys = normalised_emails(text.iloc[sent], trimmed=True)
     later = keys.duplicated(keep="first").to_numpy(dtype=bool)
     if not later.any():
-        return
+        return shared
     codes, _ = pd.factorize(keys)
-    _, first_index = np.unique(codes, return_index=True)
+    _, first_index, counts = np.unique(codes, return_index=True, return_counts=True)
+    shared[sent[counts[codes] > 1]] = True
     first = sent[first_index[codes[later]]]
     positions = sent[later]
     labels = df.index[first]
@@ -352,9 +461,13 @@ def _check_duplicates(df: pd.DataFrame, column: Any, text: pd.Series, found: _Fo
         column,
         EMAIL_FIELD,
         [_shown(v) for v in text.iloc[positions]],
-        [f"same email as row {label!r}; sent after it, the later row wins" for label in labels],
+        [
+            ("same email as ", RowRef(label, position), "; sent after it, the later row wins")
+            for label, position in zip(labels, first.tolist(), strict=True)
+        ],
         WARNING,
     )
+    return shared
 
 
 def _expected(types: frozenset[str]) -> str:

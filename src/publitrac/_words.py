@@ -5,18 +5,24 @@ Python keyword (`email=`, `mapping={'Notes': None}`) in Python, as a flag (`--em
 `--map Notes=ignore`) on the command line, and as the box on the page (`the Encoding box`) in the push app.
 Errors that name settings (`Worded`) keep their parts, so that `str(error)` speaks Python, the command line
 calls `error.in_words("cli")` and the app `error.in_words("app")`.
+
+A message that names another row (the validation's "same email as row 42") holds a `RowRef` the same way: Python
+and the app say the row's index label (`row 42`), the command line says where the row is in the file it read
+(`line 44`, through the reader's `LeadFile.locate`).
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-__all__ = ["APP", "CLI", "PYTHON", "Interface", "Setting", "Worded"]
+__all__ = ["APP", "CLI", "PYTHON", "Interface", "Locate", "RowRef", "Setting", "Worded"]
 
 Interface = Literal["python", "cli", "app"]
+Locate = Callable[[int], str]
+"""Where a row (by 0-based position) is in the input, in the input's own terms (`LeadFile.locate`)."""
 PYTHON: Final = "python"
 CLI: Final = "cli"
 APP: Final = "app"
@@ -122,10 +128,13 @@ class Setting:
         return f"{flag} {shlex.quote(str(value))}"
 
     @staticmethod
-    def render(parts: Iterable[str | Setting], interface: Interface) -> str:
-        """Join the parts of a message, each setting spelled for `interface`.
+    def render(
+        parts: Iterable[str | Setting | RowRef], interface: Interface, *, locate: Locate | None = None
+    ) -> str:
+        """Join the parts of a message, each setting and row spelled for `interface`.
 
         In the app one does not "pass" a box: "...; pass encoding=" reads "...; choose the Encoding box".
+        `locate` places rows in the input file (the command line); without it a row is named by its label.
         """
         items = list(parts)
         words: list[str] = []
@@ -135,9 +144,32 @@ class Setting:
                 if interface == APP and isinstance(following, Setting) and part.endswith("pass "):
                     part = part.removesuffix("pass ") + "use "
                 words.append(part)
+            elif isinstance(part, RowRef):
+                words.append(part.spell(interface, locate=locate))
             else:
                 words.append(part.spell(interface))
         return "".join(words)
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """A row named in a message: its index label (Python's and the app's words) and its 0-based position.
+
+    Example:
+        >>> RowRef(label=42, position=42).spell("python")
+        'row 42'
+        >>> RowRef(label=42, position=42).spell("cli", locate=lambda position: f"line {position + 2}")
+        'line 44'
+    """
+
+    label: Any
+    position: int
+
+    def spell(self, interface: Interface, *, locate: Locate | None = None) -> str:
+        """The row in the words of `interface`: where the file holds it on the command line, else its label."""
+        if interface == CLI and locate is not None:
+            return locate(self.position)
+        return f"row {self.label!r}"
 
 
 class Worded:

@@ -280,16 +280,19 @@ def _mapping_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO) -> None:
+    from ._validation import problems_in_words
+
     errors = report_problems[report_problems["severity"] == "error"]
     warnings = report_problems[report_problems["severity"] != "error"]
     for title, table in (("Invalid rows (not sent)", errors), ("Warnings (rows sent anyway)", warnings)):
         if table.empty:
             continue
         print(f"{title}:", file=out)
-        for item in table.head(_SHOWN_PROBLEMS).itertuples(index=False):
-            print(
-                f"  {leads.locate(int(cast(int, item.position)))} ({item.column}): {item.problem}", file=out
-            )
+        shown = table.head(_SHOWN_PROBLEMS)
+        # rows named inside a problem ("same email as ...") in the file's own terms too, as the row itself
+        texts = problems_in_words(shown, CLI, locate=leads.locate)
+        for item, text in zip(shown.itertuples(index=False), texts, strict=True):
+            print(f"  {leads.locate(int(cast(int, item.position)))} ({item.column}): {text}", file=out)
         if len(table) > _SHOWN_PROBLEMS:
             print(f"  ... and {len(table) - _SHOWN_PROBLEMS} more", file=out)
 
