@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._report import RETRY_WAIT, STATUSES, SyncReport, with_email_groups
+from ._values import normalised_emails
 
 #: Every status an overall view can count, in the order the app shows them.
 TILE_STATUSES: tuple[str, ...] = (
@@ -200,9 +201,7 @@ class RunOutcome:
         done = np.isin(self._status, ("accepted", "unchanged"))
         if not done.any():
             return ""
-        emails = (
-            pd.Series(np.asarray(self._emails, dtype=object)[done]).astype("string").str.strip().str.lower()
-        )
+        emails = normalised_emails(pd.Series(np.asarray(self._emails, dtype=object)[done]).astype("string"))
         sizes = emails.value_counts()
         shared = sizes[sizes > 1]
         if shared.empty:
