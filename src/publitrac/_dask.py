@@ -39,6 +39,7 @@ from ._client import API_KEY_ENV, Publitrac
 from ._exceptions import ConfigurationError, PublitracError
 from ._mapping import LeadMapping, map_columns
 from ._report import STATUSES, SUMMARY_ORDER
+from ._values import normalised_emails
 
 if TYPE_CHECKING:
     from ._ledger import Ledger
@@ -131,7 +132,7 @@ def _settings_of(client: Publitrac | None) -> dict[str, Any]:
 
 def _with_position(part: pd.DataFrame, email_column: str, partition_info: Any = None) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
-    key = part[email_column].astype("string").str.strip().str.lower().fillna("")
+    key = normalised_emails(part[email_column].astype("string")).fillna("")
     helpers: dict[str, Any] = {
         PARTITION: np.full(len(part), number, dtype=np.int64),
         ROW: np.arange(len(part), dtype=np.int64),

@@ -4,7 +4,7 @@
 iterable of DataFrames. Either way:
 
 1. The columns are mapped on the first batch; every later batch must have the same columns.
-2. Each batch is validated as it is read (`find_problems`), and its valid rows' bodies are built lazily.
+2. Each batch is validated as it is read (`_validation.check`), and its valid rows' bodies are built lazily.
 3. All batches feed **one** stream of `(position, body)` items into the engine of `publitrac.sync`, positions
    counting rows from the start of the stream, and every row is chained by email (the engine's `serial=None`
    path): a row never overtakes an earlier row with the same email, even one from an earlier batch.
@@ -42,14 +42,14 @@ import numpy as np
 import pandas as pd
 
 from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
-from ._bodies import iter_bodies
+from ._bodies import build_bodies
 from ._client import Publitrac
 from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
 from ._incremental import IncrementalRun, _store_errors
 from ._ledger import Destination, Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
-from ._validation import WARNING, find_problems, invalid_positions
+from ._validation import check
 
 logger = logging.getLogger("publitrac")
 KEPT_PROBLEMS = 1000
@@ -300,14 +300,13 @@ class _Ledgered:
         frame: pd.DataFrame,
         mapping: LeadMapping,
         positions: np.ndarray,
-        problems: pd.DataFrame,
+        serial: np.ndarray,
         batch: _Batch,
     ) -> np.ndarray:
-        """Mark the batch's unchanged rows; return the positions still to send."""
-        serial = np.zeros(len(frame), dtype=bool)
-        if (problems["severity"] == WARNING).any():
-            texts = frame[mapping.email].iloc[positions].astype("string").str.strip().str.lower()
-            serial[positions[texts.duplicated(keep=False).to_numpy(dtype=bool, na_value=False)]] = True
+        """Mark the batch's unchanged rows; return the positions still to send.
+
+        `serial` is the validation's mask of the valid rows sharing an email within the batch.
+        """
         incremental = IncrementalRun(self.store, self.destination, owns_ledger=False)
         to_send = incremental.decide(frame, mapping, positions, serial, batch.report, resend=self.resend)
         incremental.run_id = self.run_id
@@ -410,9 +409,10 @@ async def _stream(
                     f"batch {report.batches + 1} has other columns than the first: {list(frame.columns)}"
                 )
             chosen = lead_mapping[0]
-            problems = find_problems(frame, chosen)
-            invalid = np.zeros(len(frame), dtype=bool)
-            invalid[invalid_positions(problems)] = True
+            # every batch has the first one's columns (checked above): its mapping holds, and the validation
+            # finds the rows sharing an email once
+            checked = check(frame, chosen)
+            problems, invalid = checked.problems, checked.invalid
             shell = frame.iloc[:, :0]  # the index only: the report needs no other column
             batch_report = SyncReport(
                 shell, emails=frame[chosen.email], problems=problems, invalid=invalid, dry_run=dry_run
@@ -423,10 +423,10 @@ async def _stream(
             window.add(batch)
             positions = np.flatnonzero(~invalid)
             if ledgered is not None and len(positions):
-                positions = ledgered.decide(frame, chosen, positions, problems, batch)
+                positions = ledgered.decide(frame, chosen, positions, checked.shared_email, batch)
             if not dry_run:
                 batch.pending = len(positions)
-                for local, body in iter_bodies(frame, chosen, positions):
+                for local, body in build_bodies(frame, chosen, positions):
                     yield start + local, body
             del frame
             batch.read = True
