@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
-from ._values import convert_column, field_plan
+from ._mapping import EMAIL_FIELD, LeadMapping, field_plan, map_columns
+from ._values import convert_column
 
 __all__ = ["build_bodies", "iter_bodies"]
 

@@ -28,8 +28,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from ._values import convert_column, field_plan, normalised_emails
-from ._mapping import EMAIL_FIELD, LeadMapping
+from ._values import convert_column, normalised_emails
+from ._mapping import EMAIL_FIELD, LeadMapping, field_plan
 
 __all__ = ["FINGERPRINT_VERSION", "chain_groups", "email_keys", "lead_keys"]
 

@@ -30,13 +30,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from . import _spec
 from ._exceptions import ConfigurationError
+from ._values import custom_field_types, lead_info_types
 from ._words import Setting
 
-__all__ = ["ALL", "EMAIL_FIELD", "LeadMapping", "map_columns", "normalise_name"]
+__all__ = ["ALL", "EMAIL_FIELD", "FieldPlan", "LeadMapping", "field_plan", "map_columns", "normalise_name"]
 
 ALL: Final = "all"
 """`custom_fields=ALL`: every column not mapped to a standard field becomes a custom field."""
@@ -466,3 +467,36 @@ def _unknown_field_message(column: object, field: object, known: Mapping[str, An
 
 def _names(names: Iterable[Any]) -> str:
     return ", ".join(repr(name) for name in names)
+
+
+# -- the fields a mapping sends ------------------------------------------------------------------------------
+
+
+class FieldPlan(NamedTuple):
+    """One field a mapping sends: its section, its key in the body, the column it comes from, its types."""
+
+    custom: bool
+    key: str
+    column: Any
+    types: frozenset[str]
+
+
+def field_plan(mapping: LeadMapping) -> list[FieldPlan]:
+    """The fields a mapping sends, standard fields first (in mapping order), then custom fields.
+
+    Args:
+        mapping: which column goes where (from `map_columns`).
+
+    Returns:
+        One `FieldPlan` per column sent.
+
+    Example:
+        >>> plan = field_plan(LeadMapping(email="E-mail", fields={"E-mail": "email"}, custom={"Plan": "Plan"}))
+        >>> [(p.custom, p.key, p.column) for p in plan]
+        [(False, 'email', 'E-mail'), (True, 'Plan', 'Plan')]
+    """
+    info_types = lead_info_types()
+    custom_types = custom_field_types()
+    plan = [FieldPlan(False, field, column, info_types[field]) for column, field in mapping.fields.items()]
+    plan += [FieldPlan(True, name, column, custom_types) for column, name in mapping.custom.items()]
+    return plan

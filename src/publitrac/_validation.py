@@ -33,8 +33,8 @@ import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from pandas.api import types as pdt
 
-from ._values import convert_column, field_plan, lead_info_types, normalised_emails
-from ._mapping import EMAIL_FIELD, LeadMapping, map_columns
+from ._values import convert_column, lead_info_types, normalised_emails
+from ._mapping import EMAIL_FIELD, LeadMapping, field_plan, map_columns
 from ._words import PYTHON, Interface, Locate, RowRef, Setting
 
 __all__ = [

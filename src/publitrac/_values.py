@@ -44,23 +44,20 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
 from . import _spec
-from ._mapping import LeadMapping
 
 __all__ = [
     "ANY_TYPE",
     "Converted",
-    "FieldPlan",
     "convert_column",
     "convert_value",
     "custom_field_types",
-    "field_plan",
     "field_types",
     "lead_info_types",
     "normalised_emails",
@@ -506,39 +503,6 @@ def _categorical(series: pd.Series, types: frozenset[str], want: bool) -> Conver
     table[:-1] = categories.values
     table[-1] = None
     return Converted(table[codes].tolist(), bad)
-
-
-# -- the fields a mapping sends ------------------------------------------------------------------------------
-
-
-class FieldPlan(NamedTuple):
-    """One field a mapping sends: its section, its key in the body, the column it comes from, its types."""
-
-    custom: bool
-    key: str
-    column: Any
-    types: frozenset[str]
-
-
-def field_plan(mapping: LeadMapping) -> list[FieldPlan]:
-    """The fields a mapping sends, standard fields first (in mapping order), then custom fields.
-
-    Args:
-        mapping: which column goes where (from `map_columns`).
-
-    Returns:
-        One `FieldPlan` per column sent.
-
-    Example:
-        >>> plan = field_plan(LeadMapping(email="E-mail", fields={"E-mail": "email"}, custom={"Plan": "Plan"}))
-        >>> [(p.custom, p.key, p.column) for p in plan]
-        [(False, 'email', 'E-mail'), (True, 'Plan', 'Plan')]
-    """
-    info_types = lead_info_types()
-    custom_types = custom_field_types()
-    plan = [FieldPlan(False, field, column, info_types[field]) for column, field in mapping.fields.items()]
-    plan += [FieldPlan(True, name, column, custom_types) for column, name in mapping.custom.items()]
-    return plan
 
 
 # -- emails as the duplicate rule compares them --------------------------------------------------------------
