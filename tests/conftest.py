@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,11 @@ import pytest
 
 from _postgres import PostgresServer, find_bindir, running_postgres
 from publitrac.sandbox import SandboxServer, run_sandbox
+
+# A suite started as a background job (`.ci/run &`, nohup) has SIGINT ignored, and every process it starts inherits
+# that: the tests of Ctrl-C need SIGINT as a terminal gives it. (A handler, unlike "ignored", is not inherited.)
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
