@@ -33,7 +33,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkab
 import numpy as np
 
 from ._exceptions import ConfigurationError
+from ._ledger_records import Destination, LedgerStats, RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,21 +72,6 @@ _LOOKUP_SCAN_FROM: Final = 50_000
 _IN_CHUNK: Final = 900  # under SQLite's historical limit of 999 host parameters
 
 
-@dataclass(frozen=True)
-class Destination:
-    """Where leads go: a base URL and a fingerprint of the API key (never the key).
-
-    Example:
-        >>> Destination("http://127.0.0.1:8765/v2", "1f0c...")    # doctest: +SKIP
-    """
-
-    base_url: str
-    key_fingerprint: str
-
-    def __str__(self) -> str:
-        return f"{self.base_url} (key {self.key_fingerprint})"
-
-
 def key_fingerprint(api_key: str) -> str:
     """A non-reversible fingerprint of an API key: HMAC-SHA256 keyed with it, first 16 hex digits.
 
@@ -112,45 +97,6 @@ def destination_for(client: Publitrac) -> Destination:
         'http://127.0.0.1:8765/v2'
     """
     return Destination(client.base_url.rstrip("/"), key_fingerprint(client._api_key))
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One sync run as the ledger remembers it (no secrets)."""
-
-    id: int
-    destination: str
-    input_name: str | None
-    rows: int
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    counts: dict[str, int] = field(default_factory=dict)
-    interrupted: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        """The record as plain values (times in ISO 8601)."""
-        return {
-            "id": self.id,
-            "destination": self.destination,
-            "input": self.input_name,
-            "rows": self.rows,
-            "started": self.started_at.isoformat(timespec="seconds"),
-            "finished": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
-            **self.counts,
-            "interrupted": self.interrupted,
-        }
-
-
-@dataclass(frozen=True)
-class LedgerStats:
-    """What the ledger holds for one destination."""
-
-    destination: str
-    leads: int
-    runs: int
-    first_accepted: dt.datetime | None
-    last_accepted: dt.datetime | None
-    location: str
 
 
 @runtime_checkable

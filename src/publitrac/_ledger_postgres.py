@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._exceptions import ConfigurationError
-from ._ledger import Destination, LedgerStats, RunRecord
+from ._ledger_records import Destination, LedgerStats, RunRecord
 
 __all__ = ["PostgresLedger", "is_postgres_url", "mask_url"]
 

@@ -1,0 +1,66 @@
+"""The records a ledger keeps and gives back: `Destination`, `RunRecord`, `LedgerStats`.
+
+Shared by every store (`_ledger`'s `SQLiteLedger`, `_ledger_postgres`'s `PostgresLedger`), below all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Destination", "LedgerStats", "RunRecord"]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where leads go: a base URL and a fingerprint of the API key (never the key).
+
+    Example:
+        >>> Destination("http://127.0.0.1:8765/v2", "1f0c...")    # doctest: +SKIP
+    """
+
+    base_url: str
+    key_fingerprint: str
+
+    def __str__(self) -> str:
+        return f"{self.base_url} (key {self.key_fingerprint})"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One sync run as the ledger remembers it (no secrets)."""
+
+    id: int
+    destination: str
+    input_name: str | None
+    rows: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    counts: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as plain values (times in ISO 8601)."""
+        return {
+            "id": self.id,
+            "destination": self.destination,
+            "input": self.input_name,
+            "rows": self.rows,
+            "started": self.started_at.isoformat(timespec="seconds"),
+            "finished": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
+            **self.counts,
+            "interrupted": self.interrupted,
+        }
+
+
+@dataclass(frozen=True)
+class LedgerStats:
+    """What the ledger holds for one destination."""
+
+    destination: str
+    leads: int
+    runs: int
+    first_accepted: dt.datetime | None
+    last_accepted: dt.datetime | None
+    location: str
