@@ -49,7 +49,7 @@ def wants_stream(args: argparse.Namespace) -> bool:
 def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
     from ._batches import DEFAULT_BATCH_ROWS, read_batches
     from ._files import LeadFileError
-    from .cli import UsageError
+    from ._cli_common import UsageError
 
     try:
         batches = read_batches(
@@ -67,7 +67,7 @@ def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
 def _file_errors(batches: Iterator[Any]) -> Iterator[Any]:
     """The batches, a file problem found part way turned into a usage error (exit 2) in the CLI's words."""
     from ._files import LeadFileError
-    from .cli import UsageError
+    from ._cli_common import UsageError
 
     try:
         yield from batches
@@ -79,14 +79,14 @@ def _first(batches: LeadBatches, out: TextIO, options: dict[str, Any]) -> tuple[
     """Peek at the first batch to map the columns (printed before anything is sent)."""
     import publitrac
 
-    from .cli import UsageError, _describe_mapping
+    from ._cli_common import UsageError, describe_mapping
 
     stream = _file_errors(iter(batches))
     first = next(stream, None)
     if first is None:
         raise UsageError(f"{batches.name} has no rows")
     mapping = publitrac.map_columns(first, **options)
-    for line in _describe_mapping(mapping):
+    for line in describe_mapping(mapping):
         print(line, file=out)
     return itertools.chain([first], stream), mapping
 
@@ -136,9 +136,9 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     from ._stream import sync_stream
 
     batches = _open(args, out)
-    from .cli import _mapping_options
+    from ._cli_common import mapping_options
 
-    stream, mapping = _first(batches, out, _mapping_options(args))
+    stream, mapping = _first(batches, out, mapping_options(args))
     report = sync_stream(stream, None, mapping=mapping, dry_run=True, ledger=False)
     invalid = report.counts["invalid"]
     print(
@@ -155,10 +155,10 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
 
     from ._stream import StreamReport, sync_stream
     from ._sync import _interactive
-    from .cli import PROGRESS_EVERY, _ledger_option, _mapping_options
+    from ._cli_common import PROGRESS_EVERY, ledger_option, mapping_options
 
     batches = _open(args, out)
-    stream, mapping = _first(batches, out, _mapping_options(args))
+    stream, mapping = _first(batches, out, mapping_options(args))
     bar = not args.no_progress and _interactive()
     report = StreamReport(
         dry_run=args.dry_run,
@@ -179,7 +179,7 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
                 progress=bar,
                 dry_run=args.dry_run,
                 results_path=args.results,
-                ledger=_ledger_option(args),
+                ledger=ledger_option(args),
                 resend="all" if args.full else "changed",
                 input_name=args.file.name,
                 report=report,

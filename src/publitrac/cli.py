@@ -31,17 +31,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import numpy as np
 import pandas as pd
 
 from . import _cli_stream
+from ._cli_common import PROGRESS_EVERY, UsageError, describe_mapping, ledger_option, mapping_options
 from ._words import CLI
 
 if TYPE_CHECKING:
     from ._files import LeadFile
-    from ._mapping import LeadMapping
     from ._report import SyncReport
 
 EXIT_OK = 0
@@ -49,7 +49,6 @@ EXIT_ROWS = 1
 EXIT_USAGE = 2
 _SHOWN_PROBLEMS = 10
 _SHOWN_LEADS = 5
-PROGRESS_EVERY = 5.0
 """Seconds between two progress lines when stderr is not a terminal."""
 
 
@@ -161,15 +160,6 @@ def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _ledger_option(args: argparse.Namespace) -> str | Path | Literal[False] | None:
-    """`ledger=` for publitrac.sync: --ledger PATH or URL, --no-ledger, else the default (none for --sandbox)."""
-    if getattr(args, "no_ledger", False):
-        return False
-    if args.ledger is not None:
-        return str(args.ledger) if "://" in str(args.ledger) else Path(args.ledger)
-    return False if getattr(args, "sandbox", False) else None
-
-
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
@@ -245,10 +235,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-class UsageError(Exception):
-    """A bad command line or input file (exit status 2)."""
-
-
 def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
     """Read FILE with the shared reader (`publitrac.read_leads`) and say what was detected.
 
@@ -265,18 +251,6 @@ def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
         raise UsageError(str(exc)) from exc
     print(f"Read {leads.describe()}", file=out)
     return leads
-
-
-def _mapping_options(args: argparse.Namespace) -> dict[str, Any]:
-    overrides: dict[str, str | None] = {}
-    for item in args.maps:
-        column, equals, field = item.rpartition("=")
-        if not equals or not column.strip():
-            raise UsageError(f"--map expects COLUMN=field, got {item!r}")
-        field = field.strip()
-        overrides[column.strip()] = None if field.lower() in ("", "ignore", "none") else field
-    custom: Any = "all" if args.custom_all else (list(args.custom) or None)
-    return {"email": args.email_column, "mapping": overrides or None, "custom_fields": custom}
 
 
 def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO) -> None:
@@ -306,8 +280,8 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return _cli_stream.run_validate(args, out)
     leads = read_file(args, out)
     frame = leads.frame
-    mapping = publitrac.map_columns(frame, **_mapping_options(args))
-    for line in _describe_mapping(mapping):
+    mapping = publitrac.map_columns(frame, **mapping_options(args))
+    for line in describe_mapping(mapping):
         print(line, file=out)
     problems = publitrac.validate(frame, mapping=mapping)
     invalid = problems.loc[problems["severity"] == "error", "position"].nunique()
@@ -319,14 +293,6 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     )
     _print_problems(problems, leads, out)
     return EXIT_ROWS if invalid else EXIT_OK
-
-
-def _describe_mapping(mapping: LeadMapping) -> list[str]:
-    """Two lines: where each sent column goes, and the columns that are not sent."""
-    parts = [f"{column} -> {field}" for column, field in mapping.fields.items()]
-    parts += [f"{column} -> custom {name!r}" for column, name in mapping.custom.items()]
-    ignored = ", ".join(str(column) for column in mapping.ignored) or "none"
-    return [f"Mapping: {', '.join(parts)}", f"Not sent: {ignored}"]
 
 
 def check_results_path(results: Path, source: Path) -> None:
@@ -488,8 +454,8 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
             return status
     leads = read_file(args, out)
     frame = leads.frame
-    mapping = publitrac.map_columns(frame, **_mapping_options(args))
-    for line in _describe_mapping(mapping):
+    mapping = publitrac.map_columns(frame, **mapping_options(args))
+    for line in describe_mapping(mapping):
         print(line, file=out)
     with ExitStack() as stack:
         client, handle = _connect(args, stack, out)
@@ -510,7 +476,7 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
                     max_attempts=args.max_attempts,
                     progress=bar,
                     dry_run=args.dry_run,
-                    ledger=_ledger_option(args),
+                    ledger=ledger_option(args),
                     resend="all" if args.full else "changed",
                     input_name=args.file.name,
                 )
