@@ -32,7 +32,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         commands: the subparsers of the main parser.
 
     Example:
-        >>> add_commands(parser.add_subparsers())    # doctest: +SKIP
+        >>> parser = argparse.ArgumentParser(prog="publitrac"); add_commands(parser.add_subparsers())
+        >>> parser.parse_args(["runs", "--limit", "5"]).limit
+        5
     """
     runs = commands.add_parser(
         "runs",

@@ -237,7 +237,7 @@ class DaskSyncReport:
         dry_run: True for a dry run.
         elapsed: seconds the run took.
 
-    Example:
+    Example (not run by the doctests: it needs a Dask frame `ddf` and a connection `pt`):
         >>> report = publitrac.sync(ddf, pt, email="E-mail")     # doctest: +SKIP
         >>> report.summary                                          # doctest: +SKIP
         >>> report.results.query("status == 'failed'").compute()    # doctest: +SKIP
@@ -367,7 +367,7 @@ def sync_dask(
         ConfigurationError: a bad mapping or setting; no API key or base URL on a worker.
         AuthenticationError, ConnectionFailed: raised on a worker; `.report` is the DaskSyncReport.
 
-    Example:
+    Example (not run by the doctests: it needs a Dask cluster, Parquet files in `leads/` and a server):
         >>> from distributed import Client, LocalCluster                          # doctest: +SKIP
         >>> dask_client = Client(LocalCluster(n_workers=2))                       # doctest: +SKIP
         >>> ddf = dd.read_parquet("leads/")                                       # doctest: +SKIP

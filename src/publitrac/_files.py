@@ -204,7 +204,7 @@ def read_leads(
         LeadFileError: (a ValueError) an unknown suffix, duplicate column names, undecodable bytes, a
             malformed file.
 
-    Example:
+    Example (not run by the doctests: it needs the file `examples/leads.csv` of the repository):
         >>> leads = read_leads("examples/leads.csv")          # doctest: +SKIP
         >>> print(leads.describe())                            # doctest: +SKIP
         300 rows, 12 columns from leads.csv (UTF-8, delimiter ',')

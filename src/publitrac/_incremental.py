@@ -53,7 +53,7 @@ class IncrementalRun:
         flush_interval: at most this many seconds between a row's acceptance and its commit.
         clock: monotonic seconds (tests inject one).
 
-    Example:
+    Example (not run by the doctests: it needs a `ledger`, a connection `pt` and a run's data):
         >>> run = IncrementalRun(ledger, destination_for(pt), owns_ledger=False)   # doctest: +SKIP
         >>> to_send = run.decide(df, mapping, positions, serial, report, resend="changed")   # doctest: +SKIP
     """

@@ -16,7 +16,7 @@ recognises by its `postgresql://` URL.
 A destination is the base URL plus a fingerprint of the API key (HMAC-SHA256 keyed with the API key,
 truncated): two accounts, or a sandbox and an account, never share entries, and the key itself is never stored.
 
-Example:
+Example (not run by the doctests: it needs a connection `pt`, and writes `ledger.sqlite3`):
     >>> with open_ledger("ledger.sqlite3") as ledger:                        # doctest: +SKIP
     ...     ledger.stats(destination_for(pt))
 """
@@ -108,7 +108,7 @@ class Ledger(Protocol):
     `publitrac.sync` takes any object with these methods as `ledger=`. Each call is one short transaction;
     lookups and records come in bulk (arrays), never one row per call.
 
-    Example:
+    Example (not run by the doctests: it writes `ledger.sqlite3` in the current directory):
         >>> with publitrac.open_ledger("ledger.sqlite3") as ledger:    # doctest: +SKIP
         ...     [(run.id, run.counts) for run in ledger.runs(limit=3)]
     """
@@ -193,7 +193,7 @@ CREATE INDEX IF NOT EXISTS runs_by_destination ON runs (destination, id);
 def default_ledger_path() -> Path:
     """The ledger file: `PUBLITRAC_LEDGER` when set, else `ledger.sqlite3` in the user's data directory.
 
-    Example:
+    Example (not run by the doctests: the answer depends on `PUBLITRAC_LEDGER` in the environment):
         >>> default_ledger_path().name                     # doctest: +SKIP
         'ledger.sqlite3'
     """
@@ -217,7 +217,7 @@ class SQLiteLedger:
         busy_timeout: seconds to wait for another process's write to end.
         clock: the wall clock, in seconds since the epoch (tests inject one).
 
-    Example:
+    Example (not run by the doctests: it writes `ledger.sqlite3` in the current directory):
         >>> with SQLiteLedger("ledger.sqlite3") as ledger:              # doctest: +SKIP
         ...     ledger.runs(limit=5)
     """
@@ -292,7 +292,7 @@ class SQLiteLedger:
     def lookup(self, destination: Destination, email_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`(found, body_keys)` aligned to `email_keys` (int64); one query per 900 keys, or one scan.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` and a `destination`):
             >>> found, bodies = ledger.lookup(destination, np.array([1, 2]))    # doctest: +SKIP
         """
         keys = np.asarray(email_keys, dtype=np.int64)
@@ -335,7 +335,7 @@ class SQLiteLedger:
     ) -> None:
         """Remember these acceptances in one short transaction; for a repeated email the last entry wins.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger`, a `destination` and a `run_id`):
             >>> ledger.record_accepted(destination, run_id, np.array([1]), np.array([7]))    # doctest: +SKIP
         """
         if not len(email_keys):
@@ -358,7 +358,7 @@ class SQLiteLedger:
     def forget(self, destination: Destination, email_keys: np.ndarray | None = None) -> int:
         """Forget leads of a destination: those with these keys, or all of them (None). Returns how many.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` and a `destination`):
             >>> ledger.forget(destination)    # doctest: +SKIP
             300
         """
@@ -381,7 +381,7 @@ class SQLiteLedger:
     def start_run(self, destination: Destination, *, input_name: str | None, rows: int) -> int:
         """Record the start of a run; returns its id.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` and a `destination`):
             >>> run_id = ledger.start_run(destination, input_name="leads.csv", rows=300)    # doctest: +SKIP
         """
         with self._lock:
@@ -397,7 +397,7 @@ class SQLiteLedger:
     def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
         """Record the end of a run.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` and a `run_id`):
             >>> ledger.finish_run(run_id, counts={"accepted": 300}, interrupted=False)    # doctest: +SKIP
         """
         with self._lock, self._write() as db:
@@ -430,7 +430,7 @@ class SQLiteLedger:
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` with runs recorded):
             >>> [run.id for run in ledger.runs(limit=3)]    # doctest: +SKIP
             [12, 11, 10]
         """
@@ -451,7 +451,7 @@ class SQLiteLedger:
     def run(self, run_id: int) -> RunRecord | None:
         """One run by id, or None.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` with run 12 recorded):
             >>> ledger.run(12).counts    # doctest: +SKIP
         """
         with self._lock:
@@ -461,7 +461,7 @@ class SQLiteLedger:
     def stats(self, destination: Destination) -> LedgerStats:
         """Leads and runs held for a destination.
 
-        Example:
+        Example (not run by the doctests: it needs an open `ledger` and a `destination`):
             >>> ledger.stats(destination).leads    # doctest: +SKIP
             295
         """
@@ -518,7 +518,7 @@ def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None 
             database.
         ImportError: a PostgreSQL URL without psycopg installed (the message names the extra).
 
-    Example:
+    Example (not run by the doctests: it needs a folder `tmp_path`, and writes a file):
         >>> with open_ledger(tmp_path / "ledger.sqlite3") as ledger:    # doctest: +SKIP
         ...     ledger.runs()
     """
@@ -601,7 +601,7 @@ def recent_runs(target: str | os.PathLike[str] | Ledger | None = None, *, limit:
     Returns:
         The table.
 
-    Example:
+    Example (not run by the doctests: it needs a `report`):
         >>> recent_runs(report.ledger, limit=5)    # doctest: +SKIP
     """
     if target is None:

@@ -8,7 +8,7 @@ prefixed `publitrac_` so that the ledger can live in a database that holds other
 
 Install the driver with the extra: `pip install "publitrac[postgres]"` (psycopg 3 with its binary build).
 
-Example:
+Example (not run by the doctests: it needs a PostgreSQL server):
     >>> with PostgresLedger("postgresql://publitrac@db.internal/leads") as ledger:   # doctest: +SKIP
     ...     ledger.runs(limit=5)
 """
@@ -110,7 +110,7 @@ class PostgresLedger:
         ImportError: psycopg is not installed (the message names the extra).
         ConfigurationError: the server cannot be reached or refuses the connection (the password masked).
 
-    Example:
+    Example (not run by the doctests: it needs a PostgreSQL server and a connection `pt`):
         >>> with PostgresLedger("postgresql://publitrac@127.0.0.1:5432/leads") as ledger:   # doctest: +SKIP
         ...     ledger.stats(destination_for(pt)).leads
     """
@@ -173,7 +173,7 @@ class PostgresLedger:
     def lookup(self, destination: Destination, email_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`(found, body_keys)` aligned to `email_keys` (int64); one query per 50,000 distinct keys.
 
-        Example:
+        Example (not run by the doctests: it needs a PostgreSQL `ledger` and a `destination`):
             >>> found, bodies = ledger.lookup(destination, np.array([1, 2]))    # doctest: +SKIP
         """
         keys = np.asarray(email_keys, dtype=np.int64)
@@ -208,7 +208,7 @@ class PostgresLedger:
     ) -> None:
         """Remember these acceptances in one transaction (an upsert); for a repeated email the last entry wins.
 
-        Example:
+        Example (not run by the doctests: it needs a PostgreSQL `ledger`, a `destination` and a `run_id`):
             >>> ledger.record_accepted(destination, run_id, np.array([1]), np.array([7]))    # doctest: +SKIP
         """
         emails = np.asarray(email_keys, dtype=np.int64)
@@ -234,7 +234,7 @@ class PostgresLedger:
     def forget(self, destination: Destination, email_keys: np.ndarray | None = None) -> int:
         """Forget leads of a destination: those with these keys, or all of them (None). Returns how many.
 
-        Example:
+        Example (not run by the doctests: it needs a PostgreSQL `ledger` and a `destination`):
             >>> ledger.forget(destination)    # doctest: +SKIP
             300
         """

@@ -17,7 +17,8 @@ class Destination:
     """Where leads go: a base URL and a fingerprint of the API key (never the key).
 
     Example:
-        >>> Destination("http://127.0.0.1:8765/v2", "1f0c...")    # doctest: +SKIP
+        >>> print(Destination("http://127.0.0.1:8765/v2", "1f0c9a2b"))
+        http://127.0.0.1:8765/v2 (key 1f0c9a2b)
     """
 
     base_url: str

@@ -101,7 +101,7 @@ class RunOutcome:
         group only as one sequence, so a group resent in part would be sent again on the next run. Empty after
         a dry run: nothing was pushed yet.
 
-        Example:
+        Example (not run by the doctests: it needs an `outcome` of a real run):
             >>> outcome.positions_to_retry()    # doctest: +SKIP
             array([17, 42])
         """
@@ -166,7 +166,7 @@ class RunOutcome:
     def sentence(self) -> str:
         """The run in one sentence, e.g. "295 of 295 valid rows accepted (after 1 retry)".
 
-        Example:
+        Example (not run by the doctests: it needs an `outcome` of a real run):
             >>> outcome.sentence()    # doctest: +SKIP
             '295 of 295 valid rows accepted (after 1 retry); 5 invalid rows not sent'
         """
@@ -326,7 +326,7 @@ def live_counts(report: SyncReport) -> dict[str, int]:
 
     Cheap enough to call several times a second on a million rows: one pass over the engine's status codes.
 
-    Example:
+    Example (not run by the doctests: it needs a run under way, `publitrac.last_report()`):
         >>> live_counts(publitrac.last_report())["retrying"]    # doctest: +SKIP
         3
     """

@@ -20,7 +20,7 @@ def verify_key(client: Publitrac) -> None:
         ApiError: getToken answered an error (404: the base URL is not the API's; 5xx: the service is unwell,
             after the usual retries).
 
-    Example:
+    Example (not run by the doctests: it needs a server, here the sandbox on 127.0.0.1:8765):
         >>> verify_key(publitrac.Publitrac(api_key="k3y", base_url="http://127.0.0.1:8765/v2"))  # doctest: +SKIP
     """
     client.auth._refresh(None)

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0 after a clean stop; 2 when the app's port is taken or Voilà cannot start.
 
-    Example:
+    Example (not run by the doctests: it serves the app with Voilà and the sandbox until Ctrl-C):
         >>> parser = argparse.ArgumentParser(); add_arguments(parser)
         >>> run(parser.parse_args(["--no-browser"]))    # doctest: +SKIP
     """

@@ -95,7 +95,7 @@ class PushApp(widgets.VBox):
         sync_options: keywords for `publitrac.sync` (concurrency, max_attempts...).
         environ: where to read the environment variables (default `os.environ`).
 
-    Example:
+    Example (not run by the doctests: it needs the file `examples/leads.csv` and starts the sandbox):
         >>> app = PushApp("examples/leads.csv", sandbox=True)          # doctest: +SKIP
         >>> app.connect.connect(); app.push().counts["accepted"]       # doctest: +SKIP
         295
@@ -241,7 +241,7 @@ class PushApp(widgets.VBox):
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> PushApp:
         """The app as `publitrac app` serves it: shared sandbox and ledger from the variables it sets.
 
-        Example:
+        Example (not run by the doctests: it builds the whole app, which a notebook shows):
             >>> PushApp.from_environment({})    # doctest: +SKIP
         """
         return cls(environ=environ)

@@ -119,7 +119,7 @@ class ConnectStep(widgets.VBox):
         environ: where to read `PUBLITRAC_API_KEY` and `PUBLITRAC_BASE_URL` (default `os.environ`).
         verify: fetches a token with a connection (injectable for tests).
 
-    Example:
+    Example (not run by the doctests: `connect()` starts the sandbox, a local server):
         >>> step = ConnectStep(sandbox=True)
         >>> step.connect().base_url.endswith("/v2")    # doctest: +SKIP
         True
