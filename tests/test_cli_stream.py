@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -97,12 +98,23 @@ def test_sigterm_stops_a_streamed_run_and_keeps_the_lines_written(
     out, err = process.communicate(timeout=60)
     assert process.returncode == 1, (out, err)
     assert "interrupted" in err and "(interrupted)" in out
+    assert "Listing the rows not read (from row" in err and "as not_sent in" in err
     table = pd.read_csv(results, dtype=str, keep_default_na=False)
-    # One line per row read, in input order; every row answered is there with its status.
-    assert table["row"].tolist() == [str(i) for i in range(len(table))]
-    assert 300 <= len(table) < 3000
+    # One line per input row, in input order, even for the rows the run never read.
+    assert table["row"].tolist() == [str(i) for i in range(3000)]
+    assert table["email"].tolist() == [f"lead{i}@example.com" for i in range(3000)]
     accepted = table[table["status"] == "accepted"]
     assert len(accepted) >= 300 and set(table["status"]) <= {"accepted", "in_flight", "not_sent", "failed"}
+    # Several batches were never read: they are listed as not_sent, untried, and the summary counts them.
+    said = re.search(r"the ([\d,]+) rows after them were not read", out)
+    assert said is not None, out
+    unread = int(said[1].replace(",", ""))
+    assert unread >= 500 and unread % 100 == 0, out
+    tail = table.tail(unread)
+    assert (tail["status"] == "not_sent").all() and (tail["attempts"] == "0").all()
+    assert "3,000 rows:" in out and "The results file stops" not in out
+    counts = table["status"].value_counts()
+    assert f"{counts['accepted']:,} accepted" in out and f"{counts['not_sent']:,} not sent" in out
     sandbox.wait_until_applied(timeout=30)
     stored = {lead["email"] for lead in sandbox.leads()}
     assert set(accepted["email"]) <= stored

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
 
 import publitrac
+import publitrac._stream
 from publitrac import Publitrac, StreamReport
 from publitrac._batches import read_batches
 from publitrac._files import LeadFileError
@@ -192,6 +193,88 @@ def test_a_refused_key_stops_the_stream_with_its_report(sandbox: SandboxServer, 
     report = caught.value.report
     assert isinstance(report, StreamReport) and report.interrupted
     assert report.counts["not_sent"] == 50
+
+
+def test_a_stopped_file_stream_lists_the_rows_it_never_read(sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    data = frame(95, invalid_every=20)
+    data.to_csv(path, index=False)
+    results = tmp_path / "results.csv"
+    announced: list[str] = []
+    with pytest.raises(publitrac.AuthenticationError) as caught:
+        publitrac._stream.sync_stream(
+            read_batches(path, batch_rows=10),
+            Publitrac(api_key="wrong", base_url=sandbox.base_url),
+            progress=False,
+            results_path=results,
+            list_unread=True,
+            announce=announced.append,
+        )
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and report.interrupted and report.results_complete
+    # The refusal came with the first batch: the rows after the batches read were listed without being read.
+    assert 0 < report.not_read <= 90 and report.rows == 95
+    assert sum(report.counts.values()) == 95 and report.counts["accepted"] == 0
+    assert len(announced) == 1 and f"from row {95 - report.not_read:,} on" in announced[0]
+    table = pd.read_csv(results, dtype=str, keep_default_na=False)
+    assert table["row"].tolist() == [str(i) for i in range(95)]
+    assert table["email"].tolist() == data["Email"].tolist()
+    unread = table.tail(report.not_read)
+    assert (unread["status"] == "not_sent").all() and (unread["attempts"] == "0").all()
+    assert (unread["http_status"] == "").all() and (unread["error"] == "").all()
+    # sync_file lists them too; validation only ever saw the rows read (no `invalid` among the unread)
+    with pytest.raises(publitrac.AuthenticationError) as again:
+        publitrac.sync_file(
+            path, Publitrac(api_key="wrong", base_url=sandbox.base_url), batch_rows=10, results_path=results
+        )
+    assert again.value.report.rows == 95 and again.value.report.not_read == report.not_read
+    assert len(pd.read_csv(results)) == 95
+
+
+def test_a_second_interrupt_stops_the_listing_and_says_the_file_is_short(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    def batches() -> Iterator[pd.DataFrame]:
+        data = frame(100)
+        for start in range(0, 60, 10):
+            yield data.iloc[start : start + 10]
+        raise KeyboardInterrupt  # Ctrl-C pressed again while the rest is being listed
+
+    results = tmp_path / "results.csv"
+    # The run's own error is the one raised; the second interrupt only cut the listing short.
+    with pytest.raises(publitrac.AuthenticationError) as caught:
+        publitrac._stream.sync_stream(
+            batches(),
+            Publitrac(api_key="wrong", base_url=sandbox.base_url),
+            progress=False,
+            results_path=results,
+            list_unread=True,
+            announce=lambda line: None,
+        )
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and not report.results_complete
+    assert report.rows == 60 and report.counts["not_sent"] == 60
+    assert pd.read_csv(results)["row"].tolist() == list(range(60))
+
+
+def test_a_users_iterable_is_not_drained_after_a_stop(sandbox: SandboxServer, tmp_path: Path) -> None:
+    taken: list[int] = []
+
+    def batches() -> Iterator[pd.DataFrame]:
+        data = frame(1000)
+        for start in range(0, 1000, 10):
+            taken.append(start)
+            yield data.iloc[start : start + 10]
+
+    results = tmp_path / "results.csv"
+    with pytest.raises(publitrac.AuthenticationError) as caught:
+        publitrac.sync_file(
+            batches(), Publitrac(api_key="wrong", base_url=sandbox.base_url), results_path=results
+        )
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and report.not_read == 0 and not report.results_complete
+    assert len(taken) < 100 and report.rows == 10 * len(taken)
+    assert len(pd.read_csv(results)) == report.rows
 
 
 # -- the streaming sync, sandbox ---------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ The command line streams a CSV (or other delimited text), JSON Lines or Parquet 
 `STREAM_FROM_BYTES`, or always with `--batch-rows N`; smaller files take the in-memory path of `cli`, whose
 output is the same but for the row counts printed before the run (a stream does not know them yet). The results
 file (`--results`) is written as the run goes, one line per input row in input order, so that a run that is
-stopped (Ctrl-C, SIGTERM) or crashes leaves the lines of the rows it finished.
+stopped (Ctrl-C, SIGTERM) or crashes leaves the lines of the rows it finished; a stopped run then lists the rows it
+never read as `not_sent` (only their email column is kept; a second Ctrl-C or SIGTERM stops that listing at once).
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
                 resend="all" if args.full else "changed",
                 input_name=args.file.name,
                 report=report,
+                list_unread=True,
+                announce=lambda line: print(f"publitrac: {line}", file=sys.stderr, flush=True),
             )
     except publitrac.SyncInterrupted:
         interrupted = True
@@ -204,10 +207,17 @@ def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> Non
     if report.run_id is not None:
         print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
     if report.interrupted:
-        print(
-            f"Stopped after reading {report.rows:,} rows: the rows after them were not read (not sent)",
-            file=out,
-        )
+        read = report.rows - report.not_read
+        after = "the rows after them were not read (not sent)"
+        if report.not_read:
+            after = f"the {report.not_read:,} rows after them were not read, and are listed as not_sent"
+        print(f"Stopped after reading {read:,} rows: {after}", file=out)
+        if args.results is not None and not report.results_complete:
+            print(
+                f"The results file stops at row {report.rows - 1:,}: the listing of the rows not read was "
+                "stopped or could not go on, so the rows after it are not in the file",
+                file=out,
+            )
     _print_problems(report, out)
     if report.failures:
         print("Failed rows:", file=out)
@@ -216,4 +226,4 @@ def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> Non
         if report.counts["failed"] > _SHOWN:
             print(f"  ... and {report.counts['failed'] - _SHOWN:,} more", file=out)
     if args.results is not None:
-        print(f"Results written to {args.results} as the run went (one line per input row read)", file=out)
+        print(f"Results written to {args.results} as the run went (one line per input row)", file=out)

@@ -18,6 +18,17 @@ With a ledger (as `publitrac.sync`: the default SQLite file, a path, a `postgres
 rows that Publitrac already has are `unchanged` and not sent, and acceptances are recorded as they happen; the
 whole stream is one run in the ledger.
 
+Stopping part way (Ctrl-C, SIGTERM, or an error that ends the run: a refused key, an unreachable host): the rows
+read get their status as usual (`in_flight`, `not_sent`...). For a file source (`sync_file(path)`, the command
+line), the rows never read are then listed too, so that the results file still has one line per input row: the
+rest of the file is read batch by batch (memory bounded as before), only the email column is kept, and each row
+is written as `not_sent` (never validated, never sent) and counted in `counts["not_sent"]` and `rows`
+(`StreamReport.not_read` says how many). A second Ctrl-C or SIGTERM stops that listing at once: the file then ends
+at the last row listed and `StreamReport.results_complete` is False. Nothing is listed without a results file. An
+iterable of DataFrames (`publitrac.sync(frames)`) is never drained: it may be endless or a generator with effects
+of its own, so the rows not yet taken from it are not listed (`results_complete` False when it was not exhausted).
+The ledger's run records the counts of the rows read (before the listing).
+
 Duplicate emails are warned about within a batch only. Across batches the ledger cannot see ahead: a row that the
 ledger calls unchanged is sent all the same when an earlier batch sent a row of its email, so that the later row
 still wins (a rerun re-sends such a pair rather than leave the older row last).
@@ -30,12 +41,16 @@ import bisect
 import concurrent.futures
 import contextlib
 import csv
+import io
 import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -73,6 +88,11 @@ class StreamReport:
         failures: the first failed rows, as `(position, email, error)`.
         results_path: the results file, or None.
         interrupted, dry_run, run_id, ledger: as in a SyncReport.
+        not_read: rows of a file listed as `not_sent` after a stop without being validated (see the module's
+            docstring); they are in `rows` and `counts["not_sent"]`.
+        results_complete: False when the results file may lack rows after the last one listed (the listing of
+            the unread rows was stopped, the file could not be read further, or the rows were in a user's
+            iterable, which is not drained).
         elapsed: seconds the run took (so far, while it runs).
         source: what was read (the file's name and what was detected), or None for frames.
 
@@ -95,6 +115,9 @@ class StreamReport:
         self.dry_run = dry_run
         self.interrupted = False
         self.source = source
+        self.not_read = 0
+        self.results_complete = True
+        self._email_column: Any = None
         self.run_id: int | None = None
         self.ledger: str | None = None
         self._started = time.perf_counter()
@@ -404,6 +427,7 @@ async def _stream(
                 lead_mapping.append(
                     map_columns(frame, email=email, mapping=mapping, custom_fields=custom_fields)
                 )
+                report._email_column = lead_mapping[0].email
             elif list(frame.columns) != columns:
                 raise ConfigurationError(
                     f"batch {report.batches + 1} has other columns than the first: {list(frame.columns)}"
@@ -501,6 +525,111 @@ async def _show_progress(engine: Any, report: StreamReport) -> None:
         bar.close()
 
 
+class _Source:
+    """The batches, taken one at a time; says whether they ran out (`ended`) or broke off (`failed`)."""
+
+    def __init__(self, batches: Iterable[pd.DataFrame]) -> None:
+        self._batches = iter(batches)
+        self.ended = False
+        self.failed = False
+
+    def __iter__(self) -> _Source:
+        return self
+
+    def __next__(self) -> pd.DataFrame:
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self.ended = True
+            raise
+        except BaseException:
+            self.failed = True  # a generator that raised is finished: nothing more can be read from it
+            raise
+
+
+def _list_unread(
+    source: _Source,
+    report: StreamReport,
+    handle: IO[str] | None,
+    *,
+    listable: bool,
+    announce: Callable[[str], None] | None,
+) -> bool:
+    """After a stop, write the rows never read as `not_sent` (see the module's docstring).
+
+    Returns:
+        True when a second Ctrl-C (or SIGTERM) stopped the listing.
+    """
+    if not report.interrupted or source.ended or handle is None:
+        return False
+    column = report._email_column
+    if not listable or source.failed or column is None:
+        report.results_complete = False
+        return False
+    start = report.rows
+    message = (
+        f"Listing the rows not read (from row {start:,} on) as not_sent in {report.results_path}... "
+        "(Ctrl-C again to stop there)"
+    )
+    if announce is not None:
+        announce(message)
+    else:
+        logger.warning("publitrac: %s", message)
+    stop = threading.Event()
+    with _stop_on_signal(stop):
+        try:
+            for frame in source:
+                if stop.is_set():
+                    break
+                if column not in frame.columns:
+                    report.results_complete = False
+                    break
+                emails = frame[column].tolist()
+                text = io.StringIO()
+                csv.writer(text, lineterminator="\n").writerows(
+                    (start + local, "" if _missing(value) else value, "not_sent", "", 0, "")
+                    for local, value in enumerate(emails)
+                )
+                handle.write(text.getvalue())  # whole batches: the counts say what the file holds
+                start += len(emails)
+                report.rows += len(emails)
+                report.not_read += len(emails)
+                report.counts["not_sent"] += len(emails)
+        except KeyboardInterrupt:  # raised where no handler of ours could be installed (not the main thread)
+            stop.set()
+        except Exception as exc:  # the file cannot be read further: the lines so far stand
+            report.results_complete = False
+            logger.warning("publitrac: the rows after row %s could not be listed (%s)", f"{start:,}", exc)
+        finally:
+            handle.flush()
+    if stop.is_set():
+        report.results_complete = False
+    return stop.is_set()
+
+
+@contextlib.contextmanager
+def _stop_on_signal(stop: threading.Event) -> Iterator[None]:
+    """While the unread rows are listed, Ctrl-C (and SIGTERM where a handler of Python code takes it, as the
+    command line's) sets `stop` instead of raising: the listing stops after the batch at hand, with the counts
+    matching the lines written. Outside the main thread nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if callable(signal.getsignal(number)):  # a default SIGTERM (the process ends) is left as it is
+            previous[number] = signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
 def _open_results(path: str | PathLike[str] | None) -> tuple[IO[str] | None, str | None]:
     if path is None:
         return None, None
@@ -531,16 +660,26 @@ def sync_stream(
     results_path: str | PathLike[str] | None = None,
     source: str | None = None,
     report: StreamReport | None = None,
+    list_unread: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> StreamReport:
     """Sync an iterable of DataFrames (batches of one stream of rows); see `sync_file` for the arguments.
 
     `report`: a StreamReport to fill (so that a caller can watch its counters while the run goes).
+    `list_unread`: the batches are a file's (the rest may be read after a stop): a stopped run lists the rows
+    not read as `not_sent` in the results file. False for a user's iterable, which is never drained.
+    `announce`: called with the line that says the listing starts (default: a warning in the log).
     """
     handle, path = _open_results(results_path)
     if report is None:
         report = StreamReport(dry_run=dry_run, results_path=path, source=source)
+    rows = _Source(batches)
+
+    def finish() -> bool:
+        return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
+
     coroutine = _stream(
-        batches,
+        rows,
         client,
         report,
         handle,
@@ -563,12 +702,23 @@ def sync_stream(
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            try:
-                return asyncio.run(coroutine)
-            except KeyboardInterrupt as exc:
-                raise SyncInterrupted(report) from exc  # type: ignore[arg-type]
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="publitrac-sync") as pool:
-            return pool.submit(asyncio.run, coroutine).result()
+            run: Callable[[], StreamReport] = lambda: asyncio.run(coroutine)  # noqa: E731
+        else:
+            pool = stack.enter_context(
+                concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="publitrac-sync")
+            )
+            run = lambda: pool.submit(asyncio.run, coroutine).result()  # noqa: E731
+        try:
+            result = run()
+        except KeyboardInterrupt as exc:
+            finish()
+            raise SyncInterrupted(report) from exc  # type: ignore[arg-type]
+        except BaseException:
+            finish()  # a second Ctrl-C here stops the listing; the run's own error is the one raised
+            raise
+        if finish():
+            raise SyncInterrupted(report)  # type: ignore[arg-type]
+        return result
 
 
 def sync_file(
@@ -636,6 +786,7 @@ def sync_file(
     return sync_stream(
         batches,
         client,
+        list_unread=source is not None,
         email=email,
         mapping=mapping,
         custom_fields=custom_fields,
