@@ -10,7 +10,7 @@ is in memory at a time:
 - Parquet: pyarrow's `ParquetFile.iter_batches`, column types kept;
 - a JSON array and Excel cannot be read in pieces: they are read whole, then handed out in batches.
 
-Example:
+Example (not run by the doctests: it needs a file `leads.csv`):
     >>> batches = read_batches("leads.csv", batch_rows=50_000)          # doctest: +SKIP
     >>> batches.details()                                               # doctest: +SKIP
     "UTF-8 with BOM, delimiter ';'"
@@ -110,7 +110,7 @@ def read_batches(
         FileNotFoundError, IsADirectoryError, ImportError, LeadFileError: as `read_leads`; a problem found
             later in the file (a byte that does not decode, a malformed line) is raised while iterating.
 
-    Example:
+    Example (not run by the doctests: it needs a file `leads.jsonl`):
         >>> for batch in read_batches("leads.jsonl", batch_rows=10_000):    # doctest: +SKIP
         ...     print(len(batch))
     """

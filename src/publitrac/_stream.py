@@ -96,7 +96,7 @@ class StreamReport:
         elapsed: seconds the run took (so far, while it runs).
         source: what was read (the file's name and what was detected), or None for frames.
 
-    Example:
+    Example (not run by the doctests: it needs a file `leads.csv` and a connection `pt`):
         >>> report = publitrac.sync_file("leads.csv", pt, results_path="results.csv")   # doctest: +SKIP
         >>> report.summary                                                            # doctest: +SKIP
     """
@@ -771,7 +771,7 @@ def sync_file(
         After a stop, a file's rows never read are listed as `not_sent` in `results_path` before the error is
         raised (`report.not_read`; a second Ctrl-C stops that listing); an iterable's rows not yet taken are not.
 
-    Example:
+    Example (not run by the doctests: it needs a file `leads.csv` and a connection `pt`):
         >>> report = publitrac.sync_file("leads.csv", pt, results_path="results.csv")   # doctest: +SKIP
         >>> report                                                                    # doctest: +SKIP
         StreamReport: 1,000,000 rows: 999,412 accepted, 588 invalid in 331.0 s, 3,020 rows/s
