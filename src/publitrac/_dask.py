@@ -39,6 +39,7 @@ from ._client import API_KEY_ENV, Publitrac
 from ._exceptions import ConfigurationError, PublitracError
 from ._mapping import LeadMapping, map_columns
 from ._report import STATUSES, SUMMARY_ORDER
+from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME, check_settings
 from ._values import normalised_emails
 
 if TYPE_CHECKING:
@@ -322,10 +323,10 @@ def sync_dask(
     email: str | None = None,
     mapping: Mapping[str, str | None] | LeadMapping | None = None,
     custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = 16,
+    concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: float | None = None,
-    max_attempts: int = 5,
-    max_retry_time: float = 60.0,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
     dry_run: bool = False,
     ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
     resend: Literal["changed", "all"] = "changed",
@@ -378,11 +379,9 @@ def sync_dask(
     dd: Any = importlib.import_module("dask.dataframe")
     frame: Any = ddf
 
-    from ._sync import _check_settings
-
     if not is_dask_frame(ddf):
         raise TypeError(f"expected a dask DataFrame, got {type(ddf).__name__}")
-    _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
     lead_mapping = map_columns(
         list(frame.columns),
         email=email,

@@ -64,6 +64,7 @@ from ._incremental import IncrementalRun, _store_errors
 from ._ledger import Destination, Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
+from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME, check_settings
 from ._validation import check
 
 logger = logging.getLogger("publitrac")
@@ -393,9 +394,9 @@ async def _stream(
     resend: Literal["changed", "all"],
     input_name: str | None,
 ) -> StreamReport:
-    from ._sync import _check_settings, _Engine, _interactive
+    from ._sync import _Engine, _interactive
 
-    _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
     if resend not in ("changed", "all"):
         raise ConfigurationError(f"resend must be 'changed' or 'all', got {resend!r}")
     if client is None and not dry_run:
@@ -648,10 +649,10 @@ def sync_stream(
     email: str | None = None,
     mapping: Mapping[str, str | None] | LeadMapping | None = None,
     custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = 16,
+    concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: float | None = None,
-    max_attempts: int = 5,
-    max_retry_time: float = 60.0,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
     progress: bool | None = None,
     dry_run: bool = False,
     ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
@@ -728,10 +729,10 @@ def sync_file(
     email: str | None = None,
     mapping: Mapping[str, str | None] | LeadMapping | None = None,
     custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = 16,
+    concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: float | None = None,
-    max_attempts: int = 5,
-    max_retry_time: float = 60.0,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
     progress: bool | None = None,
     dry_run: bool = False,
     ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,

@@ -53,12 +53,10 @@ from ._exceptions import ConfigurationError, ConnectionFailed, PublitracError, S
 from ._incremental import IncrementalRun
 from ._ledger import Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping, map_columns
+from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME, check_settings
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, UNCHANGED, SyncReport
 from ._validation import check
 
-DEFAULT_CONCURRENCY = 16
-DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_MAX_RETRY_TIME = 60.0
 BACKOFF_INITIAL = 0.25
 BACKOFF_MAX = 10.0
 PROGRESS_INTERVAL = 0.2
@@ -347,21 +345,6 @@ def _interactive() -> bool:
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
 
 
-def _check_settings(
-    concurrency: int, rate_limit: float | None, max_attempts: int, max_retry_time: float
-) -> None:
-    if not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
-    if rate_limit is not None and not rate_limit > 0:
-        raise ConfigurationError(
-            f"rate_limit must be a number of requests per second > 0, got {rate_limit!r}"
-        )
-    if not isinstance(max_attempts, int) or max_attempts < 1:
-        raise ConfigurationError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
-    if not max_retry_time >= 0:
-        raise ConfigurationError(f"max_retry_time must be a number of seconds >= 0, got {max_retry_time!r}")
-
-
 def _prepare(
     df: pd.DataFrame,
     *,
@@ -421,7 +404,7 @@ async def _sync(
     run.task = asyncio.current_task()
     if run.cancelled:
         raise asyncio.CancelledError
-    _check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
+    check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
     if resend not in ("changed", "all"):
         raise ConfigurationError(f"resend must be 'changed' or 'all', got {resend!r}")
     if client is None and not dry_run:
