@@ -23,7 +23,6 @@ Example (not run by the doctests: it needs a connection `pt`, and writes `ledger
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import itertools
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkab
 import numpy as np
 
 from ._exceptions import ConfigurationError
-from ._ledger_records import Destination, LedgerStats, RunRecord
+from ._ledger_records import Destination, LedgerStats, RunRecord, utc_time
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,10 +202,6 @@ def default_ledger_path() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("publitrac", appauthor=False) / "ledger.sqlite3"
-
-
-def _when(seconds: float | None) -> dt.datetime | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 class SQLiteLedger:
@@ -414,7 +409,7 @@ class SQLiteLedger:
     @staticmethod
     def _record(row: tuple[Any, ...]) -> RunRecord:
         run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
-        started_at = _when(started)
+        started_at = utc_time(started)
         assert started_at is not None
         return RunRecord(
             id=int(run_id),
@@ -422,7 +417,7 @@ class SQLiteLedger:
             input_name=input_name,
             rows=int(rows),
             started_at=started_at,
-            finished_at=_when(finished),
+            finished_at=utc_time(finished),
             counts=json.loads(counts) if counts else {},
             interrupted=bool(interrupted),
         )
@@ -480,8 +475,8 @@ class SQLiteLedger:
             destination=str(destination),
             leads=int(leads),
             runs=int(runs),
-            first_accepted=_when(first),
-            last_accepted=_when(last),
+            first_accepted=utc_time(first),
+            last_accepted=utc_time(last),
             location=self.location,
         )
 

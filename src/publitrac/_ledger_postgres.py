@@ -15,7 +15,6 @@ Example (not run by the doctests: it needs a PostgreSQL server):
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._exceptions import ConfigurationError
-from ._ledger_records import Destination, LedgerStats, RunRecord
+from ._ledger_records import Destination, LedgerStats, RunRecord, utc_time
 
 __all__ = ["PostgresLedger", "is_postgres_url", "mask_url"]
 
@@ -92,10 +91,6 @@ def mask_url(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _when(seconds: float | None) -> dt.datetime | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 class PostgresLedger:
@@ -276,7 +271,7 @@ class PostgresLedger:
     @staticmethod
     def _record(row: tuple[Any, ...]) -> RunRecord:
         run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
-        started_at = _when(started)
+        started_at = utc_time(started)
         assert started_at is not None
         return RunRecord(
             id=int(run_id),
@@ -284,7 +279,7 @@ class PostgresLedger:
             input_name=input_name,
             rows=int(rows),
             started_at=started_at,
-            finished_at=_when(finished),
+            finished_at=utc_time(finished),
             counts=json.loads(counts) if counts else {},
             interrupted=bool(interrupted),
         )
@@ -327,8 +322,8 @@ class PostgresLedger:
             destination=str(destination),
             leads=int(leads),
             runs=int(runs),
-            first_accepted=_when(first),
-            last_accepted=_when(last),
+            first_accepted=utc_time(first),
+            last_accepted=utc_time(last),
             location=self.location,
         )
 

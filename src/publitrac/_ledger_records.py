@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Destination", "LedgerStats", "RunRecord"]
+__all__ = ["Destination", "LedgerStats", "RunRecord", "utc_time"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,13 @@ class LedgerStats:
     first_accepted: dt.datetime | None
     last_accepted: dt.datetime | None
     location: str
+
+
+def utc_time(seconds: float | None) -> dt.datetime | None:
+    """A stored time (seconds since the epoch) as an aware UTC datetime; None stays None.
+
+    Example:
+        >>> utc_time(0).isoformat()
+        '1970-01-01T00:00:00+00:00'
+    """
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
