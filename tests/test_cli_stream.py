@@ -104,7 +104,14 @@ def test_sigterm_stops_a_streamed_run_and_keeps_the_lines_written(
     assert table["row"].tolist() == [str(i) for i in range(3000)]
     assert table["email"].tolist() == [f"lead{i}@example.com" for i in range(3000)]
     accepted = table[table["status"] == "accepted"]
-    assert len(accepted) >= 300 and set(table["status"]) <= {"accepted", "in_flight", "not_sent", "failed"}
+    # The sandbox had accepted 300 when the signal went; up to 4 (the concurrency) of those answers may not have
+    # reached the client: those rows are in_flight.
+    assert len(accepted) >= 300 - 4 and set(table["status"]) <= {
+        "accepted",
+        "in_flight",
+        "not_sent",
+        "failed",
+    }
     # Several batches were never read: they are listed as not_sent, untried, and the summary counts them.
     said = re.search(r"the ([\d,]+) rows after them were not read", out)
     assert said is not None, out

@@ -3,8 +3,9 @@
 The rule for imports (checked on `src/publitrac` and `generated_client/publitrac_client`):
 * a module-level import needs a distribution of `[project] dependencies`, except in `publitrac.widgets`, which is
   the `notebooks` extra's and may also import that extra's distributions;
-* an import inside a function (imported lazily, when that function runs) may also come from a user-facing extra
-  (any extra except `test` and `dev`).
+* an import inside a function (imported lazily, when that function runs), or under `if TYPE_CHECKING:` (never
+  imported at run time: for type checkers only), may also come from a user-facing extra (any extra except `test`
+  and `dev`).
 Each core dependency, in turn, is imported somewhere, except the few that another library loads by itself.
 """
 
@@ -47,12 +48,18 @@ def _names(requirements: list[str]) -> set[str]:
 
 
 def _imports(path: Path) -> Iterator[tuple[str, int, bool]]:
-    """(top-level module, line, lazy) for each absolute import in a file; lazy: inside a function."""
+    """(top-level module, line, lazy) for each absolute import in a file; lazy: inside a function, or for type
+    checkers only (`if TYPE_CHECKING:`)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
     def visit(node: ast.AST, lazy: bool) -> Iterator[tuple[str, int, bool]]:
         for child in ast.iter_child_nodes(node):
             inner = lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            inner = inner or (
+                isinstance(child, ast.If)
+                and isinstance(child.test, ast.Name)
+                and child.test.id == "TYPE_CHECKING"
+            )
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     yield alias.name.split(".")[0], child.lineno, lazy

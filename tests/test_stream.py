@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,6 +138,43 @@ def test_a_row_never_overtakes_an_earlier_row_of_its_email_from_an_earlier_batch
     for email, name in zip(data["Email"], data["First Name"], strict=True):
         expected[email] += [name]
     assert dict(api.arrivals) == dict(expected)
+
+
+def test_ctrl_c_in_a_streamed_sync_inside_a_running_loop_stops_the_sending(tmp_path: Path) -> None:
+    """As in Jupyter: the stream runs on a loop of its own in a worker thread; the kernel's interrupt reaches the
+    cell's thread, and the run on the worker thread must stop too, not go on sending behind the user's back."""
+    api = Recorder()
+    answered = api.handle
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if api.calls == 40:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+        await asyncio.sleep(0.002)
+        return await answered(request)
+
+    pt = Publitrac(api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handle))
+    data = frame(3000)
+    results = tmp_path / "results.csv"
+
+    async def notebook_cell() -> None:
+        batches = (data.iloc[start : start + 100] for start in range(0, 3000, 100))
+        publitrac.sync_file(batches, pt, concurrency=4, progress=False, results_path=results)
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(publitrac.SyncInterrupted) as caught:
+            loop.run_until_complete(notebook_cell())
+    finally:
+        loop.close()
+    calls = api.calls
+    time.sleep(0.3)
+    assert api.calls == calls, "the worker thread went on sending after Ctrl-C"
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and report.interrupted
+    assert calls < 3000 and report.counts["accepted"] <= calls
+    table = pd.read_csv(results, dtype=str, keep_default_na=False)
+    assert table["row"].tolist() == [str(i) for i in range(report.rows)]
+    assert report.rows < 3000 and not report.results_complete  # a user's generator is never drained
 
 
 def test_results_file_has_one_line_per_row_in_input_order(tmp_path: Path) -> None:

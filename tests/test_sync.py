@@ -22,7 +22,7 @@ import pytest
 import publitrac
 from publitrac import AuthenticationError, Publitrac, SyncInterrupted
 from publitrac._report import SyncReport
-from publitrac._sync import _Engine, _limiter
+from publitrac._engine import Engine, rate_limiter
 
 KEY = "SECRET-engine-key"
 TOKEN = "T0KEN-engine!"
@@ -116,7 +116,7 @@ async def run_engine(
     report = SyncReport(frame, emails=emails)
     sleeps = sleeps or Sleeps()
     async with pt.async_client() as client:
-        engine = _Engine(
+        engine = Engine(
             client,
             report,
             redact=pt.redact,
@@ -411,10 +411,10 @@ def test_bad_settings_are_configuration_errors(settings: dict[str, Any]) -> None
 
 
 def test_rate_limiter_settings() -> None:
-    assert _limiter(None) is None
-    fast = _limiter(20)
+    assert rate_limiter(None) is None
+    fast = rate_limiter(20)
     assert fast is not None and fast.max_rate == 20 and fast.time_period == 1.0
-    slow = _limiter(0.5)
+    slow = rate_limiter(0.5)
     assert slow is not None and slow.max_rate == 1 and slow.time_period == 2.0
 
 

@@ -34,7 +34,8 @@ from ._exceptions import (
 from ._mapping import LeadMapping, map_columns
 from ._report import SyncReport
 from ._stream import StreamReport, sync_file
-from ._sync import last_report, sync, sync_async
+from ._sync import sync
+from ._sync_frame import last_report, sync_async
 from ._validation import validate
 
 #: The installed distribution's version (from its metadata: pyproject.toml's `version`).

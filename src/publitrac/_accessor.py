@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._preview import preview
 from ._report import SyncReport
-from ._sync import sync, sync_async
+from ._sync_frame import sync_async, sync_frame
 from ._validation import validate
 
 
@@ -35,7 +35,7 @@ class PublitracAccessor:
 
     def sync(self, client: Any = None, **settings: Any) -> SyncReport:
         """`publitrac.sync(df, client, **settings)`: see there."""
-        return sync(self._frame, client, **settings)
+        return sync_frame(self._frame, client, **settings)
 
     async def sync_async(self, client: Any = None, **settings: Any) -> SyncReport:
         """`await publitrac.sync_async(df, client, **settings)`: see there."""

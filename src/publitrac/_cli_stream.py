@@ -155,12 +155,12 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
     import publitrac
 
     from ._stream import StreamReport, sync_stream
-    from ._sync import _interactive
+    from ._engine import interactive
     from ._cli_common import PROGRESS_EVERY, ledger_option, mapping_options
 
     batches = _open(args, out)
     stream, mapping = _first(batches, out, mapping_options(args))
-    bar = not args.no_progress and _interactive()
+    bar = not args.no_progress and interactive()
     report = StreamReport(
         dry_run=args.dry_run,
         results_path=None if args.results is None else str(args.results),

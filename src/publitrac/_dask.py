@@ -179,13 +179,13 @@ def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame
         PublitracError: what stops the run (a refused key, an unreachable host); without its report, which
             would drag the partition back to the client.
     """
-    from ._sync import sync
+    from ._sync_frame import sync_frame
 
     part = part.sort_values([PARTITION, ROW], kind="stable")
     frame = part.drop(columns=list(_HELPERS))
     client = None if settings.dry_run else settings.connect()
     try:
-        report = sync(
+        report = sync_frame(
             frame,
             client,
             mapping=settings.mapping,

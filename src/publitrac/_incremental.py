@@ -27,17 +27,21 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import Literal
+from os import PathLike
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._fingerprints import chain_groups, lead_keys
-from ._ledger import Destination, Ledger
+from ._ledger import Destination, Ledger, destination_for, open_ledger
 from ._mapping import LeadMapping
 from ._report import UNCHANGED, SyncReport
 
-__all__ = ["FLUSH_INTERVAL", "IncrementalRun"]
+if TYPE_CHECKING:
+    from ._client import Publitrac
+
+__all__ = ["FLUSH_INTERVAL", "IncrementalRun", "open_for_run", "store_errors"]
 
 FLUSH_INTERVAL = 1.0
 logger = logging.getLogger("publitrac")
@@ -172,7 +176,7 @@ class IncrementalRun:
             return
         rows = np.array(self._pending, dtype=np.int64)
         self._pending = []
-        errors = _store_errors(self.ledger)
+        errors = store_errors(self.ledger)
         try:
             self.ledger.record_accepted(self.destination, self.run_id, self._emails[rows], self._bodies[rows])
         except errors as exc:
@@ -193,7 +197,7 @@ class IncrementalRun:
         try:
             self.flush()
             if self.run_id is not None:
-                errors = _store_errors(self.ledger)
+                errors = store_errors(self.ledger)
                 try:
                     self.ledger.finish_run(self.run_id, counts=report.counts, interrupted=report.interrupted)
                 except errors as exc:
@@ -203,8 +207,24 @@ class IncrementalRun:
                 self.ledger.close()
 
 
-def _store_errors(ledger: Ledger) -> tuple[type[BaseException], ...]:
+def store_errors(ledger: Ledger) -> tuple[type[BaseException], ...]:
     """What a failing store raises: sqlite3's and OS errors, and a server database's driver errors
     (`PostgresLedger.errors`)."""
     own = getattr(ledger, "errors", ())
     return (sqlite3.Error, OSError, *(own if isinstance(own, tuple) else ()))
+
+
+def open_for_run(
+    ledger: str | PathLike[str] | Ledger | Literal[False] | None, client: Publitrac | None
+) -> tuple[Ledger, Destination, bool] | None:
+    """The ledger a run uses, its destination, and whether the run opened it (and so closes it at the end).
+
+    Returns:
+        None without a ledger (`ledger=False`, or none configured) or without a destination (`client` None).
+    """
+    if ledger is False or client is None:
+        return None
+    store = open_ledger(ledger)
+    if store is None:
+        return None
+    return store, destination_for(client), store is not ledger

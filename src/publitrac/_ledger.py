@@ -34,12 +34,12 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from ._exceptions import ConfigurationError
-from ._ledger_records import Destination, LedgerStats, RunRecord, utc_time
+from ._ledger_records import Destination, LedgerStats, RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -406,22 +406,6 @@ class SQLiteLedger:
         "r.counts, r.interrupted FROM runs r JOIN destinations d ON d.id = r.destination"
     )
 
-    @staticmethod
-    def _record(row: tuple[Any, ...]) -> RunRecord:
-        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
-        started_at = utc_time(started)
-        assert started_at is not None
-        return RunRecord(
-            id=int(run_id),
-            destination=str(Destination(base_url, fingerprint)),
-            input_name=input_name,
-            rows=int(rows),
-            started_at=started_at,
-            finished_at=utc_time(finished),
-            counts=json.loads(counts) if counts else {},
-            interrupted=bool(interrupted),
-        )
-
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first.
 
@@ -441,7 +425,7 @@ class SQLiteLedger:
                 rows = self._db.execute(
                     f"{self._RUN_COLUMNS} WHERE r.destination = ? ORDER BY r.id DESC LIMIT ?", (dest, limit)
                 ).fetchall()
-        return [self._record(row) for row in rows]
+        return [RunRecord.from_row(row) for row in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
         """One run by id, or None.
@@ -451,7 +435,7 @@ class SQLiteLedger:
         """
         with self._lock:
             row = self._db.execute(f"{self._RUN_COLUMNS} WHERE r.id = ?", (int(run_id),)).fetchone()
-        return None if row is None else self._record(row)
+        return None if row is None else RunRecord.from_row(row)
 
     def stats(self, destination: Destination) -> LedgerStats:
         """Leads and runs held for a destination.
@@ -462,23 +446,16 @@ class SQLiteLedger:
         """
         with self._lock:
             dest = self._destination_id(destination, create=False)
-            leads, first, last, runs = 0, None, None, 0
+            leads, runs = None, 0
             if dest is not None:
-                leads, first, last = self._db.execute(
+                leads = self._db.execute(
                     "SELECT COUNT(*), MIN(accepted_at), MAX(accepted_at) FROM leads WHERE destination = ?",
                     (dest,),
                 ).fetchone()
                 (runs,) = self._db.execute(
                     "SELECT COUNT(*) FROM runs WHERE destination = ?", (dest,)
                 ).fetchone()
-        return LedgerStats(
-            destination=str(destination),
-            leads=int(leads),
-            runs=int(runs),
-            first_accepted=utc_time(first),
-            last_accepted=utc_time(last),
-            location=self.location,
-        )
+        return LedgerStats.from_counts(destination, leads, runs, self.location)
 
     # -- lifetime ------------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._exceptions import ConfigurationError
-from ._ledger_records import Destination, LedgerStats, RunRecord, utc_time
+from ._ledger_records import Destination, LedgerStats, RunRecord
 
 __all__ = ["PostgresLedger", "is_postgres_url", "mask_url"]
 
@@ -268,22 +268,6 @@ class PostgresLedger:
                 (float(self._clock()), json.dumps(dict(counts)), bool(interrupted), int(run_id)),
             )
 
-    @staticmethod
-    def _record(row: tuple[Any, ...]) -> RunRecord:
-        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
-        started_at = utc_time(started)
-        assert started_at is not None
-        return RunRecord(
-            id=int(run_id),
-            destination=str(Destination(base_url, fingerprint)),
-            input_name=input_name,
-            rows=int(rows),
-            started_at=started_at,
-            finished_at=utc_time(finished),
-            counts=json.loads(counts) if counts else {},
-            interrupted=bool(interrupted),
-        )
-
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first (of every destination when None)."""
         with self._lock:
@@ -296,21 +280,21 @@ class PostgresLedger:
                 rows = self._db.execute(
                     f"{_RUN_COLUMNS} WHERE r.destination = %s ORDER BY r.id DESC LIMIT %s", (dest, limit)
                 ).fetchall()
-        return [self._record(tuple(row)) for row in rows]
+        return [RunRecord.from_row(row) for row in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
         """One run by id, or None."""
         with self._lock:
             row = self._db.execute(f"{_RUN_COLUMNS} WHERE r.id = %s", (int(run_id),)).fetchone()
-        return None if row is None else self._record(tuple(row))
+        return None if row is None else RunRecord.from_row(row)
 
     def stats(self, destination: Destination) -> LedgerStats:
         """How many leads and runs the ledger holds for a destination."""
         with self._lock:
             dest = self._destination_id(destination, create=False)
-            leads, first, last, runs = 0, None, None, 0
+            leads, runs = None, 0
             if dest is not None:
-                leads, first, last = self._db.execute(
+                leads = self._db.execute(
                     "SELECT COUNT(*), MIN(accepted_at), MAX(accepted_at) FROM publitrac_leads "
                     "WHERE destination = %s",
                     (dest,),
@@ -318,14 +302,7 @@ class PostgresLedger:
                 (runs,) = self._db.execute(
                     "SELECT COUNT(*) FROM publitrac_runs WHERE destination = %s", (dest,)
                 ).fetchone()
-        return LedgerStats(
-            destination=str(destination),
-            leads=int(leads),
-            runs=int(runs),
-            first_accepted=utc_time(first),
-            last_accepted=utc_time(last),
-            location=self.location,
-        )
+        return LedgerStats.from_counts(destination, leads, runs, self.location)
 
     # -- lifetime ------------------------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ Shared by every store (`_ledger`'s `SQLiteLedger`, `_ledger_postgres`'s `Postgre
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,24 @@ class RunRecord:
     counts: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> RunRecord:
+        """A run from a store's row: id, base URL, key fingerprint, input name, rows, started, finished (epoch
+        seconds), counts (JSON), interrupted."""
+        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
+        started_at = utc_time(started)
+        assert started_at is not None
+        return cls(
+            id=int(run_id),
+            destination=str(Destination(base_url, fingerprint)),
+            input_name=input_name,
+            rows=int(rows),
+            started_at=started_at,
+            finished_at=utc_time(finished),
+            counts=json.loads(counts) if counts else {},
+            interrupted=bool(interrupted),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The record as plain values (times in ISO 8601)."""
         return {
@@ -65,6 +85,21 @@ class LedgerStats:
     first_accepted: dt.datetime | None
     last_accepted: dt.datetime | None
     location: str
+
+    @classmethod
+    def from_counts(
+        cls, destination: Destination, leads: Sequence[Any] | None, runs: int, location: str
+    ) -> LedgerStats:
+        """The stats from a store's counts: `leads` is (count, first accepted, last accepted) or None."""
+        count, first, last = leads if leads is not None else (0, None, None)
+        return cls(
+            destination=str(destination),
+            leads=int(count),
+            runs=int(runs),
+            first_accepted=utc_time(first),
+            last_accepted=utc_time(last),
+            location=location,
+        )
 
 
 def utc_time(seconds: float | None) -> dt.datetime | None:

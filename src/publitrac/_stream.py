@@ -5,7 +5,7 @@ iterable of DataFrames. Either way:
 
 1. The columns are mapped on the first batch; every later batch must have the same columns.
 2. Each batch is validated as it is read (`_validation.check`), and its valid rows' bodies are built lazily.
-3. All batches feed **one** stream of `(position, body)` items into the engine of `publitrac.sync`, positions
+3. All batches feed **one** stream of `(position, body)` items into the engine (`_engine`), positions
    counting rows from the start of the stream, and every row is chained by email (the engine's `serial=None`
    path): a row never overtakes an earlier row with the same email, even one from an earlier batch.
 4. The engine writes each row's outcome through `_Window`, which maps a stream position to its batch's own
@@ -27,7 +27,7 @@ is written as `not_sent` (never validated, never sent) and counted in `counts["n
 at the last row listed and `StreamReport.results_complete` is False. Nothing is listed without a results file. An
 iterable of DataFrames (`publitrac.sync(frames)`) is never drained: it may be endless or a generator with effects
 of its own, so the rows not yet taken from it are not listed (`results_complete` False when it was not exhausted).
-The ledger's run records the counts of the rows read (before the listing).
+The ledger's run records the counts of every row listed, read or not.
 
 Duplicate emails are warned about within a batch only. Across batches the ledger cannot see ahead: a row that the
 ledger calls unchanged is sent all the same when an earlier batch sent a row of its email, so that the later row
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import concurrent.futures
 import contextlib
 import csv
 import io
@@ -57,14 +56,22 @@ import numpy as np
 import pandas as pd
 
 from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
+from ._blocking import run_blocking
 from ._bodies import build_bodies
 from ._client import Publitrac
+from ._engine import Engine, interactive
 from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
-from ._incremental import IncrementalRun, _store_errors
-from ._ledger import Destination, Ledger, destination_for, open_ledger
+from ._incremental import IncrementalRun, open_for_run, store_errors
+from ._ledger import Destination, Ledger
 from ._mapping import LeadMapping, map_columns
 from ._report import ACCEPTED, CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
-from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME, check_settings
+from ._settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RETRY_TIME,
+    check_settings,
+    run_connection,
+)
 from ._validation import check
 
 logger = logging.getLogger("publitrac")
@@ -355,7 +362,7 @@ class _Ledgered:
                 try:
                     counts = {**report.counts, "rows": report.rows}
                     self.store.finish_run(self.run_id, counts=counts, interrupted=report.interrupted)
-                except _store_errors(self.store) as exc:
+                except store_errors(self.store) as exc:
                     logger.warning("ledger: could not record the end of run %s (%s)", self.run_id, exc)
         finally:
             if self.owns:
@@ -367,12 +374,11 @@ def _ledger_side(
     client: Publitrac | None,
     resend: Literal["changed", "all"],
 ) -> _Ledgered | None:
-    if ledger is False or client is None:
+    opened = open_for_run(ledger, client)
+    if opened is None:
         return None
-    store = open_ledger(ledger)
-    if store is None:
-        return None
-    return _Ledgered(store, destination_for(client), owns=store is not ledger, resend=resend)
+    store, destination, owned = opened
+    return _Ledgered(store, destination, owns=owned, resend=resend)
 
 
 async def _stream(
@@ -380,6 +386,7 @@ async def _stream(
     client: Publitrac | None,
     report: StreamReport,
     results: IO[str] | None,
+    ledgered: _Ledgered | None,
     *,
     email: str | None,
     mapping: Mapping[str, str | None] | LeadMapping | None,
@@ -390,30 +397,9 @@ async def _stream(
     max_retry_time: float,
     progress: bool | None,
     dry_run: bool,
-    ledger: str | PathLike[str] | Ledger | Literal[False] | None,
-    resend: Literal["changed", "all"],
-    input_name: str | None,
 ) -> StreamReport:
-    from ._sync import _Engine, _interactive
-
-    check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
-    if resend not in ("changed", "all"):
-        raise ConfigurationError(f"resend must be 'changed' or 'all', got {resend!r}")
-    if client is None and not dry_run:
-        client = Publitrac()
-    if client is None and ledger is not False:
-        # A dry run reports the unchanged rows when the environment names a destination.
-        with contextlib.suppress(ConfigurationError):
-            client = Publitrac()
-    if client is not None and not isinstance(client, Publitrac):
-        raise TypeError(f"client must be a publitrac.Publitrac connection, got {type(client).__name__}")
     window = _Window(report, results)
     lead_mapping: list[LeadMapping] = []
-    ledgered = _ledger_side(ledger, client, resend)
-    if ledgered is not None:
-        report.ledger = ledgered.store.location
-        if not dry_run:
-            ledgered.start(report, input_name)
 
     def items() -> Iterator[tuple[int, dict[str, Any]]]:
         start = 0
@@ -464,9 +450,9 @@ async def _stream(
                 pass
         else:
             assert client is not None
-            show = _interactive() if progress is None else bool(progress)
+            show = interactive() if progress is None else bool(progress)
             async with client.async_client(max_connections=concurrency) as generated:
-                engine = _Engine(
+                engine = Engine(
                     generated,
                     window,  # type: ignore[arg-type]
                     redact=client.redact,
@@ -490,16 +476,12 @@ async def _stream(
         window.flush(everything=True)
         report.interrupted = True
         report._finished = time.perf_counter()
-        if ledgered is not None:
-            ledgered.finish(report)
         if isinstance(exc, PublitracError):
             exc.report = report  # type: ignore[assignment]
         raise
     window.flush(everything=True)
     report.interrupted = not dry_run and bool(report.counts["in_flight"] or report.counts["not_sent"])
     report._finished = time.perf_counter()
-    if ledgered is not None:
-        ledgered.finish(report)
     return report
 
 
@@ -671,46 +653,44 @@ def sync_stream(
     not read as `not_sent` in the results file. False for a user's iterable, which is never drained.
     `announce`: called with the line that says the listing starts (default: a warning in the log).
     """
+    check_settings(concurrency, rate_limit, max_attempts, max_retry_time, resend)
+    client = run_connection(client, dry_run=dry_run, ledger=ledger)
     handle, path = _open_results(results_path)
     if report is None:
         report = StreamReport(dry_run=dry_run, results_path=path, source=source)
     rows = _Source(batches)
-
-    def finish() -> bool:
-        return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
-
-    coroutine = _stream(
-        rows,
-        client,
-        report,
-        handle,
-        email=email,
-        mapping=mapping,
-        custom_fields=custom_fields,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        max_attempts=max_attempts,
-        max_retry_time=max_retry_time,
-        progress=progress,
-        dry_run=dry_run,
-        ledger=ledger,
-        resend=resend,
-        input_name=input_name,
-    )
     with contextlib.ExitStack() as stack:
         if handle is not None:
             stack.callback(handle.close)
+        ledgered = _ledger_side(ledger, client, resend)
+        if ledgered is not None:
+            # the run's record is finished last: its counts include the rows listed after a stop
+            stack.callback(ledgered.finish, report)
+            report.ledger = ledgered.store.location
+            if not dry_run:
+                ledgered.start(report, input_name)
+        coroutine = _stream(
+            rows,
+            client,
+            report,
+            handle,
+            ledgered,
+            email=email,
+            mapping=mapping,
+            custom_fields=custom_fields,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            max_retry_time=max_retry_time,
+            progress=progress,
+            dry_run=dry_run,
+        )
+
+        def finish() -> bool:
+            return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
+
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            run: Callable[[], StreamReport] = lambda: asyncio.run(coroutine)  # noqa: E731
-        else:
-            pool = stack.enter_context(
-                concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="publitrac-sync")
-            )
-            run = lambda: pool.submit(asyncio.run, coroutine).result()  # noqa: E731
-        try:
-            result = run()
+            result = run_blocking(coroutine)
         except KeyboardInterrupt as exc:
             finish()
             raise SyncInterrupted(report) from exc  # type: ignore[arg-type]

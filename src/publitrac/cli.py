@@ -439,7 +439,7 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
     import publitrac
 
-    from ._sync import _interactive
+    from ._engine import interactive
 
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
@@ -459,7 +459,7 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
         print(line, file=out)
     with ExitStack() as stack:
         client, handle = _connect(args, stack, out)
-        bar = not args.no_progress and _interactive()
+        bar = not args.no_progress and interactive()
         interrupted = False
         try:
             with (

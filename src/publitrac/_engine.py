@@ -1,0 +1,311 @@
+"""The engine of every sync: `(position, body)` items sent concurrently, each outcome recorded by position.
+
+How it sends (the in-memory sync, the streaming sync and each Dask partition all use it):
+
+- `concurrency` workers pull items and send them through the generated client, on one pooled connection; an
+  optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
+- A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status` "success". A
+  2xx whose body reports an error counts by the body's `code`; one whose body is not understood is retried.
+  Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full jitter,
+  never sooner than the server's `Retry-After`, capped by `max_attempts` and `max_retry_time` (tenacity). Other
+  4xx answers are final for their row.
+- A try that gets no answer within the connection's timeout, begun after another got none either and with
+  nothing answered in between, stops the run (`ConnectionFailed`): the server takes connections but does not
+  answer. So many rows in a row without any answer stop it too (the host is gone). A 429 or 503 with
+  `Retry-After` holds back every worker until then, so that a rate-limited run does not spend its attempts on
+  more refusals.
+- Rows that share an email (trimmed, case-insensitive) are sent one after another, in the order the items come,
+  never concurrently: the later row always reaches Publitrac last, so it wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import tenacity
+from aiolimiter import AsyncLimiter
+from publitrac_client import AuthenticatedClient
+from publitrac_client.models import LeadSyncRequest
+
+from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Transient, post_lead, request_left
+from ._exceptions import ConnectionFailed
+from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, UNCHANGED, SyncReport
+
+BACKOFF_INITIAL = 0.25
+BACKOFF_MAX = 10.0
+PROGRESS_INTERVAL = 0.2
+# So many rows in a row failing without any HTTP answer means the host is gone: stop rather than wait out the
+# retry budget of every remaining row.
+UNREACHABLE_AFTER = 64
+
+logger = logging.getLogger("publitrac")
+
+
+class Engine:
+    """Sends `(position, body)` items with bounded concurrency and records each outcome in a SyncReport."""
+
+    def __init__(
+        self,
+        client: AuthenticatedClient,
+        report: SyncReport,
+        *,
+        redact: Callable[[str], str],
+        concurrency: int,
+        rate_limit: float | None,
+        max_attempts: int,
+        max_retry_time: float,
+        progress: bool,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_accepted: Callable[[int], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._on_accepted = on_accepted
+        self._report = report
+        self._redact = redact
+        self._concurrency = concurrency
+        self._limiter = rate_limiter(rate_limit)
+        self._max_attempts = max_attempts
+        self._max_retry_time = max_retry_time
+        self._progress = progress
+        self._sleep = sleep
+        self._wait = BackoffWait(BACKOFF_INITIAL, BACKOFF_MAX)
+        self._clock = clock
+        self._resume_at = 0.0
+        self._chains: dict[str, asyncio.Future[None]] = {}
+        self._items: Iterator[tuple[int, dict[str, Any]]] = iter(())
+        self._serial: np.ndarray | None = None
+        self.done = 0
+        self.failed = 0
+        self._unreachable = 0
+        # A timeout starts a silence, which any answer ends; a try begun in a silence that times out too means
+        # the server takes connections and does not answer: the run stops (see `_attempt`).
+        self._silence: int | None = None
+        self._silences = 0
+
+    async def run(
+        self, items: Iterable[tuple[int, dict[str, Any]]], serial: np.ndarray | None = None
+    ) -> None:
+        """Send every item; return when all are answered, raise what stops the run.
+
+        Args:
+            items: `(position, body)` pairs, in the order to send them.
+            serial: boolean mask by position of the rows whose email is shared with another row (they are
+                chained by email); None chains every row by email.
+        """
+        self._items = iter(items)
+        self._serial = serial
+        workers = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
+        progress = asyncio.create_task(self._show_progress()) if self._progress else None
+        try:
+            done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+            errors = [task.exception() for task in done if not task.cancelled() and task.exception()]
+            if errors:
+                raise errors[0]  # type: ignore[misc]
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if progress is not None:
+                progress.cancel()
+                await asyncio.gather(progress, return_exceptions=True)
+
+    async def _worker(self) -> None:
+        items = self._items
+        serial = self._serial
+        chains = self._chains
+        loop = asyncio.get_running_loop()
+        while True:
+            item = next(items, None)
+            if item is None:
+                return
+            position, body = item
+            if serial is not None and not serial[position]:
+                await self._send(position, body)
+                continue
+            # Registered before any await, so chains follow the iteration order, which is the row order.
+            key = str(body["leadInfo"].get("email", "")).lower()
+            previous = chains.get(key)
+            mine: asyncio.Future[None] = loop.create_future()
+            chains[key] = mine
+            try:
+                if previous is not None:
+                    await asyncio.shield(previous)
+                await self._send(position, body)
+            finally:
+                if not mine.done():
+                    mine.set_result(None)
+                if chains.get(key) is mine:
+                    del chains[key]
+
+    async def _attempt(self, position: int, request: LeadSyncRequest) -> LeadAnswer:
+        report = self._report
+        if self._resume_at:
+            # The server asked everyone to hold back (429 or 503 with Retry-After): sending before then would
+            # only collect more refusals and burn attempts.
+            delay = self._resume_at - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        report._status[position] = IN_FLIGHT
+        report._attempts[position] += 1
+        silence = self._silence
+        try:
+            outcome = await post_lead(self._client, request, self._redact)
+        except BaseException:
+            if not request_left():
+                # Stopped (a refused key, a cancellation) while waiting for a token: this attempt never left.
+                report._attempts[position] -= 1
+                report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
+            raise
+        if outcome.timed_out:
+            if silence is not None and silence == self._silence:
+                self._stop_silent(position, outcome)
+            if self._silence is None:
+                self._silences += 1
+                self._silence = self._silences
+        elif outcome.status_code != TRANSPORT_ERROR:
+            self._silence = None
+        retry_after = outcome.retry_after
+        if retry_after is not None and outcome.code in (429, 503):
+            self._resume_at = max(self._resume_at, self._clock() + min(retry_after, self._max_retry_time))
+        return outcome
+
+    def _stop_silent(self, position: int, outcome: LeadAnswer) -> None:
+        """Stop the run: this try timed out, as one before it did, with no answer to anything in between."""
+        report = self._report
+        report._status[position] = FAILED
+        report._errors[position] = outcome.error
+        report._http_status[position] = TRANSPORT_ERROR
+        self.done += 1
+        self.failed += 1
+        error = outcome.error or "no answer"
+        hint = " (the server takes connections but does not answer)" if error.startswith("no answer") else ""
+        raise ConnectionFailed(
+            f"Stopped: {error} on two tries in a row, with no answer to any request in between{hint}"
+        )
+
+    async def _send(self, position: int, body: dict[str, Any]) -> None:
+        report = self._report
+        started = time.perf_counter()
+        try:
+            request = LeadSyncRequest.from_dict(body)
+            answer = await self._attempt(position, request)
+            code, error = answer.status_code, answer.error
+            if error is not None and self._max_attempts > 1 and answer.retryable:
+                code, error = await self._retry(position, request, Transient(code, error, answer.retry_after))
+        except (KeyError, TypeError, ValueError) as exc:
+            code, error = TRANSPORT_ERROR, f"not sent: malformed body: {type(exc).__name__}: {exc}"[:300]
+        finally:
+            report._elapsed_ms[position] = (time.perf_counter() - started) * 1000.0
+        report._http_status[position] = code
+        self.done += 1
+        if error is None:
+            report._status[position] = ACCEPTED
+            # A retried row keeps the error of its failed attempt until here.
+            report._errors[position] = None
+            self._unreachable = 0
+            if self._on_accepted is not None:
+                self._on_accepted(position)
+            return
+        report._status[position] = FAILED
+        report._errors[position] = error
+        self.failed += 1
+        if code != TRANSPORT_ERROR:
+            self._unreachable = 0  # an answer, even a refusal, means the host is reachable
+        elif not error.startswith("not sent"):
+            self._unreachable += 1
+            if self._unreachable >= UNREACHABLE_AFTER:
+                raise ConnectionFailed(f"Stopped: {self._unreachable} rows in a row got no answer ({error})")
+
+    async def _retry(
+        self, position: int, request: LeadSyncRequest, first: Transient
+    ) -> tuple[int, str | None]:
+        """Attempts 2..max_attempts of one row; `first` is the transient failure of attempt 1."""
+        report = self._report
+        pending: Transient | None = first
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(failure, Transient):
+                report._status[position] = RETRY_WAIT
+                report._http_status[position] = failure.status_code
+                report._errors[position] = failure.error
+                logger.debug(
+                    "row %d: %s; attempt %d in %.2f s",
+                    position,
+                    failure.error,
+                    state.attempt_number + 1,
+                    state.upcoming_sleep,
+                )
+
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(Transient),
+            stop=tenacity.stop_after_attempt(self._max_attempts)
+            | tenacity.stop_before_delay(self._max_retry_time),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if pending is not None:
+                        # Replays attempt 1's outcome, so that tenacity counts it and waits before attempt 2.
+                        failure, pending = pending, None
+                        raise failure
+                    answer = await self._attempt(position, request)
+                    if answer.error is not None and answer.retryable:
+                        raise Transient(answer.status_code, answer.error, answer.retry_after)
+                    return answer.status_code, answer.error
+        except Transient as exc:
+            return exc.status_code, exc.error
+        raise AssertionError("unreachable")
+
+    async def _show_progress(self) -> None:
+        from tqdm.auto import tqdm
+
+        total = int((~np.isin(self._report._status, (INVALID, UNCHANGED))).sum())
+        bar = tqdm(total=total, unit="row", desc="publitrac sync", dynamic_ncols=True)
+        shown_failed = 0
+        try:
+            while True:
+                await asyncio.sleep(PROGRESS_INTERVAL)
+                self._update(bar, shown_failed)
+                shown_failed = self.failed
+        finally:
+            self._update(bar, shown_failed)
+            bar.close()
+
+    def _update(self, bar: Any, shown_failed: int) -> None:
+        if self.failed != shown_failed:
+            bar.set_postfix(failed=self.failed, refresh=False)
+        bar.update(self.done - bar.n)
+
+
+def rate_limiter(rate_limit: float | None) -> AsyncLimiter | None:
+    if rate_limit is None:
+        return None
+    if rate_limit >= 1:
+        return AsyncLimiter(rate_limit, 1.0)
+    # Below one request a second: one request per 1/rate seconds, no burst.
+    return AsyncLimiter(1, 1.0 / rate_limit)
+
+
+def interactive() -> bool:
+    """Whether a progress bar helps: a terminal on stderr, or a Jupyter kernel."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        shell = ipython.get_ipython()
+        if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
+            return True
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())

@@ -1,0 +1,292 @@
+"""The sync of one DataFrame in memory: every valid row sent to `delayedSync`, with an exact report.
+
+How a run goes:
+
+1. The columns are mapped once (`map_columns`) and every row validated (`_validation.check`, which also finds
+   the rows sharing an email); invalid rows are marked `invalid` in the report and never sent.
+2. With a ledger (`_incremental`, `_ledger`), rows whose body Publitrac already accepted for their email at
+   this destination are marked `unchanged` and not sent; each acceptance is recorded as it happens.
+3. Bodies are built lazily, a chunk of rows at a time (`_bodies.build_bodies`), as the workers ask for them.
+4. The engine (`_engine`) sends them concurrently, retries what is worth retrying, and sends the rows that
+   share an email one after another, in row order: the later row wins.
+
+Interrupting a run never loses a row: each ends `accepted`, `unchanged`, `failed`, `invalid`, `in_flight` (sent,
+answer unknown) or `not_sent`. The blocking `sync_frame` raises `SyncInterrupted` (with `.report`) on Ctrl-C
+(`_blocking`); a cancelled `sync_async` re-raises the cancellation, and `last_report()` holds its report. An error
+that stops the run (a refused API key, an unreachable host) carries the report too, as `.report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ._blocking import run_blocking
+from ._bodies import build_bodies
+from ._client import Publitrac
+from ._engine import Engine, interactive
+from ._exceptions import PublitracError, SyncInterrupted
+from ._incremental import IncrementalRun, open_for_run
+from ._ledger import Ledger
+from ._mapping import LeadMapping, map_columns
+from ._report import SyncReport
+from ._settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RETRY_TIME,
+    check_settings,
+    run_connection,
+)
+from ._validation import check
+
+logger = logging.getLogger("publitrac")
+_last_report: SyncReport | None = None
+
+
+def last_report() -> SyncReport | None:
+    """The report of the latest sync started in this process: finished, interrupted, cancelled or running.
+
+    Returns:
+        The SyncReport, or None before the first sync.
+
+    Example (not run by the doctests: it needs a running event loop, a frame `df` and a connection `pt`):
+        >>> task = asyncio.create_task(publitrac.sync_async(df, pt))   # doctest: +SKIP
+        >>> publitrac.last_report().summary                              # doctest: +SKIP
+    """
+    return _last_report
+
+
+def _prepare(
+    df: pd.DataFrame,
+    *,
+    email: str | None,
+    mapping: Mapping[str, str | None] | LeadMapping | None,
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
+    dry_run: bool,
+) -> tuple[SyncReport, LeadMapping, np.ndarray, np.ndarray]:
+    """Map, validate, and set up the report. Returns (report, mapping, positions to send, serial mask)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)
+    # the validation finds the rows sharing an email once: they are the rows sent one after another
+    checked = check(df, lead_mapping)
+    emails = df[lead_mapping.email]
+    report = SyncReport(
+        df, emails=emails, problems=checked.problems, invalid=checked.invalid, dry_run=dry_run
+    )
+    return report, lead_mapping, np.flatnonzero(~checked.invalid), checked.shared_email
+
+
+async def _sync(
+    df: pd.DataFrame,
+    client: Publitrac | None,
+    started: Callable[[SyncReport], None] | None,
+    *,
+    email: str | None,
+    mapping: Mapping[str, str | None] | LeadMapping | None,
+    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
+    concurrency: int,
+    rate_limit: float | None,
+    max_attempts: int,
+    max_retry_time: float,
+    progress: bool | None,
+    dry_run: bool,
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None,
+    resend: Literal["changed", "all"],
+    input_name: str | None,
+) -> SyncReport:
+    global _last_report
+    check_settings(concurrency, rate_limit, max_attempts, max_retry_time, resend)
+    client = run_connection(client, dry_run=dry_run, ledger=ledger)
+    report, lead_mapping, positions, serial = _prepare(
+        df, email=email, mapping=mapping, custom_fields=custom_fields, dry_run=dry_run
+    )
+    _last_report = report
+    if started is not None:
+        started(report)
+    incremental = _incremental(ledger, client)
+    try:
+        if incremental is not None:
+            positions = incremental.decide(df, lead_mapping, positions, serial, report, resend=resend)
+            if not dry_run:
+                incremental.start(report, input_name=input_name)
+        if dry_run or len(positions) == 0:
+            report._finish()
+            return report
+        assert client is not None
+        await _send(
+            df,
+            client,
+            report,
+            lead_mapping,
+            positions,
+            serial,
+            incremental,
+            progress=progress,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            max_retry_time=max_retry_time,
+        )
+    finally:
+        if incremental is not None:
+            incremental.finish(report)
+    logger.info("sync done: %s", report.describe())
+    return report
+
+
+def _incremental(
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None, client: Publitrac | None
+) -> IncrementalRun | None:
+    """The ledger side of a sync, or None (no ledger, or no destination)."""
+    opened = open_for_run(ledger, client)
+    if opened is None:
+        return None
+    store, destination, owned = opened
+    return IncrementalRun(store, destination, owns_ledger=owned)
+
+
+async def _send(
+    df: pd.DataFrame,
+    client: Publitrac,
+    report: SyncReport,
+    lead_mapping: LeadMapping,
+    positions: np.ndarray,
+    serial: np.ndarray,
+    incremental: IncrementalRun | None,
+    *,
+    progress: bool | None,
+    concurrency: int,
+    rate_limit: float | None,
+    max_attempts: int,
+    max_retry_time: float,
+) -> None:
+    show = interactive() if progress is None else bool(progress)
+    flusher = asyncio.create_task(incremental.flush_periodically()) if incremental is not None else None
+    try:
+        async with client.async_client(max_connections=concurrency) as generated:
+            engine = Engine(
+                generated,
+                report,
+                redact=client.redact,
+                concurrency=min(concurrency, len(positions)),
+                rate_limit=rate_limit,
+                max_attempts=max_attempts,
+                max_retry_time=max_retry_time,
+                progress=show,
+                on_accepted=incremental.accepted if incremental is not None else None,
+            )
+            await engine.run(build_bodies(df, lead_mapping, positions), serial)
+    except PublitracError as exc:
+        report._finish(interrupted=True)
+        exc.report = report
+        logger.info("sync stopped: %s; %s", exc, report.describe())
+        raise
+    except BaseException:
+        report._finish(interrupted=True)
+        logger.info("sync interrupted: %s", report.describe())
+        raise
+    finally:
+        if flusher is not None:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+    report._finish()
+
+
+async def sync_async(
+    df: pd.DataFrame,
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate_limit: float | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
+    progress: bool | None = None,
+    dry_run: bool = False,
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
+    input_name: str | None = None,
+) -> SyncReport:
+    """Send every valid row of `df` to Publitrac; the awaitable form of `sync` (same arguments).
+
+    Cancelling the task stops the run: the cancellation propagates, and `publitrac.last_report()` holds the
+    report, in which every row is accepted, failed, invalid, `in_flight` or `not_sent`.
+
+    Example (not run by the doctests: `await` needs a running event loop, as in a notebook cell):
+        >>> report = await publitrac.sync_async(df, pt, email="E-mail")    # doctest: +SKIP
+    """
+    return await _sync(
+        df,
+        client,
+        None,
+        email=email,
+        mapping=mapping,
+        custom_fields=custom_fields,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_attempts=max_attempts,
+        max_retry_time=max_retry_time,
+        progress=progress,
+        dry_run=dry_run,
+        ledger=ledger,
+        resend=resend,
+        input_name=input_name,
+    )
+
+
+def sync_frame(
+    df: pd.DataFrame,
+    client: Publitrac | None = None,
+    *,
+    email: str | None = None,
+    mapping: Mapping[str, str | None] | LeadMapping | None = None,
+    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate_limit: float | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
+    progress: bool | None = None,
+    dry_run: bool = False,
+    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
+    resend: Literal["changed", "all"] = "changed",
+    input_name: str | None = None,
+) -> SyncReport:
+    """`publitrac.sync` for a pandas DataFrame (see its arguments), blocking, in a script as in Jupyter.
+
+    Raises:
+        SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
+    """
+    started: list[SyncReport] = []
+    try:
+        return run_blocking(
+            _sync(
+                df,
+                client,
+                started.append,
+                email=email,
+                mapping=mapping,
+                custom_fields=custom_fields,
+                concurrency=concurrency,
+                rate_limit=rate_limit,
+                max_attempts=max_attempts,
+                max_retry_time=max_retry_time,
+                progress=progress,
+                dry_run=dry_run,
+                ledger=ledger,
+                resend=resend,
+                input_name=input_name,
+            )
+        )
+    except KeyboardInterrupt as exc:
+        if not started:
+            raise
+        raise SyncInterrupted(started[0]) from exc
