@@ -125,3 +125,10 @@ def test_sigterm_stops_a_streamed_run_and_keeps_the_lines_written(
     sandbox.wait_until_applied(timeout=30)
     stored = {lead["email"] for lead in sandbox.leads()}
     assert set(accepted["email"]) <= stored
+    # The ledger's record of the run counts every row of the results file, the ones never read included.
+    ledger = publitrac.open_ledger()
+    assert ledger is not None
+    (run,) = ledger.runs(limit=1)
+    ledger.close()
+    assert run.interrupted and run.counts["rows"] == 3000
+    assert run.counts["not_sent"] == counts["not_sent"] and run.counts["accepted"] == counts["accepted"]
