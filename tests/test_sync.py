@@ -118,17 +118,16 @@ async def run_engine(
     async with pt.async_client() as client:
         engine = Engine(
             client,
-            report,
             redact=pt.redact,
             concurrency=concurrency,
             rate_limit=None,
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
-            progress=False,
+            progress=None,
             sleep=sleeps,
             clock=sleeps.clock,
         )
-        await engine.run(((i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
+        await engine.run(((report, i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
     report._finish()
     return report, sleeps
 

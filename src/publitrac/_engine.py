@@ -1,4 +1,4 @@
-"""The engine of every sync: `(position, body)` items sent concurrently, each outcome recorded by position.
+"""The engine of every sync: `(rows, position, body)` items sent concurrently, each outcome recorded in `rows`.
 
 How it sends (the in-memory sync, the streaming sync and each Dask partition all use it):
 
@@ -14,6 +14,9 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
   answer. So many rows in a row without any answer stop it too (the host is gone). A 429 or 503 with
   `Retry-After` holds back every worker until then, so that a rate-limited run does not spend its attempts on
   more refusals.
+- Each item names where its outcome goes: `rows` (a `SyncReport`, or one batch of a stream) and the row's
+  position in it; the engine writes status, HTTP status, attempts, time and error there, and calls `on_done` once
+  a row has its final status.
 - Rows that share an email (trimmed, case-insensitive) are sent one after another, in the order the items come,
   never concurrently: the later row always reaches Publitrac last, so it wins.
 """
@@ -25,7 +28,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import tenacity
@@ -35,7 +38,7 @@ from publitrac_client.models import LeadSyncRequest
 
 from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Transient, post_lead, request_left
 from ._exceptions import ConnectionFailed
-from ._report import ACCEPTED, FAILED, IN_FLIGHT, INVALID, NOT_SENT, RETRY_WAIT, UNCHANGED, SyncReport
+from ._report import ACCEPTED, FAILED, IN_FLIGHT, NOT_SENT, RETRY_WAIT
 
 BACKOFF_INITIAL = 0.25
 BACKOFF_MAX = 10.0
@@ -47,27 +50,46 @@ UNREACHABLE_AFTER = 64
 logger = logging.getLogger("publitrac")
 
 
+class Rows(Protocol):
+    """Where the engine records outcomes: arrays by position, as a `SyncReport` has them."""
+
+    _status: np.ndarray
+    _http_status: np.ndarray
+    _attempts: np.ndarray
+    _elapsed_ms: np.ndarray
+    _errors: np.ndarray
+
+
+Item = tuple[Rows, int, dict[str, Any]]
+
+
 class Engine:
-    """Sends `(position, body)` items with bounded concurrency and records each outcome in a SyncReport."""
+    """Sends `(rows, position, body)` items with bounded concurrency and records each outcome in its rows.
+
+    Args (besides the run settings):
+        client: the generated client, open for the run.
+        redact: hides secrets in error texts.
+        progress: the number of rows to send, for a progress bar; None: no bar.
+        sleep, clock: injected by tests.
+        on_done: called with `(rows, position, accepted)` once a row has its final status.
+    """
 
     def __init__(
         self,
         client: AuthenticatedClient,
-        report: SyncReport,
         *,
         redact: Callable[[str], str],
         concurrency: int,
         rate_limit: float | None,
         max_attempts: int,
         max_retry_time: float,
-        progress: bool,
+        progress: int | None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        on_accepted: Callable[[int], None] | None = None,
+        on_done: Callable[[Rows, int, bool], None] | None = None,
     ) -> None:
         self._client = client
-        self._on_accepted = on_accepted
-        self._report = report
+        self._on_done = on_done
         self._redact = redact
         self._concurrency = concurrency
         self._limiter = rate_limiter(rate_limit)
@@ -79,7 +101,7 @@ class Engine:
         self._clock = clock
         self._resume_at = 0.0
         self._chains: dict[str, asyncio.Future[None]] = {}
-        self._items: Iterator[tuple[int, dict[str, Any]]] = iter(())
+        self._items: Iterator[Item] = iter(())
         self._serial: np.ndarray | None = None
         self.done = 0
         self.failed = 0
@@ -89,20 +111,18 @@ class Engine:
         self._silence: int | None = None
         self._silences = 0
 
-    async def run(
-        self, items: Iterable[tuple[int, dict[str, Any]]], serial: np.ndarray | None = None
-    ) -> None:
+    async def run(self, items: Iterable[Item], serial: np.ndarray | None = None) -> None:
         """Send every item; return when all are answered, raise what stops the run.
 
         Args:
-            items: `(position, body)` pairs, in the order to send them.
+            items: `(rows, position, body)`, in the order to send them: the outcome goes to `rows` at `position`.
             serial: boolean mask by position of the rows whose email is shared with another row (they are
                 chained by email); None chains every row by email.
         """
         self._items = iter(items)
         self._serial = serial
         workers = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
-        progress = asyncio.create_task(self._show_progress()) if self._progress else None
+        progress = asyncio.create_task(self._show_progress()) if self._progress is not None else None
         try:
             done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
             errors = [task.exception() for task in done if not task.cancelled() and task.exception()]
@@ -125,9 +145,9 @@ class Engine:
             item = next(items, None)
             if item is None:
                 return
-            position, body = item
+            rows, position, body = item
             if serial is not None and not serial[position]:
-                await self._send(position, body)
+                await self._send(rows, position, body)
                 continue
             # Registered before any await, so chains follow the iteration order, which is the row order.
             key = str(body["leadInfo"].get("email", "")).lower()
@@ -137,15 +157,14 @@ class Engine:
             try:
                 if previous is not None:
                     await asyncio.shield(previous)
-                await self._send(position, body)
+                await self._send(rows, position, body)
             finally:
                 if not mine.done():
                     mine.set_result(None)
                 if chains.get(key) is mine:
                     del chains[key]
 
-    async def _attempt(self, position: int, request: LeadSyncRequest) -> LeadAnswer:
-        report = self._report
+    async def _attempt(self, report: Rows, position: int, request: LeadSyncRequest) -> LeadAnswer:
         if self._resume_at:
             # The server asked everyone to hold back (429 or 503 with Retry-After): sending before then would
             # only collect more refusals and burn attempts.
@@ -167,7 +186,7 @@ class Engine:
             raise
         if outcome.timed_out:
             if silence is not None and silence == self._silence:
-                self._stop_silent(position, outcome)
+                self._stop_silent(report, position, outcome)
             if self._silence is None:
                 self._silences += 1
                 self._silence = self._silences
@@ -178,29 +197,30 @@ class Engine:
             self._resume_at = max(self._resume_at, self._clock() + min(retry_after, self._max_retry_time))
         return outcome
 
-    def _stop_silent(self, position: int, outcome: LeadAnswer) -> None:
+    def _stop_silent(self, report: Rows, position: int, outcome: LeadAnswer) -> None:
         """Stop the run: this try timed out, as one before it did, with no answer to anything in between."""
-        report = self._report
         report._status[position] = FAILED
         report._errors[position] = outcome.error
         report._http_status[position] = TRANSPORT_ERROR
         self.done += 1
         self.failed += 1
+        if self._on_done is not None:
+            self._on_done(report, position, False)
         error = outcome.error or "no answer"
         hint = " (the server takes connections but does not answer)" if error.startswith("no answer") else ""
         raise ConnectionFailed(
             f"Stopped: {error} on two tries in a row, with no answer to any request in between{hint}"
         )
 
-    async def _send(self, position: int, body: dict[str, Any]) -> None:
-        report = self._report
+    async def _send(self, report: Rows, position: int, body: dict[str, Any]) -> None:
         started = time.perf_counter()
         try:
             request = LeadSyncRequest.from_dict(body)
-            answer = await self._attempt(position, request)
+            answer = await self._attempt(report, position, request)
             code, error = answer.status_code, answer.error
             if error is not None and self._max_attempts > 1 and answer.retryable:
-                code, error = await self._retry(position, request, Transient(code, error, answer.retry_after))
+                first = Transient(code, error, answer.retry_after)
+                code, error = await self._retry(report, position, request, first)
         except (KeyError, TypeError, ValueError) as exc:
             code, error = TRANSPORT_ERROR, f"not sent: malformed body: {type(exc).__name__}: {exc}"[:300]
         finally:
@@ -212,12 +232,14 @@ class Engine:
             # A retried row keeps the error of its failed attempt until here.
             report._errors[position] = None
             self._unreachable = 0
-            if self._on_accepted is not None:
-                self._on_accepted(position)
+            if self._on_done is not None:
+                self._on_done(report, position, True)
             return
         report._status[position] = FAILED
         report._errors[position] = error
         self.failed += 1
+        if self._on_done is not None:
+            self._on_done(report, position, False)
         if code != TRANSPORT_ERROR:
             self._unreachable = 0  # an answer, even a refusal, means the host is reachable
         elif not error.startswith("not sent"):
@@ -226,10 +248,9 @@ class Engine:
                 raise ConnectionFailed(f"Stopped: {self._unreachable} rows in a row got no answer ({error})")
 
     async def _retry(
-        self, position: int, request: LeadSyncRequest, first: Transient
+        self, report: Rows, position: int, request: LeadSyncRequest, first: Transient
     ) -> tuple[int, str | None]:
         """Attempts 2..max_attempts of one row; `first` is the transient failure of attempt 1."""
-        report = self._report
         pending: Transient | None = first
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -262,7 +283,7 @@ class Engine:
                         # Replays attempt 1's outcome, so that tenacity counts it and waits before attempt 2.
                         failure, pending = pending, None
                         raise failure
-                    answer = await self._attempt(position, request)
+                    answer = await self._attempt(report, position, request)
                     if answer.error is not None and answer.retryable:
                         raise Transient(answer.status_code, answer.error, answer.retry_after)
                     return answer.status_code, answer.error
@@ -273,8 +294,7 @@ class Engine:
     async def _show_progress(self) -> None:
         from tqdm.auto import tqdm
 
-        total = int((~np.isin(self._report._status, (INVALID, UNCHANGED))).sum())
-        bar = tqdm(total=total, unit="row", desc="publitrac sync", dynamic_ncols=True)
+        bar = tqdm(total=self._progress, unit="row", desc="publitrac sync", dynamic_ncols=True)
         shown_failed = 0
         try:
             while True:

@@ -5,14 +5,14 @@ iterable of DataFrames. Either way:
 
 1. The columns are mapped on the first batch; every later batch must have the same columns.
 2. Each batch is validated as it is read (`_validation.check`), and its valid rows' bodies are built lazily.
-3. All batches feed **one** stream of `(position, body)` items into the engine (`_engine`), positions
-   counting rows from the start of the stream, and every row is chained by email (the engine's `serial=None`
-   path): a row never overtakes an earlier row with the same email, even one from an earlier batch.
-4. The engine writes each row's outcome through `_Window`, which maps a stream position to its batch's own
-   small `SyncReport`. A batch is flushed once all its rows have their final status and every earlier batch
-   is flushed: its lines go to the results file (one line per input row, in input order, as the run goes),
-   its counts to the totals, and the batch is dropped. Batches are read only as the workers ask for rows, so
-   what is in memory is the batches from the oldest unfinished row to the newest row read.
+3. All batches feed **one** stream of `(batch, position in the batch, body)` items into the engine (`_engine`),
+   and every row is chained by email (the engine's `serial=None` path): a row never overtakes an earlier row with
+   the same email, even one from an earlier batch.
+4. The engine writes each row's outcome into its batch's own small `SyncReport`; `_Window` keeps the batches in
+   memory in order. A batch is flushed once all its rows have their final status and every earlier batch is
+   flushed: its lines go to the results file (one line per input row, in input order, as the run goes), its
+   counts to the totals, and the batch is dropped. Batches are read only as the workers ask for rows, so what is
+   in memory is the batches from the oldest unfinished row to the newest row read.
 
 With a ledger (as `publitrac.sync`: the default SQLite file, a path, a `postgresql://` URL, or False), each batch's
 rows that Publitrac already has are `unchanged` and not sent, and acceptances are recorded as they happen; the
@@ -37,7 +37,7 @@ still wins (a rerun re-sends such a pair rather than leave the older row last).
 from __future__ import annotations
 
 import asyncio
-import bisect
+import collections
 import contextlib
 import csv
 import io
@@ -59,12 +59,12 @@ from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
 from ._blocking import run_blocking
 from ._bodies import build_bodies
 from ._client import Publitrac
-from ._engine import Engine, interactive
+from ._engine import Engine, Item, Rows, interactive
 from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
 from ._incremental import IncrementalRun, open_for_run, store_errors
 from ._ledger import Destination, Ledger
 from ._mapping import LeadMapping, map_columns
-from ._report import ACCEPTED, CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
+from ._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
 from ._settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
@@ -77,7 +77,6 @@ from ._validation import check
 logger = logging.getLogger("publitrac")
 KEPT_PROBLEMS = 1000
 KEPT_FAILURES = 100
-_FINAL = (ACCEPTED, FAILED)
 
 
 class StreamReport:
@@ -191,70 +190,53 @@ class StreamReport:
 
 
 class _Batch:
-    __slots__ = ("incremental", "pending", "read", "report", "start")
+    """One batch in memory: its own small SyncReport, whose per-row arrays the engine writes to directly."""
 
-    def __init__(self, start: int, report: SyncReport, pending: int) -> None:
+    __slots__ = (
+        "_attempts",
+        "_elapsed_ms",
+        "_errors",
+        "_http_status",
+        "_status",
+        "incremental",
+        "pending",
+        "read",
+        "report",
+        "start",
+    )
+
+    def __init__(self, start: int, report: SyncReport) -> None:
         self.start = start
         self.report = report
-        self.pending = pending  # rows to send without a final status
+        self._status = report._status
+        self._http_status = report._http_status
+        self._attempts = report._attempts
+        self._elapsed_ms = report._elapsed_ms
+        self._errors = report._errors
+        self.pending = 0  # rows to send without a final status
         self.read = False  # every item of the batch handed to the engine
         self.incremental: IncrementalRun | None = None
 
 
-class _Column:
-    """One of a SyncReport's per-row arrays, addressed by stream position across the batches in memory."""
-
-    __slots__ = ("_name", "_window")
-
-    def __init__(self, window: _Window, name: str) -> None:
-        self._window = window
-        self._name = name
-
-    def __getitem__(self, position: int) -> Any:
-        batch = self._window.batch(position)
-        return getattr(batch.report, self._name)[position - batch.start]
-
-    def __setitem__(self, position: int, value: Any) -> None:
-        batch = self._window.batch(position)
-        array = getattr(batch.report, self._name)
-        local = position - batch.start
-        if self._name == "_status" and value in _FINAL and array[local] not in _FINAL:
-            batch.pending -= 1
-            report = self._window._report
-            report.answered += 1
-            if value == FAILED:
-                report.failed_so_far += 1
-        array[local] = value
-
-
 class _Window:
-    """The batches in memory, in order; stands in for the engine's SyncReport (same per-row attributes)."""
+    """The batches in memory, in order, from the oldest with a row unanswered to the newest read."""
 
     def __init__(self, report: StreamReport, results: IO[str] | None) -> None:
         self._report = report
         self._results = results
-        self._batches: list[_Batch] = []
-        self._starts: list[int] = []
-        self._last: _Batch | None = None
-        self._status = _Column(self, "_status")
-        self._http_status = _Column(self, "_http_status")
-        self._attempts = _Column(self, "_attempts")
-        self._elapsed_ms = _Column(self, "_elapsed_ms")
-        self._errors = _Column(self, "_errors")
+        self._batches: collections.deque[_Batch] = collections.deque()
 
-    def batch(self, position: int) -> _Batch:
-        last = self._last
-        if last is not None and last.start <= position < last.start + len(last.report):
-            return last
-        found = self._batches[bisect.bisect_right(self._starts, position) - 1]
-        self._last = found
-        return found
-
-    def accepted(self, position: int) -> None:
-        """The engine's callback for an accepted row: its batch's ledger queue records it."""
-        batch = self.batch(position)
-        if batch.incremental is not None:
-            batch.incremental.accepted(position - batch.start)
+    def done(self, rows: Rows, local: int, accepted: bool) -> None:
+        """The engine's `on_done`: a row of a batch has its final status (its ledger queue records an acceptance)."""
+        batch: _Batch = rows  # type: ignore[assignment]  # the items name their batch as their rows
+        batch.pending -= 1
+        report = self._report
+        report.answered += 1
+        if accepted:
+            if batch.incremental is not None:
+                batch.incremental.accepted(local)
+        else:
+            report.failed_so_far += 1
 
     def flush_ledger(self) -> None:
         for batch in self._batches:
@@ -263,15 +245,11 @@ class _Window:
 
     def add(self, batch: _Batch) -> None:
         self._batches.append(batch)
-        self._starts.append(batch.start)
 
     def flush(self, *, everything: bool = False) -> None:
         """Record and drop the finished batches at the front (every batch, whatever its state, at the end)."""
         while self._batches and (everything or (self._batches[0].read and self._batches[0].pending <= 0)):
-            batch = self._batches.pop(0)
-            self._starts.pop(0)
-            if self._last is batch:
-                self._last = None
+            batch = self._batches.popleft()
             if batch.incremental is not None:
                 batch.incremental.flush()
             self._report._add(batch.start, batch.report)
@@ -401,7 +379,7 @@ async def _stream(
     window = _Window(report, results)
     lead_mapping: list[LeadMapping] = []
 
-    def items() -> Iterator[tuple[int, dict[str, Any]]]:
+    def items() -> Iterator[Item]:
         start = 0
         columns: list[Any] | None = None
         for frame in batches:
@@ -428,7 +406,7 @@ async def _stream(
             batch_report = SyncReport(
                 shell, emails=frame[chosen.email], problems=problems, invalid=invalid, dry_run=dry_run
             )
-            batch = _Batch(start, batch_report, 0)
+            batch = _Batch(start, batch_report)
             report.rows += len(frame)
             report.batches += 1
             window.add(batch)
@@ -438,7 +416,7 @@ async def _stream(
             if not dry_run:
                 batch.pending = len(positions)
                 for local, body in build_bodies(frame, chosen, positions):
-                    yield start + local, body
+                    yield batch, local, body
             del frame
             batch.read = True
             window.flush()
@@ -454,14 +432,13 @@ async def _stream(
             async with client.async_client(max_connections=concurrency) as generated:
                 engine = Engine(
                     generated,
-                    window,  # type: ignore[arg-type]
                     redact=client.redact,
                     concurrency=concurrency,
                     rate_limit=rate_limit,
                     max_attempts=max_attempts,
                     max_retry_time=max_retry_time,
-                    progress=False,
-                    on_accepted=window.accepted if ledgered is not None else None,
+                    progress=None,
+                    on_done=window.done,
                 )
                 ticker = asyncio.create_task(_show_progress(engine, report)) if show else None
                 flusher = asyncio.create_task(_flush_periodically(window)) if ledgered is not None else None

@@ -30,7 +30,7 @@ import pandas as pd
 from ._blocking import run_blocking
 from ._bodies import build_bodies
 from ._client import Publitrac
-from ._engine import Engine, interactive
+from ._engine import Engine, Rows, interactive
 from ._exceptions import PublitracError, SyncInterrupted
 from ._incremental import IncrementalRun, open_for_run
 from ._ledger import Ledger
@@ -173,16 +173,16 @@ async def _send(
         async with client.async_client(max_connections=concurrency) as generated:
             engine = Engine(
                 generated,
-                report,
                 redact=client.redact,
                 concurrency=min(concurrency, len(positions)),
                 rate_limit=rate_limit,
                 max_attempts=max_attempts,
                 max_retry_time=max_retry_time,
-                progress=show,
-                on_accepted=incremental.accepted if incremental is not None else None,
+                progress=len(positions) if show else None,
+                on_done=None if incremental is None else _recorder(incremental),
             )
-            await engine.run(build_bodies(df, lead_mapping, positions), serial)
+            items = ((report, position, body) for position, body in build_bodies(df, lead_mapping, positions))
+            await engine.run(items, serial)
     except PublitracError as exc:
         report._finish(interrupted=True)
         exc.report = report
@@ -197,6 +197,16 @@ async def _send(
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
     report._finish()
+
+
+def _recorder(incremental: IncrementalRun) -> Callable[[Rows, int, bool], None]:
+    """The engine's `on_done`: each accepted row goes to the ledger's queue."""
+
+    def done(rows: Rows, position: int, accepted: bool) -> None:
+        if accepted:
+            incremental.accepted(position)
+
+    return done
 
 
 async def sync_async(
