@@ -34,6 +34,9 @@ def test_validate_streams_in_batches(capsys: pytest.CaptureFixture[str]) -> None
     assert "in batches of 64 rows" in shown and "(UTF-8, delimiter ',')" in shown
     assert f"300 rows, {VALID} valid, {INVALID} invalid" in shown
     assert "row 17 (E-mail Address): email is missing" in shown
+    # The example's two rows of one email (rows 42 and 251) are in different batches: no warning, and it says so.
+    assert "same email as" not in shown
+    assert "Duplicate emails are looked for within each batch of 64 rows" in shown
 
 
 def test_big_files_are_streamed_without_asking(

@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import publitrac
 from publitrac import Publitrac
 from publitrac._bodies import iter_bodies
-from publitrac._fingerprints import chain_groups, email_keys, lead_keys
+from publitrac._fingerprints import KeySet, chain_groups, email_keys, lead_keys
 from publitrac._ledger import (
     LEDGER_ENV,
     Destination,
@@ -135,6 +137,17 @@ def test_a_shared_email_chains_its_rows() -> None:
     chained = chain_groups(emails, bodies, np.array([True, False, True, True]))
     assert chained[0] == 10 and chained[1] == 20
     assert len({int(k) for k in chained}) == 4  # the same body twice is a different sequence
+
+
+@given(st.lists(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40), max_size=30))
+def test_a_key_set_holds_what_was_added_batch_by_batch(batches: list[list[int]]) -> None:
+    seen, expected = KeySet(), set()
+    probe = np.array(sorted({k for batch in batches for k in batch} | {0, 1, -1}), dtype=np.int64)
+    for batch in batches:
+        seen.add(np.array(batch, dtype=np.int64))
+        expected |= set(batch)
+        assert seen.contains(probe).tolist() == [int(k) in expected for k in probe]
+        assert len(seen) == len(expected)
 
 
 # -- the store -----------------------------------------------------------------------------------------------

@@ -147,6 +147,12 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     _print_problems(report, out)
+    if report.batches > 1:
+        print(
+            f"Duplicate emails are looked for within each batch of {batches.batch_rows:,} rows; across batches a "
+            "sync still sends the rows of one email in file order, the later winning.",
+            file=out,
+        )
     return 1 if invalid else 0
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 from ._values import convert_column, normalised_emails
 from ._mapping import EMAIL_FIELD, LeadMapping, field_plan
 
-__all__ = ["FINGERPRINT_VERSION", "chain_groups", "email_keys", "lead_keys"]
+__all__ = ["FINGERPRINT_VERSION", "KeySet", "chain_groups", "email_keys", "lead_keys"]
 
 FINGERPRINT_VERSION: Final = 1
 """Changes whenever the way keys are computed changes (every lead then counts as changed, once)."""
@@ -227,3 +227,45 @@ def chain_groups(email_keys: np.ndarray, body_keys: np.ndarray, serial: np.ndarr
                 own[i] = _mix(np.array([previous * _U64(0x9E3779B97F4A7C15) + own[i]], dtype=np.uint64))[0]
         last[email] = own[i]
     return chained
+
+
+class KeySet:
+    """A growing set of 64-bit keys (the emails a stream has sent so far, say): batches added, membership tested.
+
+    The keys are kept in a few sorted arrays of decreasing size; one added batch is merged with the smaller
+    arrays as long as they are not larger than it, so every key is merged O(log n) times and a test costs a
+    binary search per array: a stream of n keys costs O(n log n) in all, not a sort of everything per batch.
+
+    Example:
+        >>> seen = KeySet()
+        >>> seen.add(np.array([5, 3, 5], dtype=np.int64))
+        >>> seen.add(np.array([9], dtype=np.int64))
+        >>> seen.contains(np.array([3, 4, 9], dtype=np.int64)).tolist()
+        [True, False, True]
+        >>> len(seen)
+        3
+    """
+
+    def __init__(self) -> None:
+        self._levels: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(len(level) for level in self._levels)
+
+    def add(self, keys: np.ndarray) -> None:
+        """Add keys (any order, repeats allowed)."""
+        merged = np.unique(keys)
+        merged = merged[~self.contains(merged)]  # the arrays stay disjoint: len() counts each key once
+        if not len(merged):
+            return
+        while self._levels and len(self._levels[-1]) <= len(merged):
+            merged = np.union1d(self._levels.pop(), merged)
+        self._levels.append(merged)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """A boolean mask: which of `keys` are in the set."""
+        found = np.zeros(len(keys), dtype=bool)
+        for level in self._levels:
+            at = np.minimum(np.searchsorted(level, keys), len(level) - 1)
+            found |= level[at] == keys
+        return found

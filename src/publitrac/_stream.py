@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,7 @@ from ._blocking import run_blocking
 from ._bodies import build_bodies
 from ._client import Publitrac
 from ._engine import Engine, Item, Rows, interactive
+from ._fingerprints import KeySet
 from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
 from ._incremental import IncrementalRun, open_for_run, store_errors
 from ._ledger import Destination, Ledger
@@ -228,7 +229,7 @@ class _Window:
 
     def done(self, rows: Rows, local: int, accepted: bool) -> None:
         """The engine's `on_done`: a row of a batch has its final status (its ledger queue records an acceptance)."""
-        batch: _Batch = rows  # type: ignore[assignment]  # the items name their batch as their rows
+        batch = cast(_Batch, rows)  # the items name their batch as their rows
         batch.pending -= 1
         report = self._report
         report.answered += 1
@@ -299,7 +300,7 @@ class _Ledgered:
         self.owns = owns
         self.resend = resend
         self.run_id: int | None = None
-        self._sent: list[np.ndarray] = []  # email keys of the rows sent so far, one sorted array per batch
+        self._sent = KeySet()  # email keys of the rows sent so far
 
     def start(self, report: StreamReport, input_name: str | None) -> None:
         self.run_id = report.run_id = self.store.start_run(self.destination, input_name=input_name, rows=0)
@@ -321,17 +322,17 @@ class _Ledgered:
         incremental.run_id = self.run_id
         batch.incremental = incremental
         keys = incremental._emails
-        if self._sent and len(to_send) < len(positions):
+        if len(self._sent) and len(to_send) < len(positions):
             # An earlier batch sends a row of this email: a later row that the ledger calls unchanged is sent
             # too, after it (the engine chains them), or the earlier row would end up winning.
             held = positions[np.isin(positions, to_send, invert=True)]
-            forced = held[np.isin(keys[held], np.concatenate(self._sent))]
+            forced = held[self._sent.contains(keys[held])]
             if len(forced):
                 batch.report._status[forced] = NOT_SENT
                 incremental._recorded[forced] = False
                 to_send = np.union1d(to_send, forced)
         if len(to_send):
-            self._sent.append(np.unique(keys[to_send]))
+            self._sent.add(keys[to_send])
         return to_send
 
     def finish(self, report: StreamReport) -> None:
