@@ -259,7 +259,8 @@ class KeySet:
         if not len(merged):
             return
         while self._levels and len(self._levels[-1]) <= len(merged):
-            merged = np.union1d(self._levels.pop(), merged)
+            # two sorted, disjoint runs: a stable sort (timsort) merges them in linear time
+            merged = np.sort(np.concatenate([self._levels.pop(), merged]), kind="stable")
         self._levels.append(merged)
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
