@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -146,8 +147,11 @@ def test_ctrl_c_in_a_streamed_sync_inside_a_running_loop_stops_the_sending(tmp_p
     api = Recorder()
     answered = api.handle
 
+    interrupted = threading.Event()
+
     async def handle(request: httpx.Request) -> httpx.Response:
-        if api.calls == 40:
+        if api.calls >= 40 and not interrupted.is_set():
+            interrupted.set()
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
         await asyncio.sleep(0.002)
         return await answered(request)
@@ -175,6 +179,93 @@ def test_ctrl_c_in_a_streamed_sync_inside_a_running_loop_stops_the_sending(tmp_p
     table = pd.read_csv(results, dtype=str, keep_default_na=False)
     assert table["row"].tolist() == [str(i) for i in range(report.rows)]
     assert report.rows < 3000 and not report.results_complete  # a user's generator is never drained
+
+
+def test_a_notebook_streams_from_a_database_cursor_made_in_its_own_thread() -> None:
+    """`pd.read_sql(..., chunksize=)` over a sqlite3 connection made in the notebook: sqlite3 refuses any other
+    thread, and in a notebook the run goes on a worker thread; the batches are taken on the notebook's."""
+    api = Recorder()
+    pt = Publitrac(
+        api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle)
+    )
+    db = sqlite3.connect(":memory:")
+    frame(250, invalid_every=50).to_sql("leads", db, index=False)
+
+    async def notebook_cell() -> StreamReport:
+        chunks = pd.read_sql("SELECT * FROM leads ORDER BY rowid", db, chunksize=40)
+        return publitrac.sync(chunks, pt, concurrency=8, progress=False)
+
+    report = asyncio.run(notebook_cell())
+    assert report.rows == 250 and report.batches == 7
+    assert report.counts["accepted"] == 245 and report.counts["invalid"] == 5 and api.calls == 245
+
+
+def test_ctrl_c_while_a_notebook_reads_a_batch_stops_the_run() -> None:
+    """The interrupt lands while the notebook's thread takes a batch for the run's worker thread: the run is
+    cancelled, nothing waits forever for that batch."""
+    api = Recorder()
+    pt = Publitrac(
+        api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(api.handle)
+    )
+    data = frame(2000)
+
+    def batches() -> Iterator[pd.DataFrame]:
+        for number, start in enumerate(range(0, 2000, 100)):
+            if number == 5:
+                assert threading.current_thread() is threading.main_thread()
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+                time.sleep(1)  # the interrupt arrives during the read
+            yield data.iloc[start : start + 100]
+
+    async def notebook_cell() -> None:
+        publitrac.sync(batches(), pt, concurrency=4, progress=False)
+
+    loop = asyncio.new_event_loop()
+    started = time.monotonic()
+    try:
+        with pytest.raises(publitrac.SyncInterrupted) as caught:
+            loop.run_until_complete(notebook_cell())
+    finally:
+        loop.close()
+    assert time.monotonic() - started < 30
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and report.interrupted
+    assert report.rows == 500 and sum(report.counts.values()) == 500 and api.calls <= 500
+
+
+def test_ctrl_c_in_a_notebook_still_lists_the_rows_of_the_file_never_read(tmp_path: Path) -> None:
+    api = Recorder()
+    answered = api.handle
+
+    interrupted = threading.Event()
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if api.calls >= 150 and not interrupted.is_set():
+            interrupted.set()
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+        await asyncio.sleep(0.002)
+        return await answered(request)
+
+    pt = Publitrac(api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handle))
+    path = tmp_path / "leads.csv"
+    frame(2000).to_csv(path, index=False)
+    results = tmp_path / "results.csv"
+
+    async def notebook_cell() -> None:
+        publitrac.sync_file(path, pt, batch_rows=100, concurrency=4, progress=False, results_path=results)
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(publitrac.SyncInterrupted) as caught:
+            loop.run_until_complete(notebook_cell())
+    finally:
+        loop.close()
+    report = caught.value.report
+    assert isinstance(report, StreamReport) and report.interrupted and report.results_complete
+    assert report.rows == 2000 and report.not_read >= 1000 and api.calls < 2000
+    table = pd.read_csv(results, dtype=str, keep_default_na=False)
+    assert table["row"].tolist() == [str(i) for i in range(2000)]
+    assert (table.tail(report.not_read)["status"] == "not_sent").all()
 
 
 def test_results_file_has_one_line_per_row_in_input_order(tmp_path: Path) -> None:

@@ -5,6 +5,10 @@ turns Ctrl-C into a cancellation of the run: the run finishes its report, then `
 Where an event loop already runs (a Jupyter kernel), the coroutine runs on a loop of its own in a worker thread;
 Ctrl-C (the kernel's interrupt) reaches the waiting thread, which cancels the run on its loop and waits for it to
 finish its report before raising `KeyboardInterrupt`: nothing goes on sending behind the user's back.
+
+A user's objects may be tied to the thread that made them (a `sqlite3` connection behind
+`pd.read_sql(..., chunksize=)`): `CallerThread` runs such calls on the calling thread, which serves them while it
+waits for the run.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from collections.abc import Coroutine
+import queue
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["run_blocking"]
+__all__ = ["CallerThread", "run_blocking"]
 
 T = TypeVar("T")
 
@@ -44,8 +50,72 @@ class _Handle:
                 loop.call_soon_threadsafe(task.cancel)
 
 
-def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+class CallerThread:
+    """Calls made from the run's thread, carried out on the thread that started the run (see `run_blocking`).
+
+    Example:
+        >>> caller = CallerThread()
+        >>> caller.call(threading.current_thread) is threading.current_thread()   # no worker thread: direct
+        True
+    """
+
+    def __init__(self) -> None:
+        self._thread = threading.current_thread()
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None]
+        self._calls = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def call(self, function: Callable[[], T]) -> T:
+        """`function()`, on the calling thread; directly when already there.
+
+        Raises:
+            asyncio.CancelledError: the run is being stopped (Ctrl-C), and the calling thread serves no more calls.
+            Whatever `function` raises.
+        """
+        if threading.current_thread() is self._thread:
+            return function()
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise asyncio.CancelledError
+            self._calls.put((function, done))
+        return done.result()
+
+    def serve(self, run: concurrent.futures.Future[Any]) -> None:
+        """Carry out the calls until `run` is done (on the calling thread)."""
+        run.add_done_callback(lambda _: self._calls.put(None))
+        while (item := self._calls.get()) is not None:
+            function, done = item
+            try:
+                result = function()
+            except Exception as exc:
+                done.set_exception(exc)
+            except BaseException:  # Ctrl-C during the call: the run is cancelled (see run_blocking)
+                done.set_exception(asyncio.CancelledError())
+                raise
+            else:
+                done.set_result(result)
+
+    def close(self) -> None:
+        """Serve no more calls: the waiting ones and any later one raise CancelledError on the run's thread."""
+        with self._lock:
+            self._closed = True
+            while True:
+                try:
+                    item = self._calls.get_nowait()
+                except queue.Empty:
+                    return
+                if item is not None and not item[1].done():
+                    item[1].set_exception(asyncio.CancelledError())
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T], caller: CallerThread | None = None) -> T:
     """Run `coroutine` to its end and return its result.
+
+    Args:
+        coroutine: the run.
+        caller: serves calls on this thread while the run goes on a worker thread (made on this thread).
 
     Raises:
         KeyboardInterrupt: Ctrl-C; the run was cancelled and has finished (its report accounts for every row).
@@ -65,8 +135,12 @@ def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="publitrac-sync") as pool:
         future = pool.submit(asyncio.run, handle.run(coroutine))
         try:
+            if caller is not None:
+                caller.serve(future)
             return future.result()
         except KeyboardInterrupt:
+            if caller is not None:
+                caller.close()  # before the cancellation: the run may be waiting for a call
             handle.cancel()
             with contextlib.suppress(BaseException):  # the cancellation just asked for, or the run's own end
                 future.result()

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
-from ._blocking import run_blocking
+from ._blocking import CallerThread, run_blocking
 from ._bodies import build_bodies
 from ._client import Publitrac
 from ._engine import Engine, Item, Rows, interactive
@@ -487,10 +487,16 @@ async def _show_progress(engine: Any, report: StreamReport) -> None:
 
 
 class _Source:
-    """The batches, taken one at a time; says whether they ran out (`ended`) or broke off (`failed`)."""
+    """The batches, taken one at a time on the caller's thread; says whether they ran out (`ended`) or broke off
+    (`failed`).
 
-    def __init__(self, batches: Iterable[pd.DataFrame]) -> None:
+    In Jupyter the run goes on a worker thread, but a user's iterable may be tied to the thread that made it (a
+    `sqlite3` connection behind `pd.read_sql(..., chunksize=)` refuses any other): each batch is taken on the
+    thread that called the sync (`CallerThread`)."""
+
+    def __init__(self, batches: Iterable[pd.DataFrame], caller: CallerThread) -> None:
         self._batches = iter(batches)
+        self._caller = caller
         self.ended = False
         self.failed = False
 
@@ -498,13 +504,22 @@ class _Source:
         return self
 
     def __next__(self) -> pd.DataFrame:
-        try:
+        taken = False
+
+        def take() -> pd.DataFrame:
+            nonlocal taken
+            taken = True
             return next(self._batches)
+
+        try:
+            return self._caller.call(take)
         except StopIteration:
             self.ended = True
             raise
         except BaseException:
-            self.failed = True  # a generator that raised is finished: nothing more can be read from it
+            # A generator that raised is finished: nothing more can be read from it. A call refused before it
+            # ran (the run stopping) leaves the source as it was: a file's rest can still be listed.
+            self.failed = taken
             raise
 
 
@@ -636,7 +651,8 @@ def sync_stream(
     handle, path = _open_results(results_path)
     if report is None:
         report = StreamReport(dry_run=dry_run, results_path=path, source=source)
-    rows = _Source(batches)
+    caller = CallerThread()
+    rows = _Source(batches, caller)
     with contextlib.ExitStack() as stack:
         if handle is not None:
             stack.callback(handle.close)
@@ -668,7 +684,7 @@ def sync_stream(
             return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
 
         try:
-            result = run_blocking(coroutine)
+            result = run_blocking(coroutine, caller)
         except KeyboardInterrupt as exc:
             finish()
             raise SyncInterrupted(report) from exc  # type: ignore[arg-type]
