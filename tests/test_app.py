@@ -86,6 +86,25 @@ def test_mapping_change_is_what_is_sent(make_sandbox: Callable[..., Any]) -> Non
     app.close()
 
 
+def test_the_email_column_picked_in_explore_is_the_one_map_sends() -> None:
+    from publitrac.widgets._mapping_editor import IGNORE
+
+    frame = pd.DataFrame(
+        {"Email": ["ana@example.com", "bo@example.com"], "Work email": ["ana@acme.com", "bo@acme.com"]}
+    )
+    app = PushApp(frame, environ={})
+    assert app.explorer is not None and app.editor is not None and app.editor.mapping is not None
+    assert app.explorer.email_column.value == "Email" and app.editor.mapping.email == "Email"
+    app.explorer.email_column.value = "Work email"  # Explore's Email column box
+    assert app.editor.mapping.email == "Work email"
+    assert app.editor.dropdowns["Email"].value == IGNORE  # not sent as a second email
+    app.editor.dropdowns["Email"].value = "email"  # and back, from the Map step: two emails, not valid yet
+    assert app.editor.mapping is None and app.explorer.email_column.value == "Work email"
+    app.editor.dropdowns["Work email"].value = IGNORE
+    assert app.editor.mapping.email == "Email" and app.explorer.email_column.value == "Email"
+    app.close()
+
+
 def test_failed_rows_retried_into_one_view(make_sandbox: Callable[..., Any]) -> None:
     faulty = make_sandbox(error_5xx=0.6, seed=5)
     frame = pd.DataFrame({"email": [f"lead{i}@example.com" for i in range(30)]})

@@ -276,11 +276,21 @@ class PushApp(widgets.VBox):
         self.explore_box.children = [self.explorer]
         self.editor = MappingEditor(frame)
         self.editor.observe(lambda _: self._on_mapping(), names="mapping")
+        # One email column for the page: picked in Explore, it is the one Map sends, and the other way round.
+        explorer, editor = self.explorer, self.editor
+        explorer.email_column.observe(lambda change: editor.use_email(change["new"]), names="value")
+        editor.observe(lambda _: self._follow_mapping_email(explorer, editor), names="mapping")
         self.map_box.children = [self.editor]
         self.outcome, self.dry_report = None, None
         self.results.clear()
         self.dry_run_message.value = self.dry_run_details.value = self.push_message.value = ""
         self._on_mapping()
+
+    @staticmethod
+    def _follow_mapping_email(explorer: LeadExplorer, editor: MappingEditor) -> None:
+        email = editor.mapping.email if editor.mapping is not None else None
+        if email is not None and explorer.email_column.value != email:  # both list the same frame's columns
+            explorer.email_column.value = email
 
     def _reload(self) -> None:
         # A delimiter or an encoding chosen by hand: read the same file again with it.

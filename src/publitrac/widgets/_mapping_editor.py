@@ -125,6 +125,23 @@ class MappingEditor(widgets.VBox):
             self.dropdowns[column].value = CUSTOM
             self.custom_names[column].value = name
 
+    def use_email(self, column: Any) -> None:
+        """Send `column` as leadInfo.email (chosen elsewhere: the explorer's Email column box); the column sent as
+        the email until now is ignored, not sent as a second email.
+
+        Example:
+            >>> editor = MappingEditor(pd.DataFrame({"Mail": ["a@example.com"], "Work mail": ["b@example.com"]}))
+            >>> editor.use_email("Work mail")
+            >>> editor.mapping.email
+            'Work mail'
+        """
+        if column not in self.dropdowns or self.dropdowns[column].value == "email":
+            return
+        for dropdown in self.dropdowns.values():
+            if dropdown.value == "email":
+                dropdown.value = IGNORE
+        self.dropdowns[column].value = "email"
+
     def refresh(self) -> None:
         """Rebuild `.mapping` from the dropdowns (through `publitrac.map_columns`) and redraw the preview."""
         try:
