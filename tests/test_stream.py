@@ -122,6 +122,23 @@ class Recorder:
             self.in_flight[email] -= 1
 
 
+def interrupting_after(api: Recorder, calls: int) -> Publitrac:
+    """A connection to `api` that sends one Ctrl-C to the main thread once `calls` calls were made, as Jupyter's
+    interrupt button does while a cell runs (once only: a second one would land after the run)."""
+    sent = threading.Event()
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if api.calls >= calls and not sent.is_set():
+            sent.set()
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+        await asyncio.sleep(0.002)
+        return await api.handle(request)
+
+    return Publitrac(
+        api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handle)
+    )
+
+
 def test_a_row_never_overtakes_an_earlier_row_of_its_email_from_an_earlier_batch(tmp_path: Path) -> None:
     api = Recorder()
     pt = Publitrac(
@@ -145,18 +162,7 @@ def test_ctrl_c_in_a_streamed_sync_inside_a_running_loop_stops_the_sending(tmp_p
     """As in Jupyter: the stream runs on a loop of its own in a worker thread; the kernel's interrupt reaches the
     cell's thread, and the run on the worker thread must stop too, not go on sending behind the user's back."""
     api = Recorder()
-    answered = api.handle
-
-    interrupted = threading.Event()
-
-    async def handle(request: httpx.Request) -> httpx.Response:
-        if api.calls >= 40 and not interrupted.is_set():
-            interrupted.set()
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
-        await asyncio.sleep(0.002)
-        return await answered(request)
-
-    pt = Publitrac(api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handle))
+    pt = interrupting_after(api, 40)
     data = frame(3000)
     results = tmp_path / "results.csv"
 
@@ -235,18 +241,7 @@ def test_ctrl_c_while_a_notebook_reads_a_batch_stops_the_run() -> None:
 
 def test_ctrl_c_in_a_notebook_still_lists_the_rows_of_the_file_never_read(tmp_path: Path) -> None:
     api = Recorder()
-    answered = api.handle
-
-    interrupted = threading.Event()
-
-    async def handle(request: httpx.Request) -> httpx.Response:
-        if api.calls >= 150 and not interrupted.is_set():
-            interrupted.set()
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
-        await asyncio.sleep(0.002)
-        return await answered(request)
-
-    pt = Publitrac(api_key="k", base_url="http://127.0.0.1:9/v2", async_transport=httpx.MockTransport(handle))
+    pt = interrupting_after(api, 150)
     path = tmp_path / "leads.csv"
     frame(2000).to_csv(path, index=False)
     results = tmp_path / "results.csv"
