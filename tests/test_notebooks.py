@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,24 @@ def execute(name: str) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def executed() -> dict[str, tuple[nbformat.NotebookNode, dict[str, Any]]]:
-    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("PUBLITRAC_")}
-    os.environ["PUBLITRAC_API_KEY"] = SECRET  # inherited by the kernels nbclient starts
+def kernel_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kernels' user data directory, where the default ledger would be (never the user's own)."""
+    return tmp_path_factory.mktemp("notebook-kernels") / "data"
+
+
+@pytest.fixture(scope="module")
+def executed(kernel_data: Path) -> Iterator[dict[str, tuple[nbformat.NotebookNode, dict[str, Any]]]]:
+    # Inherited by the kernels nbclient starts: the key, and a data directory of their own.
+    own = {"PUBLITRAC_API_KEY": SECRET, "XDG_DATA_HOME": str(kernel_data)}
+    saved = {
+        key: os.environ.pop(key) for key in list(os.environ) if key.startswith("PUBLITRAC_") or key in own
+    }
+    os.environ.update(own)
     try:
-        return {name: execute(name) for name in NAMES}
+        yield {name: execute(name) for name in NAMES}
     finally:
-        os.environ.pop("PUBLITRAC_API_KEY", None)
+        for key in own:
+            os.environ.pop(key, None)
         os.environ.update(saved)
 
 
@@ -150,11 +162,14 @@ def test_explore_notebook_finds_what_validation_finds(
 
 
 def test_push_notebook_pushes_every_valid_row_into_the_sandbox(
-    executed: dict[str, Any], example: pd.DataFrame
+    executed: dict[str, Any], example: pd.DataFrame, kernel_data: Path
 ) -> None:
     notebook, probe = executed["02-push-leads.ipynb"]
     facts = expected(example)
     summary = probe["summary"]
+    # The notebook syncs with the panel's ledger (its sandbox's, temporary), never the user's default one: a
+    # sandbox forgets its leads, and a later one on the same port with the same key would find them "unchanged".
+    assert not (kernel_data / "publitrac" / "ledger.sqlite3").exists()
     assert summary.get("failed", 0) == 0, f"rows the sandbox refused: {probe['failures']}"
     assert probe["rows"] == len(example)
     assert summary.get("accepted", 0) == facts["valid"]

@@ -186,6 +186,16 @@ class PushPanel(widgets.VBox):
     # -- what the panel works on -----------------------------------------------------------------------------
 
     @property
+    def ledger(self) -> str | os.PathLike[str] | publitrac.Ledger | Literal[False] | None:
+        """The ledger the panel's pushes use; give it to your own `publitrac.sync` calls on `panel.client`.
+
+        Connected to the panel's own sandbox, a temporary one that ends with the sandbox, which forgets its leads
+        when it stops: the user's ledger must not remember them (a later sandbox on the same port, with the same
+        key, would then count rows as unchanged that it never received). Otherwise the `ledger=` given.
+        """
+        return self._ledger
+
+    @property
     def mapping(self) -> publitrac.LeadMapping:
         """The mapping the panel sends with (the editor's current one when it was given an editor).
 
