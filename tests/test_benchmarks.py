@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,11 +67,18 @@ def _is_figure(value: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def quick_result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    output = tmp_path_factory.mktemp("bench") / "latest.json"
+    folder = tmp_path_factory.mktemp("bench")
+    output = folder / "latest.json"
+    # The toolkit's client runs with the default ledger, as users do: a file of this run's, not the user's.
+    env = {
+        **os.environ,
+        "PUBLITRAC_LEDGER": str(folder / "ledger.sqlite3"),
+        "XDG_DATA_HOME": str(folder / "data"),
+    }
     completed = subprocess.run(
         [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--rows", "120", "--naive-rows", "40",
          "--dry-run-rows", "1000", "5000", "--output", str(output)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     # a quick run shows the targets without judging them (its few rows measure start-up, not throughput)
