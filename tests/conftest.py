@@ -7,9 +7,7 @@
   empty database on it for one test. Without PostgreSQL's binaries they skip, with the reason, except under CI
   (`CI` set), where they fail: CI installs PostgreSQL.
 
-Every test gets its own default ledger (`PUBLITRAC_LEDGER`, in a temporary folder, and `XDG_DATA_HOME` for
-subprocesses started without the PUBLITRAC_* variables), inherited by the subprocesses it starts: no test reads
-or writes the user's own ledger, and no test sees another's.
+Every test, and every docstring example, gets its own default ledger: see the `conftest.py` at the root.
 """
 
 from __future__ import annotations
@@ -31,15 +29,6 @@ from publitrac.sandbox import SandboxServer, run_sandbox
 # that: the tests of Ctrl-C need SIGINT as a terminal gives it. (A handler, unlike "ignored", is not inherited.)
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-@pytest.fixture(autouse=True)
-def _private_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path_factory.mktemp("ledger")
-    monkeypatch.setenv("PUBLITRAC_LEDGER", str(folder / "ledger.sqlite3"))
-    # Subprocesses started with the PUBLITRAC_* variables removed fall back on the user data directory:
-    # platformdirs reads XDG_DATA_HOME (Linux), so that too is the test's own.
-    monkeypatch.setenv("XDG_DATA_HOME", str(folder / "data"))
 
 
 @pytest.fixture
