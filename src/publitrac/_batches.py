@@ -19,7 +19,6 @@ Example (not run by the doctests: it needs a file `leads.csv`):
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
@@ -35,9 +34,9 @@ from ._files import (
     Format,
     LeadFile,
     LeadFileError,
+    _codec,
     _decode_sample,
     _detect_delimiter,
-    _detect_encoding,
     _head,
     _label,
     _load,
@@ -139,13 +138,7 @@ def read_batches(
             display, kind, None, None, batch_rows, lambda: _whole(data, batch_rows, None, None)
         )
     head = _head(data)
-    codec = encoding if encoding is not None else _detect_encoding(head, display)
-    try:
-        codecs.lookup(codec)
-    except LookupError:
-        raise LeadFileError(
-            f"unknown encoding {codec!r}; pass ", Setting("encoding"), " a Python codec name"
-        ) from None
+    codec = _codec(head, display, encoding)
     if kind == "json":
         first = _decode_sample(head, codec, display).lstrip("\ufeff \t\r\n")[:1]
         if first == "[":

@@ -222,13 +222,7 @@ def read_leads(
     if kind == "excel":
         return LeadFile(_read_excel(data, display, suffix), display, kind)
     head = _head(data)
-    codec = encoding if encoding is not None else _detect_encoding(head, display)
-    try:
-        codecs.lookup(codec)
-    except LookupError:
-        raise LeadFileError(
-            f"unknown encoding {codec!r}; pass ", Setting("encoding"), " a Python codec name"
-        ) from None
+    codec = _codec(head, display, encoding)
     if kind in ("json", "jsonl"):
         frame, lines, kind = _read_json(data, display, codec, kind)
         return LeadFile(frame, display, kind, codec, None, lines)
@@ -276,6 +270,18 @@ def _open(data: Path | bytes) -> Any:
 
 
 # -- detection -------------------------------------------------------------------------------------------------
+
+
+def _codec(head: bytes, display: str, encoding: str | None) -> str:
+    """The codec to read with: `encoding` (refused when Python has no such codec), else the one detected."""
+    codec = encoding if encoding is not None else _detect_encoding(head, display)
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise LeadFileError(
+            f"unknown encoding {codec!r}; pass ", Setting("encoding"), " a Python codec name"
+        ) from None
+    return codec
 
 
 def _detect_encoding(head: bytes, display: str) -> str:
