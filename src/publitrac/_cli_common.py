@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from ._mapping import LeadMapping
 
-__all__ = ["PROGRESS_EVERY", "UsageError", "describe_mapping", "ledger_option", "mapping_options"]
+__all__ = [
+    "PROGRESS_EVERY",
+    "UsageError",
+    "describe_mapping",
+    "ledger_option",
+    "mapping_options",
+    "sync_options",
+]
 
 #: Seconds between two progress lines when there is no terminal.
 PROGRESS_EVERY = 5.0
@@ -29,6 +36,19 @@ def ledger_option(args: argparse.Namespace) -> str | Path | Literal[False] | Non
     if args.ledger is not None:
         return str(args.ledger) if "://" in str(args.ledger) else Path(args.ledger)
     return False if getattr(args, "sandbox", False) else None
+
+
+def sync_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keywords of a sync that `publitrac sync`'s flags set, in memory or streamed (the mapping aside)."""
+    return {
+        "concurrency": args.concurrency,
+        "rate_limit": args.rate_limit,
+        "max_attempts": args.max_attempts,
+        "dry_run": args.dry_run,
+        "ledger": ledger_option(args),
+        "resend": "all" if args.full else "changed",
+        "input_name": args.file.name,
+    }
 
 
 def mapping_options(args: argparse.Namespace) -> dict[str, Any]:

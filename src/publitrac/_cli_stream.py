@@ -162,7 +162,7 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
 
     from ._stream import StreamReport, sync_stream
     from ._engine import interactive
-    from ._cli_common import PROGRESS_EVERY, ledger_option, mapping_options
+    from ._cli_common import PROGRESS_EVERY, mapping_options, sync_options
 
     batches = _open(args, out)
     stream, mapping = _first(batches, out, mapping_options(args))
@@ -180,16 +180,10 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
                 stream,
                 client,
                 mapping=mapping,
-                concurrency=args.concurrency,
-                rate_limit=args.rate_limit,
-                max_attempts=args.max_attempts,
                 progress=bar,
-                dry_run=args.dry_run,
                 results_path=args.results,
-                ledger=ledger_option(args),
-                resend="all" if args.full else "changed",
-                input_name=args.file.name,
                 report=report,
+                **sync_options(args),
                 list_unread=True,
                 announce=lambda line: print(f"publitrac: {line}", file=sys.stderr, flush=True),
             )

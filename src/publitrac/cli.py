@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import _cli_stream
-from ._cli_common import PROGRESS_EVERY, UsageError, describe_mapping, ledger_option, mapping_options
+from ._cli_common import PROGRESS_EVERY, UsageError, describe_mapping, mapping_options, sync_options
 from ._words import CLI
 
 if TYPE_CHECKING:
@@ -471,14 +471,8 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
                     frame,
                     client,
                     mapping=mapping,
-                    concurrency=args.concurrency,
-                    rate_limit=args.rate_limit,
-                    max_attempts=args.max_attempts,
                     progress=bar,
-                    dry_run=args.dry_run,
-                    ledger=ledger_option(args),
-                    resend="all" if args.full else "changed",
-                    input_name=args.file.name,
+                    **sync_options(args),
                 )
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True
