@@ -75,7 +75,7 @@ def test_describe_says_what_was_detected() -> None:
 
 
 def test_a_short_windows_1252_file_with_a_euro_sign_is_not_read_as_cyrillic() -> None:
-    # charset-normalizer ranks a dozen code pages equally on so few bytes (cp1125 first): Windows-1252 is taken.
+    # On so few bytes several code pages read the euro sign; Windows-1252, the most common, is taken.
     leads = read_leads("email;Prix\na@exemple.fr;12,50 €\n".encode("cp1252"), name="prix.csv")
     assert leads.frame.to_dict("records") == [{"email": "a@exemple.fr", "Prix": "12,50 €"}]
     assert (leads.encoding, leads.delimiter) == ("cp1252", ";")

@@ -9,11 +9,13 @@ import pandas as pd
 import publitrac
 
 PUBLIC = [
+    "AmbiguousEncodingWarning",
     "ApiError",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionFailed",
     "DaskSyncReport",
+    "EncodingAlternative",
     "LeadFile",
     "LeadFileError",
     "LeadMapping",

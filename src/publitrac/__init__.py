@@ -21,7 +21,8 @@ from . import _accessor  # noqa: F401  (registers df.publitrac)
 from ._preview import preview
 from ._client import Publitrac
 from ._dask import DaskSyncReport, sync_dask
-from ._files import LeadFile, LeadFileError, read_leads
+from ._encoding import EncodingAlternative
+from ._files import AmbiguousEncodingWarning, LeadFile, LeadFileError, read_leads
 from ._ledger import Ledger, open_ledger
 from ._exceptions import (
     ApiError,
@@ -42,11 +43,13 @@ from ._validation import validate
 __version__: str = importlib.metadata.version("publitrac")
 
 __all__ = [
+    "AmbiguousEncodingWarning",
     "ApiError",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionFailed",
     "DaskSyncReport",
+    "EncodingAlternative",
     "LeadFile",
     "LeadFileError",
     "LeadMapping",

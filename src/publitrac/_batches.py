@@ -1,7 +1,10 @@
 """Reading a file of leads in batches of rows, for files larger than memory.
 
-The same rules as `read_leads` (see `_files`): the encoding and the delimiter of delimited text are detected on
-the file's first bytes, every text cell stays text (`007` stays `007`), duplicate column names are refused. What
+The same rules as `read_leads` (see `_files`): the encoding is decided before the first batch, from the whole
+file (every non-ASCII byte is looked at, so no later batch holds a byte the choice did not see), with the same
+warning when it is an ambiguous guess; the delimiter from the first lines; every text cell stays text (`007`
+stays `007`), duplicate column names are refused. A batch that does not decode in the chosen encoding (an
+`encoding=` given by hand) stops the reading with an error naming its line, never with altered text. What
 differs is that the rows come as a sequence of DataFrames of at most `batch_rows` rows, so that only one batch
 is in memory at a time:
 
@@ -23,29 +26,32 @@ import csv
 import io
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ._encoding import AMBIGUOUS_BELOW, EncodingAlternative
 from ._files import (
     SUFFIXES,
     Format,
     LeadFile,
     LeadFileError,
-    _codec,
     _decode_sample,
     _detect_delimiter,
     _head,
-    _label,
     _load,
     _parse_json,
     _refuse_duplicates,
     _require,
+    decode_error,
+    guess_encoding,
     read_leads,
+    undecodable_line,
+    warn_if_ambiguous,
 )
-from ._words import Setting
+from ._words import PYTHON, Interface, Setting
 
 DEFAULT_BATCH_ROWS = 50_000
 STREAMED: frozenset[Format] = frozenset({"text", "jsonl", "parquet"})
@@ -63,6 +69,7 @@ class LeadBatches:
         delimiter: the delimiter of a delimited text file; None otherwise.
         batch_rows: the most rows in one batch.
         streamed: False for the formats read whole before being handed out in batches.
+        encoding_confidence, alternatives: as `LeadFile`'s: how sure the encoding is, and the other readings.
     """
 
     name: str
@@ -71,6 +78,8 @@ class LeadBatches:
     delimiter: str | None
     batch_rows: int
     _reader: Callable[[], Iterator[pd.DataFrame]] = field(compare=False)
+    encoding_confidence: float | None = None
+    alternatives: tuple[EncodingAlternative, ...] = ()
 
     @property
     def streamed(self) -> bool:
@@ -79,9 +88,30 @@ class LeadBatches:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         return self._reader()
 
+    @property
+    def encoding_ambiguous(self) -> bool:
+        """True when the encoding is a guess that another reading could beat (see `alternatives`)."""
+        return self.encoding_confidence is not None and self.encoding_confidence < AMBIGUOUS_BELOW
+
+    def encoding_warning(self, interface: Interface = PYTHON) -> str | None:
+        """The warning for an ambiguous encoding, as `LeadFile.encoding_warning`; None when not ambiguous."""
+        return self._as_lead_file().encoding_warning(interface)
+
     def details(self) -> str:
         """What was detected, as `read_leads` says it: `UTF-8 with BOM, delimiter ';'`, `Parquet`..."""
-        return LeadFile(pd.DataFrame(), self.name, self.format, self.encoding, self.delimiter).details()
+        return self._as_lead_file().details()
+
+    def _as_lead_file(self) -> LeadFile:
+        return LeadFile(
+            pd.DataFrame(),
+            self.name,
+            self.format,
+            self.encoding,
+            self.delimiter,
+            None,
+            self.encoding_confidence,
+            self.alternatives,
+        )
 
     def __repr__(self) -> str:
         return f"LeadBatches({Path(self.name).name}: {self.details()}, {self.batch_rows:,} rows a batch)"
@@ -138,40 +168,44 @@ def read_batches(
             display, kind, None, None, batch_rows, lambda: _whole(data, batch_rows, None, None)
         )
     head = _head(data)
-    codec = _codec(head, display, encoding)
+    guess = guess_encoding(data, display, encoding)
+    codec = guess.encoding
+    batches: LeadBatches | None = None
     if kind == "json":
         first = _decode_sample(head, codec, display).lstrip("\ufeff \t\r\n")[:1]
         if first == "[":
             reader = lambda: _whole(data, batch_rows, None, codec)  # noqa: E731
-            return LeadBatches(display, kind, codec, None, batch_rows, reader)
+            batches = LeadBatches(display, kind, codec, None, batch_rows, reader)
         kind = "jsonl"
-    if kind == "jsonl":
-        return LeadBatches(
+    if batches is None and kind == "jsonl":
+        batches = LeadBatches(
             display, kind, codec, None, batch_rows, lambda: _json_lines(data, codec, batch_rows)
         )
-    sample = _decode_sample(head, codec, display)
-    delimiter = sep if sep is not None else _detect_delimiter(sample, suffix)
-    if len(delimiter) != 1:
-        raise LeadFileError(f"the delimiter must be one character, got {delimiter!r}; pass ", Setting("sep"))
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    _refuse_duplicates((name for name in header if name.strip()), display)
-    return LeadBatches(
-        display,
-        "text",
-        codec,
-        delimiter,
-        batch_rows,
-        lambda: _text(data, display, codec, delimiter, batch_rows),
-    )
+    if batches is None:
+        sample = _decode_sample(head, codec, display)
+        delimiter = sep if sep is not None else _detect_delimiter(sample, suffix)
+        if len(delimiter) != 1:
+            raise LeadFileError(
+                f"the delimiter must be one character, got {delimiter!r}; pass ", Setting("sep")
+            )
+        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+        _refuse_duplicates((name for name in header if name.strip()), display)
+        batches = LeadBatches(
+            display,
+            "text",
+            codec,
+            delimiter,
+            batch_rows,
+            lambda: _text(data, display, codec, delimiter, batch_rows),
+        )
+    batches = replace(batches, encoding_confidence=guess.confidence, alternatives=guess.alternatives)
+    warn_if_ambiguous(batches._as_lead_file())
+    return batches
 
 
 def _text(path: Path, display: str, codec: str, delimiter: str, batch_rows: int) -> Iterator[pd.DataFrame]:
-    def decode_error(exc: UnicodeDecodeError) -> LeadFileError:
-        return LeadFileError(
-            f"cannot read {display} as {_label(codec)}: {exc.reason}; pass ",
-            Setting("encoding"),
-            " with the file's encoding",
-        )
+    def undecodable(exc: UnicodeDecodeError) -> LeadFileError:
+        return decode_error(display, codec, exc, undecodable_line(path, codec))
 
     try:
         chunks = pd.read_csv(
@@ -185,7 +219,7 @@ def _text(path: Path, display: str, codec: str, delimiter: str, batch_rows: int)
             chunksize=batch_rows,
         )
     except UnicodeDecodeError as exc:
-        raise decode_error(exc) from None
+        raise undecodable(exc) from None
     except pd.errors.EmptyDataError:
         raise LeadFileError(f"{display} is empty") from None
     with chunks:
@@ -195,7 +229,7 @@ def _text(path: Path, display: str, codec: str, delimiter: str, batch_rows: int)
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:
-                raise decode_error(exc) from None
+                raise undecodable(exc) from None
             except (pd.errors.ParserError, ValueError) as exc:
                 raise LeadFileError(f"cannot read {display}: {exc}") from None
             yield batch  # pandas numbers the rows of the chunks on from the first: the index is the row
@@ -223,9 +257,7 @@ def _json_lines(path: Path, codec: str, batch_rows: int) -> Iterator[pd.DataFram
                     start += len(records)
                     records = []
         except UnicodeDecodeError as exc:
-            raise LeadFileError(
-                f"cannot read {display} as {_label(codec)}: {exc.reason}; pass ", Setting("encoding")
-            ) from None
+            raise decode_error(display, codec, exc, undecodable_line(path, codec)) from None
     if records:
         yield _records(records, start)
 

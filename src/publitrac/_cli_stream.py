@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -49,19 +50,29 @@ def wants_stream(args: argparse.Namespace) -> bool:
 
 def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
     from ._batches import DEFAULT_BATCH_ROWS, read_batches
-    from ._files import LeadFileError
+    from ._files import AmbiguousEncodingWarning, LeadFileError
     from ._cli_common import UsageError
 
     try:
-        batches = read_batches(
-            args.file, batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS, sep=args.sep, encoding=args.encoding
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", AmbiguousEncodingWarning
+            )  # said below, in the command line's words
+            batches = read_batches(
+                args.file,
+                batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
+                sep=args.sep,
+                encoding=args.encoding,
+            )
     except LeadFileError as exc:
         raise UsageError(exc.in_words(CLI)) from exc
     except (OSError, ImportError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     how = "in batches" if batches.streamed else "whole (it cannot be read in pieces), then in batches"
     print(f"Reading {batches.name} ({batches.details()}) {how} of {batches.batch_rows:,} rows", file=out)
+    warning = batches.encoding_warning(CLI)
+    if warning is not None:
+        print(f"Warning: {warning}", file=out)
     return batches
 
 

@@ -12,11 +12,13 @@ The format comes from the file name's suffix:
 
 Delimited text is read as text (`dtype=str`): only empty cells are missing, so `007` stays `007` and `NA`
 stays `NA`. JSON values and Excel cells stay as typed (a text cell `007` stays text, a number a number);
-Parquet keeps its column types. The encoding is detected by `charset-normalizer` (a byte order mark wins; UTF-8, UTF-16 and the
-Windows code pages are told apart by the library). Among the code pages the library ranks equally (a short
-Western file decodes alike under several of them), Windows-1252, what Excel's "CSV" writes in Western Europe,
-is preferred. The delimiter (`,` `;` tab `|`) is detected by the standard library's `csv.Sniffer` on the first
-lines. `sep=` and `encoding=` override the detection.
+Parquet keeps its column types. The encoding is decided by `_encoding` from the whole file: a byte order
+mark, else UTF-8 when every byte is, else the code page whose reading is plausible as what people write
+(letters of real languages in their contexts), Windows-1252 (what Excel's "CSV" writes in Western Europe) when
+the evidence is equal. When another reading stays plausible the guess is *ambiguous*: `LeadFile.alternatives`
+says what would differ, `read_leads` warns (`AmbiguousEncodingWarning`), and so do the command line and the
+app, before anything is sent. The delimiter (`,` `;` tab `|`) is detected by the standard library's
+`csv.Sniffer` on the first lines. `sep=` and `encoding=` override the detection.
 
 Duplicate column names are refused on every format (pandas would quietly rename the second `email` to
 `email.1`, which `custom_fields="all"` would then send).
@@ -29,6 +31,7 @@ import csv
 import io
 import json
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,9 +41,18 @@ from typing import IO, Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from ._words import PYTHON, Setting, Worded
+from ._encoding import (
+    AMBIGUOUS_BELOW,
+    EncodingAlternative,
+    EncodingGuess,
+    MixedEncodingError,
+    NotTextError,
+    detect_encoding,
+    encoding_label,
+)
+from ._words import PYTHON, Interface, Setting, Worded
 
-__all__ = ["LeadFile", "read_leads"]
+__all__ = ["AmbiguousEncodingWarning", "LeadFile", "LeadFileError", "read_leads"]
 
 Format = Literal["text", "json", "jsonl", "parquet", "excel"]
 
@@ -62,24 +74,9 @@ SUFFIXES: Final[dict[str, Format]] = {
 
 DELIMITERS: Final = ",;\t|"
 EXTRA: Final = 'pip install "publitrac[notebooks]"'
-# Encoding and delimiter are detected on the first bytes only: enough for any header and a few hundred rows,
-# and the whole file is then decoded strictly, so a later byte that does not fit still fails loudly.
-_ENCODING_SAMPLE: Final = 1 << 20
+# The encoding is decided from the whole file (`_encoding`); the delimiter from its first lines.
+_HEAD: Final = 1 << 20
 _DELIMITER_SAMPLE: Final = 64 << 10
-_PREFERRED_CODE_PAGE: Final = "cp1252"
-_LABELS: Final = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 with BOM",
-    "utf-16": "UTF-16 with BOM",
-    "utf-16-le": "UTF-16 LE",
-    "utf-16-be": "UTF-16 BE",
-    "utf-32": "UTF-32 with BOM",
-    "ascii": "ASCII",
-    "cp1252": "Windows-1252",
-    "cp1250": "Windows-1250",
-    "cp1251": "Windows-1251",
-    "latin-1": "ISO-8859-1",
-}
 _FORMAT_NAMES: Final[dict[Format, str]] = {
     "json": "JSON",
     "jsonl": "JSON Lines",
@@ -90,6 +87,14 @@ _FORMAT_NAMES: Final[dict[Format, str]] = {
 
 class LeadFileError(Worded, ValueError):
     """A file of leads that cannot be read as it is (its message says why and what to pass)."""
+
+    def __init__(self, *parts: str | Setting) -> None:
+        self.parts = parts
+        super().__init__(Setting.render(parts, PYTHON))
+
+
+class AmbiguousEncodingWarning(Worded, UserWarning):
+    """The encoding of a file is a guess that another reading could beat: check the characters it names."""
 
     def __init__(self, *parts: str | Setting) -> None:
         self.parts = parts
@@ -107,6 +112,12 @@ class LeadFile:
         format: `"text"` (delimited), `"json"`, `"jsonl"`, `"parquet"` or `"excel"`.
         encoding: the Python codec that decoded a text file (`"utf-8-sig"`, `"cp1252"`...); None otherwise.
         delimiter: the delimiter of a delimited text file; None otherwise.
+        encoding_confidence: how sure the encoding is, from 0 to 1: 1.0 when the bytes leave no doubt (a byte
+            order mark, valid UTF-8, ASCII, or `encoding=` given), else the chosen reading's share of the
+            evidence; None for formats that hold no text encoding (Parquet, Excel).
+        alternatives: the other readings of the bytes that the evidence does not rule out, the likeliest first:
+            each an `EncodingAlternative` with `.encoding` (what to pass as `encoding=`), `.likelihood` and
+            `.differences` (`("è", "č")`: as read, as it would read).
 
     Example:
         >>> leads = read_leads(b"email;Nom\\nzoe@example.com;Zo\\xeb\\n", name="leads.csv")
@@ -124,14 +135,38 @@ class LeadFile:
     # The line of each row: an int N for "row i is on line i + N", a tuple for files where quoted line breaks
     # or blank lines shift them; None where lines mean nothing (a JSON array, Parquet, Excel).
     _lines: int | tuple[int, ...] | None = field(default=None, compare=False)
+    encoding_confidence: float | None = None
+    alternatives: tuple[EncodingAlternative, ...] = ()
 
     @property
     def encoding_label(self) -> str | None:
         """The encoding as people name it: `UTF-8 with BOM`, `UTF-16 with BOM`, `Windows-1252`..."""
-        if self.encoding is None:
+        return None if self.encoding is None else encoding_label(self.encoding)
+
+    @property
+    def encoding_ambiguous(self) -> bool:
+        """True when the encoding is a guess that another reading could beat (see `alternatives`).
+
+        Example (one accented letter is little evidence: Windows-1250 reads `Lefčvre`):
+            >>> import warnings
+            >>> with warnings.catch_warnings(record=True):
+            ...     leads = read_leads(b"email;Nom\\na@example.com;Lef\\xe8vre\\n", name="leads.csv")
+            >>> leads.encoding, leads.encoding_ambiguous
+            ('cp1252', True)
+            >>> [(other.encoding, other.differences) for other in leads.alternatives]
+            [('cp1250', (('è', 'č'),))]
+        """
+        return self.encoding_confidence is not None and self.encoding_confidence < AMBIGUOUS_BELOW
+
+    def encoding_warning(self, interface: Interface = PYTHON) -> str | None:
+        """The warning for an ambiguous encoding, in the words of `interface`; None when it is not ambiguous.
+
+        It names the encoding read, the characters another reading would make of the same bytes, and the
+        setting that reads the file that way (`encoding='cp1250'`, `--encoding cp1250`, the Encoding box).
+        """
+        if not self.encoding_ambiguous or self.encoding is None:
             return None
-        codec = codecs.lookup(self.encoding).name
-        return _LABELS.get(codec, _LABELS.get(self.encoding, codec))
+        return Setting.render(_warning_parts(self), interface)
 
     def details(self) -> str:
         """What was detected, e.g. `UTF-8 with BOM, delimiter ';'` or `Parquet`."""
@@ -222,20 +257,60 @@ def read_leads(
     if kind == "excel":
         return LeadFile(_read_excel(data, display, suffix), display, kind)
     head = _head(data)
-    codec = _codec(head, display, encoding)
+    guess = guess_encoding(data, display, encoding)
+    codec = guess.encoding
     if kind in ("json", "jsonl"):
         frame, lines, kind = _read_json(data, display, codec, kind)
-        return LeadFile(frame, display, kind, codec, None, lines)
-    sample = _decode_sample(head, codec, display)
-    delimiter = sep if sep is not None else _detect_delimiter(sample, suffix)
-    if len(delimiter) != 1:
-        raise LeadFileError(f"the delimiter must be one character, got {delimiter!r}; pass ", Setting("sep"))
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    _refuse_duplicates((name for name in header if name.strip()), display)
-    frame = _read_text(data, display, codec, delimiter)
-    return LeadFile(
-        frame, display, "text", codec, delimiter, _line_numbers(data, codec, delimiter, len(frame))
-    )
+        leads = LeadFile(frame, display, kind, codec, None, lines, guess.confidence, guess.alternatives)
+    else:
+        sample = _decode_sample(head, codec, display)
+        delimiter = sep if sep is not None else _detect_delimiter(sample, suffix)
+        if len(delimiter) != 1:
+            raise LeadFileError(
+                f"the delimiter must be one character, got {delimiter!r}; pass ", Setting("sep")
+            )
+        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+        _refuse_duplicates((name for name in header if name.strip()), display)
+        frame = _read_text(data, display, codec, delimiter)
+        lines = _line_numbers(data, codec, delimiter, len(frame))
+        leads = LeadFile(
+            frame, display, "text", codec, delimiter, lines, guess.confidence, guess.alternatives
+        )
+    warn_if_ambiguous(leads)
+    return leads
+
+
+def warn_if_ambiguous(leads: LeadFile) -> None:
+    """Warn (`AmbiguousEncodingWarning`) when the file's encoding is an ambiguous guess."""
+    if leads.encoding_ambiguous:
+        warnings.warn(AmbiguousEncodingWarning(*_warning_parts(leads)), stacklevel=3)
+
+
+def _warning_parts(leads: LeadFile) -> tuple[str | Setting, ...]:
+    """`leads.csv: the encoding is a guess: read as Windows-1252 (94% sure); as Windows-1250 (6%), 'è' would be
+    'č' (line 2,002: 'Hélène' would be 'Hélčne'). If the file is Windows-1250, pass --encoding cp1250; to keep
+    Windows-1252 and silence this warning, pass --encoding cp1252.`"""
+    name = Path(leads.name).name or leads.name
+    label = leads.encoding_label
+    others = leads.alternatives[:3]
+    parts: list[str | Setting] = [
+        f"{name}: the encoding is a guess: read as {label} ({_percent(leads.encoding_confidence or 0.0)} sure); ",
+        "; ".join(alternative.describe() for alternative in others),
+        ". ",
+    ]
+    for index, alternative in enumerate(others):
+        parts += ["If the file is " if index == 0 else "; if ", f"{alternative.label}, pass "]
+        parts.append(Setting("encoding", value=alternative.encoding))
+    parts += [
+        f"; to keep {label} and silence this warning, pass ",
+        Setting("encoding", value=leads.encoding),
+        ".",
+    ]
+    return tuple(parts)
+
+
+def _percent(share: float) -> str:
+    return f"{share:.0%}" if share < 0.995 else f"{share:.1%}"
 
 
 # -- sources ---------------------------------------------------------------------------------------------------
@@ -260,9 +335,9 @@ def _load(source: str | os.PathLike[str] | bytes | IO[bytes], name: str | None) 
 
 def _head(data: Path | bytes) -> bytes:
     if isinstance(data, bytes):
-        return data[: _ENCODING_SAMPLE + 1]
+        return data[: _HEAD + 1]
     with data.open("rb") as handle:
-        return handle.read(_ENCODING_SAMPLE + 1)
+        return handle.read(_HEAD + 1)
 
 
 def _open(data: Path | bytes) -> Any:
@@ -272,43 +347,37 @@ def _open(data: Path | bytes) -> Any:
 # -- detection -------------------------------------------------------------------------------------------------
 
 
-def _codec(head: bytes, display: str, encoding: str | None) -> str:
-    """The codec to read with: `encoding` (refused when Python has no such codec), else the one detected."""
-    codec = encoding if encoding is not None else _detect_encoding(head, display)
+def guess_encoding(data: Path | bytes, display: str, encoding: str | None) -> EncodingGuess:
+    """The encoding to read with: `encoding` when given (refused when Python has no such codec), else the one
+    `_encoding.detect_encoding` decides from the whole file.
+
+    Raises:
+        LeadFileError: an unknown codec; an empty file; bytes that are no text; a UTF-8 file with lines in
+            another encoding (the message names the first).
+    """
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise LeadFileError(
+                f"unknown encoding {encoding!r}; pass ", Setting("encoding"), " a Python codec name"
+            ) from None
+        return EncodingGuess(encoding, given=True)
     try:
-        codecs.lookup(codec)
-    except LookupError:
+        return detect_encoding(data)
+    except NotTextError as exc:
+        if str(exc) == "empty":
+            raise LeadFileError(f"{display} is empty") from None
         raise LeadFileError(
-            f"unknown encoding {codec!r}; pass ", Setting("encoding"), " a Python codec name"
+            f"{display} does not look like text in any encoding; pass ", Setting("encoding")
         ) from None
-    return codec
-
-
-def _detect_encoding(head: bytes, display: str) -> str:
-    """The codec for these bytes, by charset-normalizer; Windows-1252 among code pages it ranks equally."""
-    import charset_normalizer
-
-    if not head:
-        raise LeadFileError(f"{display} is empty")
-    sample = head
-    if len(head) > _ENCODING_SAMPLE:
-        # Whole lines only, so that the cut never splits a character (in UTF-16 "\n" is followed by "\0").
-        cut = head.rfind(b"\n", 0, _ENCODING_SAMPLE)
-        if cut > 0:
-            sample = head[: cut + 1 + (head[cut + 1 : cut + 2] == b"\0")]
-    matches = list(charset_normalizer.from_bytes(sample))
-    if not matches:
-        raise LeadFileError(f"{display} does not look like text in any encoding; pass ", Setting("encoding"))
-    best = matches[0]
-    codec = codecs.lookup(best.encoding).name
-    if best.bom:
-        return {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(codec, codec)
-    if codec in ("ascii", "utf-8") or codec.startswith("utf-"):
-        return "utf-8" if codec == "ascii" else codec
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    if any(_PREFERRED_CODE_PAGE in m.could_be_from_charset for m in tied):
-        return _PREFERRED_CODE_PAGE
-    return codec
+    except MixedEncodingError as exc:
+        raise LeadFileError(
+            f"{display} is UTF-8 but line {_line_of_offset(data, exc.offset)} is not (part of the file was "
+            "written by another program?): correct that line, or pass ",
+            Setting("encoding"),
+            " to read the whole file in one encoding",
+        ) from None
 
 
 def _decode_sample(head: bytes, codec: str, display: str) -> str:
@@ -317,11 +386,7 @@ def _decode_sample(head: bytes, codec: str, display: str) -> str:
     try:
         text = decoder.decode(sample, final=len(head) <= _DELIMITER_SAMPLE)
     except UnicodeDecodeError as exc:
-        raise LeadFileError(
-            f"cannot read {display} as {_label(codec)}: {exc.reason} at byte {exc.start}; pass ",
-            Setting("encoding"),
-            " with the file's encoding",
-        ) from None
+        raise decode_error(display, codec, exc, _line_of_offset(head, exc.start)) from None
     if len(head) > _DELIMITER_SAMPLE:
         text = text[: text.rfind("\n") + 1] or text
     return text
@@ -338,7 +403,46 @@ def _detect_delimiter(sample: str, suffix: str) -> str:
 
 
 def _label(codec: str) -> str:
-    return _LABELS.get(codecs.lookup(codec).name, codec)
+    return encoding_label(codec)
+
+
+def undecodable_line(data: Path | bytes, codec: str) -> int | None:
+    """The 1-based line of the first bytes that `codec` cannot decode (None when all decode)."""
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    lines = 1
+    with io.BytesIO(data) if isinstance(data, bytes) else data.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            pending = decoder.getstate()[0]
+            try:
+                lines += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as exc:
+                good = (pending + chunk)[: exc.start]
+                return lines + good.decode(codec, errors="replace").count("\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines
+    return None
+
+
+def _line_of_offset(data: Path | bytes, offset: int) -> int:
+    head = data[:offset] if isinstance(data, bytes) else _read_upto(data, offset)
+    return head.count(b"\n") + 1
+
+
+def _read_upto(path: Path, offset: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(offset)
+
+
+def decode_error(display: str, codec: str, exc: UnicodeDecodeError, line: int | None) -> LeadFileError:
+    """`cannot read leads.csv as UTF-8: line 1,204 has bytes that are not UTF-8; pass encoding= ...`."""
+    where = f"line {line:,} has bytes that are not {_label(codec)} ({exc.reason})" if line else exc.reason
+    return LeadFileError(
+        f"cannot read {display} as {_label(codec)}: {where}; pass ",
+        Setting("encoding"),
+        " with the file's encoding",
+    )
 
 
 def _refuse_duplicates(names: Iterable[Any], display: str) -> None:
@@ -365,11 +469,7 @@ def _read_text(data: Path | bytes, display: str, codec: str, delimiter: str) -> 
             encoding_errors="strict",
         )
     except UnicodeDecodeError as exc:
-        raise LeadFileError(
-            f"cannot read {display} as {_label(codec)}: {exc.reason}; pass ",
-            Setting("encoding"),
-            " with the file's encoding",
-        ) from None
+        raise decode_error(display, codec, exc, undecodable_line(data, codec)) from None
     except pd.errors.EmptyDataError:
         raise LeadFileError(f"{display} is empty") from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -424,9 +524,7 @@ def _read_json(
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
-        raise LeadFileError(
-            f"cannot read {display} as {_label(codec)}: {exc.reason}; pass ", Setting("encoding")
-        ) from None
+        raise decode_error(display, codec, exc, undecodable_line(raw, codec)) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     lines: int | tuple[int, ...] | None = None

@@ -27,6 +27,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -241,15 +242,22 @@ def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
     Raises:
         UsageError: the file is missing, a directory, of an unknown kind, unreadable, or its library is missing.
     """
-    from ._files import LeadFileError, read_leads
+    from ._files import AmbiguousEncodingWarning, LeadFileError, read_leads
 
     try:
-        leads = read_leads(args.file, sep=args.sep, encoding=args.encoding)
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", AmbiguousEncodingWarning
+            )  # said below, in the command line's words
+            leads = read_leads(args.file, sep=args.sep, encoding=args.encoding)
     except LeadFileError as exc:
         raise UsageError(exc.in_words(CLI)) from exc
     except (OSError, ImportError) as exc:
         raise UsageError(str(exc)) from exc
     print(f"Read {leads.describe()}", file=out)
+    warning = leads.encoding_warning(CLI)
+    if warning is not None:
+        print(f"Warning: {warning}", file=out)
     return leads
 
 
