@@ -20,6 +20,7 @@ import publitrac
 from publitrac.app import NOTEBOOK, add_arguments
 from publitrac.app._serve import free_port, voila_command
 from publitrac.widgets import PushApp
+from publitrac.widgets._app import DETECT, ENCODINGS
 from publitrac.widgets._connect import base_url_problem, explain_connection_error
 
 CSV = (
@@ -283,3 +284,67 @@ def test_connect_fetches_the_token_the_push_then_uses(make_sandbox: Callable[...
     app.push()
     assert client.token_requests == 1 and shared.stats()["calls"]["getToken"] == 1  # no second getToken
     app.close()
+
+
+def ambiguous_export() -> bytes:
+    """3,000 plain rows and one French name: in Windows-1252 its `è` reads as `č` in Windows-1250 too."""
+    rows = [f"lead{i}@example.com;Martin;Paris" for i in range(3000)] + ["helene@example.fr;Lefèvre;Nîmes"]
+    return ("E-mail;Nom de famille;Ville\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252")
+
+
+def test_every_encoding_the_detection_may_choose_is_in_the_encoding_box() -> None:
+    from publitrac._encoding import _CANDIDATES, encoding_label
+
+    offered = {codec for _, codec in ENCODINGS}
+    missing = [encoding_label(codec) for codec, _ in _CANDIDATES if codec not in offered]
+    assert not missing, f"the Encoding box cannot confirm a guess of {missing}"
+
+
+def test_an_ambiguous_encoding_is_shown_with_a_choice_before_anything_is_sent(
+    make_sandbox: Callable[..., Any],
+) -> None:
+    shared = make_sandbox()
+    app = PushApp(sandbox_url=shared.base_url, environ={})
+    app.load(ambiguous_export(), name="leads.csv")
+    said = text(app.load_message.value)
+    assert "The encoding is a guess: read as Windows-1252" in said, said
+    assert "'è' would be 'č' (line 3,002: 'Lefèvre' would be 'Lefčvre')" in said, said
+    assert "Encoding box" in said and "encoding=" not in said and "--encoding" not in said, said
+    buttons = {button.description: button for button in app.encoding_choice.children}
+    assert list(buttons)[:2] == ["Keep Windows-1252", "Read as Windows-1250"]
+    assert app.encoding_choice.layout.display == "flex"
+
+    app.connect.connect()
+    app.dry_run()
+    app.request_push()  # the confirmation, next to the button that sends, says it again
+    assert "The encoding is a guess" in text(app.confirm_text.value)
+    app._hide_confirmation()
+
+    buttons["Read as Windows-1250"].click()  # the other reading: read again, now as chosen
+    assert app.encoding.value == "cp1250"
+    assert app.df is not None and app.df["Nom de famille"].iloc[-1] == "Lefčvre"
+    assert app.encoding_doubt is None and app.encoding_choice.layout.display == "none"
+    assert "(Windows-1250, delimiter ';')" in text(app.load_message.value)
+
+    app.encoding.value = DETECT  # detect again: the doubt is back, with its buttons
+    assert app.encoding_doubt is not None
+    [keep] = [button for button in app.encoding_choice.children if button.description.startswith("Keep")]
+    keep.click()
+    assert app.encoding.value == "cp1252" and app.encoding_doubt is None
+    assert app.df is not None and app.df["Nom de famille"].iloc[-1] == "Lefèvre"
+    app.dry_run()
+    app.request_push()
+    assert "guess" not in text(app.confirm_text.value)
+    app._on_confirm()
+    app.close()
+
+
+def test_the_explorer_warns_of_an_ambiguous_encoding_in_its_status() -> None:
+    from publitrac.widgets import LeadExplorer
+
+    explorer = LeadExplorer()
+    explorer.load(ambiguous_export(), name="leads.csv")
+    said = text(explorer.status.value)
+    assert "Warning: leads.csv: the encoding is a guess" in said and "encoding='cp1250'" in said, said
+    explorer.load(ambiguous_export().decode("cp1252").encode("utf-8"), name="plain.csv")  # UTF-8: certain
+    assert "guess" not in text(explorer.status.value)

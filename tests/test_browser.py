@@ -340,3 +340,67 @@ def test_kernels_of_closed_and_reloaded_pages_are_shut_down(tmp_path: Path) -> N
         finally:
             browser.close()
     assert culled >= 3, served.log.read_text(errors="replace")[-3000:]
+
+
+def test_an_ambiguous_encoding_is_shown_and_chosen_in_chromium(tmp_path: Path) -> None:
+    """3,000 plain rows and one French name in Windows-1252: `è` reads as `č` in Windows-1250 as well. The page
+    says so with a button per reading, the confirmation repeats it, and the reading kept is what is sent."""
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    rows = [f"lead{i}@example.com;Martin" for i in range(3000)] + ["helene@example.fr;Lefèvre"]
+    export = tmp_path / "salon.csv"
+    export.write_bytes(("Email;Last Name\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    with serve(tmp_path) as served, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 2400})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(served.url)
+            with page.expect_file_chooser() as chooser:
+                page.get_by_role("button", name=re.compile("Choose a file")).click()
+            chooser.value.set_files(str(export))
+            load = page.locator(".publitrac-step-load")
+            doubt = load.get_by_text(re.compile(r"The encoding is a guess: read as Windows-1252"))
+            expect(doubt).to_be_visible()
+            said = doubt.inner_text()
+            assert "'è' would be 'č'" in said and "'Lefèvre' would be 'Lefčvre'" in said, said
+            assert "Encoding box" in said and "--encoding" not in said, said
+            expect(load.get_by_role("button", name="Read as Windows-1250")).to_be_visible()
+            ARTIFACTS.mkdir(exist_ok=True)
+            load.screenshot(path=str(ARTIFACTS / "app-encoding-guess.png"))
+
+            # The other reading, then back to the detection's: the box follows each choice.
+            load.get_by_role("button", name="Read as Windows-1250").click()
+            expect(load.get_by_text(re.compile(r"\(Windows-1250, delimiter ';'\)\.$"))).to_be_visible()
+            expect(doubt).to_have_count(0)
+            load.locator("select").nth(1).select_option(label="detect")
+            expect(doubt).to_be_visible()
+
+            # Before anything is sent the confirmation says it again; keeping the reading silences it.
+            click_until(page, page.get_by_text("Connected: key accepted by the local sandbox."))
+            page.get_by_role("button", name="Dry run").click()
+            expect(
+                page.get_by_text(re.compile(r"^Dry run, nothing sent: 3,001 rows would be sent"))
+            ).to_be_visible()
+            push = page.locator(".publitrac-step-push button", has_text=re.compile(r"^\s*Push\s*$"))
+            push.click()
+            expect(
+                page.locator(".publitrac-step-push").get_by_text(re.compile("The encoding is a guess"))
+            ).to_be_visible()
+            page.get_by_role("button", name="Cancel").click()
+            load.get_by_role("button", name="Keep Windows-1252").click()
+            expect(load.get_by_text(re.compile(r"\(Windows-1252, delimiter ';'\)\.$"))).to_be_visible()
+            page.get_by_role("button", name="Dry run").click()
+            push.click()
+            confirm = page.locator(".publitrac-step-push").get_by_text(re.compile(r"^Push 3,001 rows"))
+            expect(confirm).to_be_visible()
+            assert "guess" not in confirm.inner_text()
+            page.get_by_role("button", name="Yes, push").click()
+            expect(page.get_by_text(re.compile(r"^Push done"))).to_be_visible()
+        finally:
+            browser.close()
+        httpx.get(f"{served.sandbox}/_sandbox/wait", params={"timeout": 10})
+        leads = httpx.get(f"{served.sandbox}/_sandbox/leads").json()
+    names = {lead["leadInfo"]["email"]: lead["leadInfo"].get("lastName") for lead in leads}
+    assert len(names) == 3001 and names["helene@example.fr"] == "Lefèvre"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -40,13 +41,20 @@ PROGRESS_INTERVAL = 0.25
 #: The Load step's choices; None: detected.
 DETECT = ""
 DELIMITERS = (("detect", DETECT), ("comma ,", ","), ("semicolon ;", ";"), ("tab", "\t"), ("pipe |", "|"))
+#: Every encoding the detection may choose is here, so that a guess can be confirmed or changed in the box.
 ENCODINGS = (
     ("detect", DETECT),
     ("UTF-8", "utf-8-sig"),
-    ("Windows-1252 (Excel, Western Europe)", "cp1252"),
     ("UTF-16 (Excel's Unicode text)", "utf-16"),
-    ("ISO-8859-1", "latin-1"),
+    ("Windows-1252 (Excel, Western Europe)", "cp1252"),
+    ("ISO-8859-15 (Western Europe, with €)", "iso8859-15"),
+    ("ISO-8859-1 (Latin-1)", "latin-1"),
+    ("Mac Roman", "mac_roman"),
     ("Windows-1250 (Central Europe)", "cp1250"),
+    ("ISO-8859-2 (Central Europe)", "iso8859-2"),
+    ("Windows-1254 (Turkish)", "cp1254"),
+    ("Windows-1251 (Cyrillic)", "cp1251"),
+    ("Windows-1253 (Greek)", "cp1253"),
 )
 STEPS = ("Load", "Explore", "Map", "Connect", "Dry run", "Push", "Results", "History")
 _HIDDEN = {"display": "none"}
@@ -144,11 +152,16 @@ class PushApp(widgets.VBox):
         self.load_message = widgets.HTML(
             message_html("Choose a lead file: CSV or text as Excel writes it, JSON, Excel, Parquet.")
         )
+        # Shown when the encoding is a guess: one button per reading, each puts its encoding in the box.
+        self.encoding_choice = widgets.HBox(layout=_HIDDEN)
+        # What the Load step says about an encoding that is a guess (None: certain, or chosen in the box).
+        self.encoding_doubt: str | None = None
         load = widgets.VBox(
             [
                 widgets.HBox([self.upload, self.path, self.load_button]),
                 widgets.HBox([self.delimiter, self.encoding]),
                 self.load_message,
+                self.encoding_choice,
             ]
         )
         self._source: tuple[str | os.PathLike[str] | bytes, str | None] | None = None
@@ -254,21 +267,36 @@ class PushApp(widgets.VBox):
         Raises:
             OSError, ValueError: the file cannot be read (also shown under the Load step).
         """
+        leads: publitrac.LeadFile | None = None
         if isinstance(source, pd.DataFrame):
             frame, facts, shown = source, "", name or "DataFrame"
             self._source = None
         else:
             if not isinstance(source, bytes):
                 source = Path(self._environ.get(CWD_VARIABLE) or ".").joinpath(os.fspath(source))
-            leads = publitrac.read_leads(
-                source, name=name, sep=self.delimiter.value or None, encoding=self.encoding.value or None
-            )
+            with warnings.catch_warnings():
+                # The page says it, with a button per reading, instead of a warning in the server's log.
+                warnings.simplefilter("ignore", publitrac.AmbiguousEncodingWarning)
+                leads = publitrac.read_leads(
+                    source, name=name, sep=self.delimiter.value or None, encoding=self.encoding.value or None
+                )
             self._source = (source, name)
             frame, facts, shown = leads.frame, f" ({leads.details()})", Path(leads.name).name
         self.df, self.source_name = frame, shown
-        self.load_message.value = message_html(
-            f"{shown}: {len(frame):,} rows, {frame.shape[1]} columns{facts}.", kind="ok"
-        )
+        read = f"{shown}: {len(frame):,} rows, {frame.shape[1]} columns{facts}."
+        self.encoding_doubt = _encoding_doubt(leads) if leads is not None else None
+        if self.encoding_doubt is None:
+            self.load_message.value = message_html(read, kind="ok")
+            self.encoding_choice.children = ()
+            self.encoding_choice.layout = widgets.Layout(**_HIDDEN)
+        else:
+            assert leads is not None and leads.encoding is not None
+            self.load_message.value = message_html(
+                f"{read} {self.encoding_doubt} Check the names in Explore, then keep this reading or choose "
+                "another (here or in the Encoding box) before you push.",
+                kind="warning",
+            )
+            self._offer_encodings(leads)
         self.explorer = LeadExplorer()
         self.explorer.load(frame, name=shown)
         for control in (self.explorer.upload, self.explorer.path, self.explorer.load_button):
@@ -285,6 +313,19 @@ class PushApp(widgets.VBox):
         self.results.clear()
         self.dry_run_message.value = self.dry_run_details.value = self.push_message.value = ""
         self._on_mapping()
+
+    def _offer_encodings(self, leads: publitrac.LeadFile) -> None:
+        # Each button reads the file again with its encoding, chosen in the box: the choice is then certain.
+        assert leads.encoding is not None
+        readings = [(f"Keep {leads.encoding_label}", leads.encoding)]
+        readings += [(f"Read as {other.label}", other.encoding) for other in leads.alternatives[:3]]
+        buttons = []
+        for description, codec in readings:
+            button = widgets.Button(description=description, layout={"width": "auto"})
+            button.on_click(lambda _, codec=codec: setattr(self.encoding, "value", codec))
+            buttons.append(button)
+        self.encoding_choice.children = tuple(buttons)
+        self.encoding_choice.layout = widgets.Layout(**_SHOWN)
 
     @staticmethod
     def _follow_mapping_email(explorer: LeadExplorer, editor: MappingEditor) -> None:
@@ -398,8 +439,14 @@ class PushApp(widgets.VBox):
         report = self.dry_report or self.dry_run()
         to_send, unchanged = report.counts["not_sent"], report.counts["unchanged"]
         skipped = f" ({unchanged:,} unchanged rows are not sent again.)" if unchanged else ""
+        # Nothing decoded from a guess is sent without the guess said once more, next to the button that sends.
+        doubt = (
+            f" {self.encoding_doubt} Choose the encoding in the Load step if it is wrong."
+            if self.encoding_doubt
+            else ""
+        )
         self.confirm_text.value = message_html(
-            f"Push {_rows(to_send)} of {self.source_name} to {self.connect.destination}?{skipped}",
+            f"Push {_rows(to_send)} of {self.source_name} to {self.connect.destination}?{skipped}{doubt}",
             kind="warning",
         )
         self.confirm_box.layout = widgets.Layout(**_SHOWN)
@@ -677,6 +724,18 @@ def _table_html(frame: pd.DataFrame) -> str:
         for row in frame.itertuples(index=False)
     )
     return f'<table style="font-size: 12px"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _encoding_doubt(leads: publitrac.LeadFile) -> str | None:
+    """`The encoding is a guess: read as Windows-1252 (76% sure); as Windows-1250 (24%), 'è' would be 'č' (line
+    3,002: 'Lefèvre' would be 'Lefčvre').`; None when the encoding is certain or was chosen."""
+    if not leads.encoding_ambiguous:
+        return None
+    others = "; ".join(other.describe() for other in leads.alternatives[:3])
+    return (
+        f"The encoding is a guess: read as {leads.encoding_label} ({leads.encoding_confidence or 0.0:.0%} sure); "
+        f"{others}."
+    )
 
 
 def _load_error(error: BaseException, shown: str) -> str:

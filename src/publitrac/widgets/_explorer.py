@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import ipywidgets as widgets
@@ -75,6 +76,9 @@ class LeadExplorer(widgets.VBox):
         self.problems: pd.DataFrame | None = None
         self.source_name = ""
         self.source_details = ""
+        self.encoding_warning: str | None = (
+            None  # the file's encoding is a guess: what to check, what to pass
+        )
 
         self.upload = widgets.FileUpload(
             accept=",".join(ACCEPTED_SUFFIXES), multiple=False, description="Upload"
@@ -146,11 +150,16 @@ class LeadExplorer(widgets.VBox):
             ValueError: the file cannot be read (an unknown type, duplicate column names, bad bytes).
             ImportError: Parquet or Excel without their library.
         """
+        self.encoding_warning = None
         if isinstance(source, pd.DataFrame):
             frame, self.source_name, self.source_details = source, name or "DataFrame", ""
         else:
-            leads = publitrac.read_leads(source, name=name)
+            with warnings.catch_warnings():
+                # Said in the status line, which stays in sight, rather than once in the cell's output.
+                warnings.simplefilter("ignore", publitrac.AmbiguousEncodingWarning)
+                leads = publitrac.read_leads(source, name=name)
             frame, self.source_name, self.source_details = leads.frame, leads.name, leads.details()
+            self.encoding_warning = leads.encoding_warning()
         self.df = frame
         columns = [(str(column), column) for column in frame.columns]
         detected = self._detect_email(frame)
@@ -221,9 +230,11 @@ class LeadExplorer(widgets.VBox):
         else:
             self.problems = publitrac.validate(frame, email=email)
             details = f" ({self.source_details})" if self.source_details else ""
-            self.status.value = message_html(
-                f"{self.source_name}: {len(frame)} rows, {frame.shape[1]} columns{details}.", kind="ok"
-            )
+            read = f"{self.source_name}: {len(frame)} rows, {frame.shape[1]} columns{details}."
+            if self.encoding_warning is None:
+                self.status.value = message_html(read, kind="ok")
+            else:
+                self.status.value = message_html(f"{read} Warning: {self.encoding_warning}", kind="warning")
         self._draw_overview()
         self._draw_groups()
         self._draw_problems()
