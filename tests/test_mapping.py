@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -260,3 +261,222 @@ def test_reprs_show_every_column_and_where_it_goes() -> None:
     page = mapping._repr_html_()
     assert "&lt;b&gt;Company&lt;/b&gt;" in page and "<b>Company" not in page
     assert page.count("<tr>") == 5
+
+
+# -- headers in the user's language ----------------------------------------------------------------------------
+
+# One export per language, as its CRM or Excel names the columns: {header: the field it must map to, or None}.
+EXPORTS = {
+    "fr": {
+        "Courriel": "email",
+        "Prénom": "firstName",
+        "Nom": "lastName",
+        "Fonction": "jobTitle",
+        "Société": None,
+    },
+    "fr-poste": {
+        "Adresse e-mail": "email",
+        "Prénom": "firstName",
+        "Nom de famille": "lastName",
+        "Intitulé du poste": "jobTitle",
+        "ID du prospect": "crmLeadId",
+    },
+    "de": {
+        "E-Mail": "email",
+        "Vorname": "firstName",
+        "Nachname": "lastName",
+        "Position": "jobTitle",
+        "Firma": None,
+        "Lead-ID": "crmLeadId",
+    },
+    "de-beruf": {"E-Mail-Adresse": "email", "Vorname": "firstName", "Familienname": "lastName"}
+    | {"Berufsbezeichnung": "jobTitle", "Name": None, "Titel": None},
+    "es": {
+        "Correo electrónico": "email",
+        "Nombre": "firstName",
+        "Apellido(s)": "lastName",
+        "Cargo": "jobTitle",
+        "Empresa": None,
+    },
+    "es-puesto": {"Email": "email", "Nombre": "firstName", "Apellidos": "lastName", "Puesto": "jobTitle"},
+    "pt": {"E-mail": "email", "Nome": "firstName", "Sobrenome": "lastName", "Função": "jobTitle"},
+    "pt-pt": {"Endereço de e-mail": "email", "Primeiro nome": "firstName", "Apelido": "lastName"}
+    | {"Cargo": "jobTitle", "Empresa": None},
+    "it": {"Indirizzo email": "email", "Nome": "firstName", "Cognome": "lastName", "Ruolo": "jobTitle"}
+    | {"Azienda": None},
+    "nl": {"E-mailadres": "email", "Voornaam": "firstName", "Tussenvoegsel": None, "Achternaam": "lastName"}
+    | {"Functie": "jobTitle", "Bedrijf": None},
+    "sv": {
+        "E-postadress": "email",
+        "Förnamn": "firstName",
+        "Efternamn": "lastName",
+        "Befattning": "jobTitle",
+    },
+    "da": {"E-mail": "email", "Fornavn": "firstName", "Efternavn": "lastName", "Stilling": "jobTitle"},
+    "no": {"E-post": "email", "Fornavn": "firstName", "Etternavn": "lastName", "Stillingstittel": "jobTitle"},
+    "fi": {
+        "Sähköposti": "email",
+        "Etunimi": "firstName",
+        "Sukunimi": "lastName",
+        "Tehtävänimike": "jobTitle",
+    },
+    "pl": {"Adres e-mail": "email", "Imię": "firstName", "Nazwisko": "lastName", "Stanowisko": "jobTitle"}
+    | {"Firma": None},
+    "cs": {"E-mail": "email", "Jméno": "firstName", "Příjmení": "lastName", "Pozice": "jobTitle"}
+    | {"Firma": None},
+    "cs-krestni": {
+        "E-mail": "email",
+        "Křestní jméno": "firstName",
+        "Příjmení": "lastName",
+        "Funkce": "jobTitle",
+    },
+    "en-crm": {
+        "Email": "email",
+        "First Name": "firstName",
+        "Salesforce ID": "crmLeadId",
+        "Position": "jobTitle",
+    },
+}
+
+
+@pytest.mark.parametrize("language", list(EXPORTS))
+def test_european_headers_map_to_lead_info_fields(language: str) -> None:
+    export = EXPORTS[language]
+    mapping = map_columns(list(export))
+    assert dict(mapping.fields) == {column: field for column, field in export.items() if field is not None}
+    assert mapping.ignored == tuple(column for column, field in export.items() if field is None)
+    assert mapping.custom == {}
+
+
+def test_the_printed_mapping_shows_the_aliases_like_any_other_column() -> None:
+    from publitrac._cli_common import describe_mapping
+
+    mapping = map_columns(list(EXPORTS["fr"]))
+    assert describe_mapping(mapping) == [
+        "Mapping: Courriel -> email, Prénom -> firstName, Nom -> lastName, Fonction -> jobTitle",
+        "Not sent: Société",
+    ]
+    assert re.search(r"'Prénom' +-> leadInfo.firstName", repr(mapping))
+
+
+def test_an_exact_field_name_beats_an_alias() -> None:
+    mapping = map_columns(
+        ["Email", "Prénom", "First Name", "Fonction", "job_title", "Lead ID", "CRM Lead ID"]
+    )
+    assert dict(mapping.fields) == {
+        "Email": "email",
+        "First Name": "firstName",
+        "job_title": "jobTitle",
+        "CRM Lead ID": "crmLeadId",
+    }
+    assert mapping.ignored == ("Prénom", "Fonction", "Lead ID")
+
+
+def test_an_alias_beats_a_word_that_is_a_name_only_beside_the_other() -> None:
+    mapping = map_columns(["Email", "Prénom", "Nom", "Nom de famille"])
+    assert dict(mapping.fields) == {"Email": "email", "Prénom": "firstName", "Nom de famille": "lastName"}
+    assert mapping.ignored == ("Nom",)
+
+
+def test_an_explicit_mapping_beats_an_alias() -> None:
+    mapping = map_columns(["Email", "Fonction", "Poste occupé"], mapping={"Poste occupé": "jobTitle"})
+    assert dict(mapping.fields) == {"Email": "email", "Poste occupé": "jobTitle"}
+    assert mapping.ignored == ("Fonction",)
+    # An alias can be dropped, and sent somewhere else instead.
+    moved = map_columns(
+        ["Email", "Vorname", "Position"], mapping={"Position": None}, custom_fields=["Position"]
+    )
+    assert dict(moved.fields) == {"Email": "email", "Vorname": "firstName"}
+    assert dict(moved.custom) == {"Position": "Position"}
+    renamed = map_columns(["Email", "Cargo", "Puesto"], mapping={"Cargo": None, "Puesto": "lastName"})
+    assert dict(renamed.fields) == {"Email": "email", "Puesto": "lastName"}
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [["Email", "Nom"], ["Email", "Nombre", "Empresa"], ["Email", "Nome", "Azienda"], ["Email", "Jméno"]],
+)
+def test_a_word_that_is_a_name_only_beside_the_other_is_not_sent_alone(columns: list[str]) -> None:
+    # French `Nom` alone may be the whole name (or a company's); Spanish `Nombre` alone, the full name.
+    mapping = map_columns(columns)
+    assert dict(mapping.fields) == {"Email": "email"}
+    assert mapping.ignored == tuple(columns[1:])
+
+
+def test_a_word_that_is_a_name_beside_the_other_takes_any_mapped_partner() -> None:
+    assert map_columns(["Email", "First Name", "Nom"]).fields["Nom"] == "lastName"
+    assert map_columns(["Email", "Given", "Nom"], mapping={"Given": "firstName"}).fields["Nom"] == "lastName"
+    assert map_columns(["Email", "Nome", "Last Name"]).fields["Nome"] == "firstName"
+    # the partner dropped: the word is alone again
+    assert "Nom" in map_columns(["Email", "Prénom", "Nom"], mapping={"Prénom": None}).ignored
+    # two such words waiting for each other are both alone
+    assert map_columns(["Email", "Nom", "Nome"]).ignored == ("Nom", "Nome")
+
+
+@pytest.mark.parametrize(
+    ("columns", "field", "candidates"),
+    [
+        (["Email", "Vorname", "Prénom"], "firstName", ["Vorname", "Prénom"]),
+        (["Email", "Fonction", "Poste"], "jobTitle", ["Fonction", "Poste"]),
+        (["Email", "Apellido", "Apellidos"], "lastName", ["Apellido", "Apellidos"]),
+        (["Email", "Lead-ID", "Salesforce ID"], "crmLeadId", ["Lead-ID", "Salesforce ID"]),
+        (["Email", "Prénom", "Nom", "NOM "], "lastName", ["Nom", "NOM "]),
+    ],
+)
+def test_two_aliases_of_one_field_are_refused_with_the_way_out(
+    columns: list[str], field: str, candidates: list[str]
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        map_columns(columns)
+    message = str(caught.value)
+    assert all(repr(column) in message for column in candidates)
+    assert repr(field) in message and "mapping={" in message
+    assert caught.value.in_words("cli").count("--map") == 2
+    # The suggested mapping resolves it: the first one is sent, the other one is not.
+    first, second = candidates
+    resolved = map_columns(columns, mapping={first: field, second: None})
+    assert resolved.fields[first] == field and second in resolved.ignored
+
+
+def test_unknown_and_ambiguous_headers_stay_not_sent() -> None:
+    columns = ["E-mail", "Name", "Titel", "Titre", "Civilité", "Ville", "Land", "Posizione", "Tehtävä", "ID"]
+    mapping = map_columns(columns)
+    assert dict(mapping.fields) == {"E-mail": "email"}
+    assert mapping.ignored == tuple(columns[1:])
+
+
+def test_company_columns_are_sent_only_when_asked() -> None:
+    columns = ["Courriel", "Prénom", "Nom", "Société", "Firma", "Empresa", "Azienda", "Bedrijf"]
+    assert map_columns(columns).ignored == ("Société", "Firma", "Empresa", "Azienda", "Bedrijf")
+    assert dict(map_columns(columns, custom_fields=["Société"]).custom) == {"Société": "Société"}
+    everything = map_columns(columns, custom_fields=ALL)
+    assert list(everything.custom) == ["Société", "Firma", "Empresa", "Azienda", "Bedrijf"]
+    assert dict(everything.fields) == {"Courriel": "email", "Prénom": "firstName", "Nom": "lastName"}
+    with pytest.raises(ConfigurationError, match="'Prénom'.*firstName"):
+        map_columns(columns, custom_fields=["Prénom"])
+
+
+def test_aliases_serve_only_the_fields_of_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    fields = {name: schema for name, schema in _spec.lead_info_fields().items() if name != "jobTitle"}
+    monkeypatch.setattr(_spec, "lead_info_fields", lambda: fields)
+    mapping = map_columns(["Email", "Vorname", "Position"])
+    assert dict(mapping.fields) == {"Email": "email", "Vorname": "firstName"}
+    assert mapping.ignored == ("Position",)
+
+
+def test_the_alias_tables_are_normalised_and_never_overlap() -> None:
+    from publitrac._mapping import _EMAIL_ALIASES, _FIELD_ALIASES, _PAIRED_ALIASES
+
+    tables = {field: set(names) for field, names in _FIELD_ALIASES.items()}
+    tables |= {f"{field} beside {partner}": set(names) for field, (partner, names) in _PAIRED_ALIASES.items()}
+    tables["email"] = set(_EMAIL_ALIASES)
+    known = set(_spec.lead_info_fields())
+    assert {*_FIELD_ALIASES, *_PAIRED_ALIASES} <= known
+    fields = {normalise_name(field) for field in known}
+    seen: dict[str, str] = {}
+    for table, names in tables.items():
+        for name in names:
+            assert normalise_name(name) == name, (table, name)
+            assert name not in fields, (table, name)
+            assert name not in seen, (table, seen.get(name), name)
+            seen[name] = table

@@ -10,14 +10,31 @@ Rules, in order:
 1. The email column is `email=` when given; else a column named `email` (normalised: `Email`, `E-mail`,
    `e_mail`) if there is exactly one; else exactly one column with another common name for an email
    address (`E-mail Address`, `Mail`, `Courriel`, `Adresse électronique`, `Correo electrónico`,
-   `E-Mail-Adresse`...). Several candidates at the same level, or none, raise `ConfigurationError`: pass
-   `email=`.
+   `E-Mail-Adresse`, `E-post`, `Sähköposti`, `Adres e-mail`...). Several candidates at the same level, or
+   none, raise `ConfigurationError`: pass `email=`.
 2. `mapping={column: field}` maps columns explicitly (`field` must be a `leadInfo` field of the spec);
    `None` or `"ignore"` drops a column that would otherwise be detected. Explicit choices beat detection.
 3. Every other column whose normalised name is a `leadInfo` field's is mapped to it.
-4. Custom fields are only the ones asked for: a list of columns (named after the column, stripped), a dict
+4. A field still free takes the column named for it in a European export (`_FIELD_ALIASES`: French,
+   German, Spanish, Portuguese, Italian, Dutch, Swedish, Danish, Norwegian, Finnish, Polish, Czech):
+   `Prénom`, `Vorname`, `Voornaam`, `Imię` -> `firstName`; `Nachname`, `Apellido(s)`, `Cognome`,
+   `Příjmení` -> `lastName`; `Fonction`, `Position`, `Cargo`, `Functie`, `Stanowisko` -> `jobTitle`;
+   `Lead ID`, `Salesforce ID`, `ID du prospect` -> `crmLeadId`. A word is an alias only when, as a lead
+   export's header, it almost always means that field: German `Name` and `Titel` (`Dr.` as often as a
+   job) and French `Titre` (`Mme`) are not. Aliases only serve fields of the spec: it has no company
+   field, so `Société`, `Firma`, `Empresa` are not sent unless asked (rule 6).
+5. Then the words that are a name only beside the other name (`_PAIRED_ALIASES`): French `Nom` is the
+   last name when another column is mapped to `firstName` (`Prénom`), and may be the whole name
+   otherwise; Spanish `Nombre`, Italian and Portuguese `Nome` and Czech `Jméno` are the first name when
+   another column is mapped to `lastName`. Alone, they are not sent.
+
+   In rules 2 to 5 a better match wins (an explicit choice, the exact name, an alias, a paired word, in
+   that order): the columns it beats are not sent. Two columns for one field at the same level
+   (`First Name` and `first_name`, `Vorname` and `Prénom`) raise `ConfigurationError` naming both and the
+   `mapping=` that keeps one, as two email columns do.
+6. Custom fields are only the ones asked for: a list of columns (named after the column, stripped), a dict
    `{column: custom field name}`, or `"all"` (every column not mapped above nor ignored in `mapping`).
-5. Every remaining column is `ignored`: it is never sent.
+7. Every remaining column is `ignored`: it is never sent.
 """
 
 from __future__ import annotations
@@ -76,9 +93,126 @@ _EMAIL_ALIASES: Final = frozenset(
         "postaelettronica",
         "enderecodeemail",
         "enderecoemail",
+        "epost",
+        "epostadress",
+        "epostadresse",
+        "sahkoposti",
+        "sahkopostiosoite",
+        "adresemail",
+        "emailovaadresa",
     }
 )
 _IGNORED_CHARACTERS: Final = re.compile(r"[\s_\-.]+")
+
+# The headers European exports give to standard fields, normalised, by field. A field that is not in the spec is
+# skipped. A word is here only when, as a lead export's header, it almost always means the field; words that
+# also mean something else are left out (German `Name` and `Titel`, French `Titre`, Italian `Posizione`,
+# Finnish `Tehtävä`), so that a column is never sent to the wrong field: an unmapped one is at worst not sent.
+_FIELD_ALIASES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        "firstName": frozenset(
+            {
+                "prenom",  # fr
+                "vorname",  # de
+                "nombredepila",  # es
+                "primeironome",  # pt
+                "voornaam",  # nl
+                "fornamn",  # sv (Förnamn)
+                "fornavn",  # da, no
+                "etunimi",  # fi
+                "imie",  # pl (Imię)
+                "krestnijmeno",  # cs (Křestní jméno)
+            }
+        ),
+        "lastName": frozenset(
+            {
+                "nomdefamille",  # fr
+                "nomfamille",
+                "nachname",  # de
+                "familienname",
+                "zuname",
+                "apellido",  # es
+                "apellidos",
+                "apellido(s)",
+                "sobrenome",  # pt-BR
+                "apelido",  # pt-PT
+                "ultimonome",
+                "cognome",  # it
+                "achternaam",  # nl
+                "efternamn",  # sv
+                "efternavn",  # da
+                "etternavn",  # no
+                "sukunimi",  # fi
+                "nazwisko",  # pl
+                "prijmeni",  # cs (Příjmení)
+            }
+        ),
+        "jobTitle": frozenset(
+            {
+                "fonction",  # fr
+                "poste",
+                "intituledeposte",
+                "intituleduposte",
+                "titredeposte",
+                "titreduposte",
+                "position",  # de (and en)
+                "funktion",
+                "berufsbezeichnung",
+                "stellenbezeichnung",
+                "positionsbezeichnung",
+                "jobtitel",  # de, da
+                "cargo",  # es, pt
+                "puesto",
+                "puestodetrabajo",
+                "titulodelpuesto",
+                "funcao",  # pt (Função)
+                "titulodocargo",
+                "ruolo",  # it
+                "qualifica",
+                "mansione",
+                "functie",  # nl
+                "functietitel",
+                "functienaam",
+                "befattning",  # sv
+                "yrkestitel",
+                "jobbtitel",
+                "stilling",  # da, no
+                "stillingsbetegnelse",
+                "stillingstittel",
+                "tehtavanimike",  # fi
+                "ammattinimike",
+                "stanowisko",  # pl
+                "pozice",  # cs
+                "pracovnipozice",
+                "funkce",
+            }
+        ),
+        "crmLeadId": frozenset(
+            {
+                "leadid",  # en, de and nl (Lead-ID)
+                "crmid",
+                "idcrm",
+                "salesforceid",
+                "salesforceleadid",
+                "idlead",  # it
+                "iddulead",  # fr
+                "idduprospect",
+                "idprospect",
+                "iddelead",  # es
+                "iddolead",  # pt
+            }
+        ),
+    }
+)
+# Words that mean a name only beside the other name: {field: (the field that must be mapped too, words)}.
+# French `Nom` is the last name next to `Prénom` and the whole name (or a company's) alone; Spanish `Nombre`,
+# Italian and Portuguese `Nome`, Czech `Jméno` the first name next to a last name, the full name alone.
+_PAIRED_ALIASES: Final[Mapping[str, tuple[str, frozenset[str]]]] = MappingProxyType(
+    {
+        "lastName": ("firstName", frozenset({"nom"})),
+        "firstName": ("lastName", frozenset({"nombre", "nome", "jmeno"})),
+    }
+)
 
 
 def normalise_name(name: object) -> str:
@@ -291,30 +425,50 @@ def map_columns(
     email_column = _email_column(columns, email, explicit, dropped)
     fields: dict[str, str] = {column: field for column, field in explicit.items() if field != EMAIL_FIELD}
     fields[email_column] = EMAIL_FIELD
-    claimed = set(fields.values())
-
-    by_name = {normalise_name(field): field for field in known if field != EMAIL_FIELD}
-    detected: dict[str, list[str]] = {}
-    for column in columns:
-        if column in fields or column in dropped or column in explicit:
-            continue
-        field = by_name.get(normalise_name(column))
-        if field is not None and field not in claimed:
-            detected.setdefault(field, []).append(column)
-    for field, found in detected.items():
-        if len(found) > 1:
-            raise ConfigurationError(
-                f"columns {_names(found)} all match leadInfo field {field!r}; map one of them explicitly, "
-                "e.g. ",
-                Setting("mapping", value={found[0]: field, found[1]: None}),
-            )
-        fields[found[0]] = field
+    free = [column for column in columns if column not in fields and column not in dropped]
+    fields.update(_detect_fields(free, known, set(fields.values())))
 
     order = {column: i for i, column in enumerate(columns)}
     fields = dict(sorted(fields.items(), key=lambda item: order[item[0]]))
     custom = _custom_fields(custom_fields, columns, fields, dropped)
     ignored = tuple(column for column in columns if column not in fields and column not in custom)
     return LeadMapping(email=email_column, fields=fields, custom=custom, ignored=ignored)
+
+
+def _detect_fields(columns: list[Any], known: Mapping[str, Any], taken: set[str]) -> dict[Any, str]:
+    """`{column: field}` for the free `columns`, by name (rules 3 to 5), the fields in `taken` excluded."""
+    by_name = {normalise_name(field): field for field in known if field != EMAIL_FIELD}
+    by_alias = {name: field for field, names in _FIELD_ALIASES.items() if field in known for name in names}
+    by_pair = {
+        name: (field, partner)
+        for field, (partner, names) in _PAIRED_ALIASES.items()
+        if field in known
+        for name in names
+    }
+    claimed = set(taken)
+
+    def paired(name: str) -> str | None:
+        field, partner = by_pair.get(name, (None, None))
+        return field if partner in claimed else None
+
+    detected: dict[Any, str] = {}
+    for level, match in (("name", by_name.get), ("alias", by_alias.get), ("alias", paired)):
+        found: dict[str, list[Any]] = {}
+        for column in columns:
+            field = None if column in detected else match(normalise_name(column))
+            if field is not None and field not in claimed:
+                found.setdefault(field, []).append(column)
+        for field, candidates in found.items():
+            if len(candidates) > 1:
+                what = "all match" if level == "name" else "are all names for"
+                raise ConfigurationError(
+                    f"columns {_names(candidates)} {what} leadInfo field {field!r}; map one of them "
+                    "explicitly, e.g. ",
+                    Setting("mapping", value={candidates[0]: field, candidates[1]: None}),
+                )
+            detected[candidates[0]] = field
+            claimed.add(field)
+    return detected
 
 
 def _column_list(columns_or_df: Any) -> list[Any]:
