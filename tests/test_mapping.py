@@ -330,6 +330,10 @@ EXPORTS = {
         "Příjmení": "lastName",
         "Funkce": "jobTitle",
     },
+    "hu": {"E-mail cím": "email", "Vezetéknév": "lastName", "Keresztnév": "firstName", "Beosztás": "jobTitle"}
+    | {"Cég": None},
+    "tr": {"E-posta": "email", "Adı": "firstName", "Soyadı": "lastName", "Ünvan": "jobTitle", "Şirket": None},
+    "tr-alone": {"E-posta adresi": "email", "Ad": None, "Görev": "jobTitle"},
     "en-crm": {
         "Email": "email",
         "First Name": "firstName",

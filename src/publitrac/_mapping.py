@@ -16,7 +16,8 @@ Rules, in order:
    `None` or `"ignore"` drops a column that would otherwise be detected. Explicit choices beat detection.
 3. Every other column whose normalised name is a `leadInfo` field's is mapped to it.
 4. A field still free takes the column named for it in a European export (`_FIELD_ALIASES`: French,
-   German, Spanish, Portuguese, Italian, Dutch, Swedish, Danish, Norwegian, Finnish, Polish, Czech):
+   German, Spanish, Portuguese, Italian, Dutch, Swedish, Danish, Norwegian, Finnish, Polish, Czech,
+   Hungarian, Turkish):
    `Prénom`, `Vorname`, `Voornaam`, `Imię` -> `firstName`; `Nachname`, `Apellido(s)`, `Cognome`,
    `Příjmení` -> `lastName`; `Fonction`, `Position`, `Cargo`, `Functie`, `Stanowisko` -> `jobTitle`;
    `Lead ID`, `Salesforce ID`, `ID du prospect` -> `crmLeadId`. A word is an alias only when, as a lead
@@ -25,7 +26,8 @@ Rules, in order:
    field, so `Société`, `Firma`, `Empresa` are not sent unless asked (rule 6).
 5. Then the words that are a name only beside the other name (`_PAIRED_ALIASES`): French `Nom` is the
    last name when another column is mapped to `firstName` (`Prénom`), and may be the whole name
-   otherwise; Spanish `Nombre`, Italian and Portuguese `Nome` and Czech `Jméno` are the first name when
+   otherwise; Spanish `Nombre`, Italian and Portuguese `Nome`, Czech `Jméno` and Turkish `Ad`, `Adı`, `İsim`
+   are the first name when
    another column is mapped to `lastName`. Alone, they are not sent.
 
    In rules 2 to 5 a better match wins (an explicit choice, the exact name, an alias, a paired word, in
@@ -100,6 +102,9 @@ _EMAIL_ALIASES: Final = frozenset(
         "sahkopostiosoite",
         "adresemail",
         "emailovaadresa",
+        "emailcim",
+        "eposta",
+        "epostaadresi",
     }
 )
 _IGNORED_CHARACTERS: Final = re.compile(r"[\s_\-.]+")
@@ -122,6 +127,8 @@ _FIELD_ALIASES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "etunimi",  # fi
                 "imie",  # pl (Imię)
                 "krestnijmeno",  # cs (Křestní jméno)
+                "keresztnev",  # hu (Keresztnév)
+                "utonev",
             }
         ),
         "lastName": frozenset(
@@ -145,6 +152,10 @@ _FIELD_ALIASES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "sukunimi",  # fi
                 "nazwisko",  # pl
                 "prijmeni",  # cs (Příjmení)
+                "vezeteknev",  # hu (Vezetéknév)
+                "csaladnev",
+                "soyadı",  # tr (Soyadı)
+                "soyad",
             }
         ),
         "jobTitle": frozenset(
@@ -185,6 +196,11 @@ _FIELD_ALIASES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "pozice",  # cs
                 "pracovnipozice",
                 "funkce",
+                "beosztas",  # hu (Beosztás)
+                "munkakor",
+                "unvan",  # tr (Ünvan)
+                "gorev",
+                "pozisyon",
             }
         ),
         "crmLeadId": frozenset(
@@ -206,11 +222,12 @@ _FIELD_ALIASES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
 )
 # Words that mean a name only beside the other name: {field: (the field that must be mapped too, words)}.
 # French `Nom` is the last name next to `Prénom` and the whole name (or a company's) alone; Spanish `Nombre`,
-# Italian and Portuguese `Nome`, Czech `Jméno` the first name next to a last name, the full name alone.
+# Italian and Portuguese `Nome`, Czech `Jméno`, Turkish `Ad`/`Adı`/`İsim` the first name next to a last name, the
+# full name alone.
 _PAIRED_ALIASES: Final[Mapping[str, tuple[str, frozenset[str]]]] = MappingProxyType(
     {
         "lastName": ("firstName", frozenset({"nom"})),
-        "firstName": ("lastName", frozenset({"nombre", "nome", "jmeno"})),
+        "firstName": ("lastName", frozenset({"nombre", "nome", "jmeno", "ad", "adı", "isim"})),
     }
 )
 
