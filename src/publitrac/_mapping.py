@@ -27,8 +27,7 @@ Rules, in order:
 5. Then the words that are a name only beside the other name (`_PAIRED_ALIASES`): French `Nom` is the
    last name when another column is mapped to `firstName` (`Prénom`), and may be the whole name
    otherwise; Spanish `Nombre`, Italian and Portuguese `Nome`, Czech `Jméno` and Turkish `Ad`, `Adı`, `İsim`
-   are the first name when
-   another column is mapped to `lastName`. Alone, they are not sent.
+   are the first name when another column is mapped to `lastName`. Alone, they are not sent.
 
    In rules 2 to 5 a better match wins (an explicit choice, the exact name, an alias, a paired word, in
    that order): the columns it beats are not sent. Two columns for one field at the same level
