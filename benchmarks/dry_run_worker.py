@@ -27,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import publitrac
-    from publitrac._bodies import iter_bodies
-    from publitrac._mapping import map_columns
-    from publitrac._validation import find_problems
+    from publitrac.lead._bodies import iter_bodies
+    from publitrac.lead._mapping import map_columns
+    from publitrac.lead._validation import find_problems
 
     frame = make_leads(args.rows, tag="dry")
     frame_bytes = int(frame.memory_usage(deep=True).sum())

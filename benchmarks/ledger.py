@@ -45,8 +45,8 @@ DEFAULT_OUTPUT = HERE / "results" / "ledger.json"
 def seeded_ledger(path: Path, frame: Any, destination: Any) -> Any:
     """A ledger holding every row of `frame` as accepted at `destination` (what a first run leaves)."""
     import publitrac
-    from publitrac._fingerprints import lead_keys
-    from publitrac._ledger import SQLiteLedger
+    from publitrac.ledger._fingerprints import lead_keys
+    from publitrac.ledger._store import SQLiteLedger
 
     mapping = publitrac.map_columns(frame, email="email", custom_fields=CUSTOM_COLUMNS)
     emails, bodies = lead_keys(frame, mapping, np.arange(len(frame)))
@@ -62,10 +62,10 @@ def seeded_ledger(path: Path, frame: Any, destination: Any) -> Any:
 
 def decide_benchmark(rows: int, repeat: int, work: Path) -> dict[str, Any]:
     import publitrac
-    from publitrac._fingerprints import lead_keys
-    from publitrac._incremental import IncrementalRun
-    from publitrac._ledger import Destination, key_fingerprint
-    from publitrac._report import SyncReport
+    from publitrac.ledger._fingerprints import lead_keys
+    from publitrac.ledger._incremental import IncrementalRun
+    from publitrac.ledger._store import Destination, key_fingerprint
+    from publitrac.engine._report import SyncReport
 
     frame = make_leads(rows, tag="ledger")
     destination = Destination("http://127.0.0.1:1/v2", key_fingerprint("benchmark"))
@@ -119,7 +119,7 @@ def decide_benchmark(rows: int, repeat: int, work: Path) -> dict[str, Any]:
 
 
 def rerun_benchmark(rows: int, work: Path) -> dict[str, Any]:
-    from publitrac._ledger import Destination, key_fingerprint
+    from publitrac.ledger._store import Destination, key_fingerprint
 
     frame = make_leads(rows, tag="rerun")
     csv_path = work / "leads.csv"

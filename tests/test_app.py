@@ -135,7 +135,7 @@ def test_results_table_pages_and_sorts() -> None:
     app = PushApp(frame, sandbox=True)
     app.connect._verify = lambda client: None
     report = app.dry_run()
-    from publitrac._outcome import RunOutcome
+    from publitrac.engine._outcome import RunOutcome
 
     app.results.show(RunOutcome(frame, report))
     view = app.results
@@ -293,7 +293,7 @@ def ambiguous_export() -> bytes:
 
 
 def test_every_encoding_the_detection_may_choose_is_in_the_encoding_box() -> None:
-    from publitrac._encoding import _CANDIDATES, encoding_label
+    from publitrac.files._encoding import _CANDIDATES, encoding_label
 
     offered = {codec for _, codec in ENCODINGS}
     missing = [encoding_label(codec) for codec, _ in _CANDIDATES if codec not in offered]

@@ -1,4 +1,4 @@
-"""Unit tests of the token handling (`publitrac._auth.TokenAuth`), driven through httpx.MockTransport.
+"""Unit tests of the token handling (`publitrac.connection._auth.TokenAuth`), driven through httpx.MockTransport.
 
 A fake Publitrac (`FakeApi`) issues numbered tokens, can revoke them, and counts getToken calls. The clock is
 injected: nothing sleeps.
@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from publitrac import AuthenticationError, ConnectionFailed, Publitrac
-from publitrac._auth import ApiKeyAuth, Token, TokenAuth, parse_ttl
+from publitrac.connection._auth import ApiKeyAuth, Token, TokenAuth, parse_ttl
 from publitrac._exceptions import ApiError
 
 API_KEY = "k3y-SECRET-4242"

@@ -1,4 +1,4 @@
-"""Values leave pandas clean (publitrac._values), and bodies are built lazily chunk by chunk (publitrac._bodies)."""
+"""Values leave pandas clean (publitrac.lead._values), and bodies are built lazily chunk by chunk (publitrac.lead._bodies)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import publitrac
-from publitrac import _bodies, _spec, _values
-from publitrac._bodies import iter_bodies
-from publitrac._preview import preview
-from publitrac._values import (
+from publitrac.lead import _bodies, _values
+from publitrac import _spec
+from publitrac.lead._bodies import iter_bodies
+from publitrac.lead._preview import preview
+from publitrac.lead._values import (
     ANY_TYPE,
     convert_column,
     convert_value,
@@ -28,7 +29,7 @@ from publitrac._values import (
     field_types,
     lead_info_types,
 )
-from publitrac._mapping import map_columns
+from publitrac.lead._mapping import map_columns
 from publitrac.sandbox import SandboxServer
 
 TEXT = frozenset({"string"})
@@ -377,7 +378,7 @@ def test_preview_skips_invalid_rows_and_reads_only_the_head(monkeypatch: pytest.
     emails[[0, 2]] = ["not an email", None]
     df = pd.DataFrame({"E-mail": emails, "First Name": " Ana ", "Plan": "pro"})
     checked: list[int] = []
-    from publitrac import _preview
+    from publitrac.lead import _preview
 
     real = _preview.find_problems
     monkeypatch.setattr(

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from publitrac.cli import main
+from publitrac.cli._main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADS = ROOT / "examples" / "leads.csv"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import publitrac
-from publitrac import cli
-from publitrac.cli import main
+from publitrac.cli import _main as cli
+from publitrac.cli._main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADS = ROOT / "examples" / "leads.csv"

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import publitrac
-from publitrac import _cli_stream, cli
+from publitrac.cli import _stream as _cli_stream, _main as cli
 from publitrac.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]

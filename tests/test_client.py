@@ -1,4 +1,4 @@
-"""Unit tests of the connection (`publitrac._client`): settings, URL safety, answer classification, the lean
+"""Unit tests of the connection (`publitrac.connection._client`): settings, URL safety, answer classification, the lean
 httpx client. The real transport is exercised against the sandbox in test_sync.py."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from publitrac_client.models import LeadSyncRequest
 
 from publitrac import ConfigurationError, Publitrac
-from publitrac._client import (
+from publitrac.connection._client import (
     TRANSPORT_ERROR,
     LeadAnswer,
     check_base_url,
@@ -25,7 +25,7 @@ from publitrac._client import (
     post_lead,
     retry_after_seconds,
 )
-from publitrac._transport import LeanAsyncClient
+from publitrac.connection._transport import LeanAsyncClient
 
 KEY = "SECRET-key-123"
 

@@ -28,8 +28,8 @@ from distributed import Client, LocalCluster
 
 import publitrac
 from publitrac import AuthenticationError, ConfigurationError, DaskSyncReport, Publitrac
-from publitrac._dask import WorkerSettings, build
-from publitrac._mapping import map_columns
+from publitrac.syncs._dask import WorkerSettings, build
+from publitrac.lead._mapping import map_columns
 from publitrac.sandbox import SandboxServer
 
 KEY = "SECRET-dask-k3y-3c9f1e"

@@ -1,4 +1,4 @@
-"""The text encoding of a file: decided from what people write, and said when it is a guess (`_encoding`).
+"""The text encoding of a file: decided from what people write, and said when it is a guess (`files._encoding`).
 
 The accuracy over the whole corpus of languages and encodings is `tests/test_encoding_corpus.py` (a sample) and
 `benchmarks/encodings.py` (the matrix); these tests pin the rules, the messages and every interface's warning.
@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import publitrac
-from publitrac._batches import read_batches
-from publitrac._encoding import MixedEncodingError, NotTextError, detect_encoding
-from publitrac.cli import main
+from publitrac.files._batches import read_batches
+from publitrac.files._encoding import MixedEncodingError, NotTextError, detect_encoding
+from publitrac.cli._main import main
 
 FRENCH_TRADE_SHOW = "Élodie;Lefèvre;Thérèse;Raphaël\r\n"
 

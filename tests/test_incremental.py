@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import publitrac
-from publitrac._incremental import IncrementalRun
-from publitrac._ledger import Destination, SQLiteLedger, key_fingerprint
-from publitrac._report import SyncReport
+from publitrac.ledger._incremental import IncrementalRun
+from publitrac.ledger._store import Destination, SQLiteLedger, key_fingerprint
+from publitrac.engine._report import SyncReport
 from publitrac.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]

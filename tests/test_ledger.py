@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 import publitrac
 from publitrac import Publitrac
-from publitrac._bodies import iter_bodies
-from publitrac._fingerprints import KeySet, chain_groups, email_keys, lead_keys
-from publitrac._ledger import (
+from publitrac.lead._bodies import iter_bodies
+from publitrac.ledger._fingerprints import KeySet, chain_groups, email_keys, lead_keys
+from publitrac.ledger._store import (
     LEDGER_ENV,
     Destination,
     SQLiteLedger,

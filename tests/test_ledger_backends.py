@@ -16,8 +16,8 @@ import pytest
 
 import publitrac
 from publitrac import Publitrac
-from publitrac._ledger import Destination, destination_for, key_fingerprint, open_ledger
-from publitrac._ledger_postgres import PostgresLedger, mask_url
+from publitrac.ledger._store import Destination, destination_for, key_fingerprint, open_ledger
+from publitrac.ledger._postgres import PostgresLedger, mask_url
 from publitrac.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +141,7 @@ def test_the_cli_reruns_send_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from publitrac import cli
+    from publitrac.cli import _main as cli
 
     monkeypatch.setenv("PUBLITRAC_API_KEY", sandbox.api_key)
     command = ["sync", str(ROOT / "examples" / "leads.csv"), "--base-url", sandbox.base_url, "--no-progress"]

@@ -1,4 +1,4 @@
-"""Columns to leadInfo fields, custom fields and ignored columns (publitrac._mapping)."""
+"""Columns to leadInfo fields, custom fields and ignored columns (publitrac.lead._mapping)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from publitrac import _spec
 from publitrac._exceptions import ConfigurationError
-from publitrac._mapping import ALL, LeadMapping, map_columns, normalise_name
+from publitrac.lead._mapping import ALL, LeadMapping, map_columns, normalise_name
 
 
 @pytest.mark.parametrize(
@@ -353,7 +353,7 @@ def test_european_headers_map_to_lead_info_fields(language: str) -> None:
 
 
 def test_the_printed_mapping_shows_the_aliases_like_any_other_column() -> None:
-    from publitrac._cli_common import describe_mapping
+    from publitrac.cli._common import describe_mapping
 
     mapping = map_columns(list(EXPORTS["fr"]))
     assert describe_mapping(mapping) == [
@@ -469,7 +469,7 @@ def test_aliases_serve_only_the_fields_of_the_spec(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_alias_tables_are_normalised_and_never_overlap() -> None:
-    from publitrac._mapping import _EMAIL_ALIASES, _FIELD_ALIASES, _PAIRED_ALIASES
+    from publitrac.lead._mapping import _EMAIL_ALIASES, _FIELD_ALIASES, _PAIRED_ALIASES
 
     tables = {field: set(names) for field, names in _FIELD_ALIASES.items()}
     tables |= {f"{field} beside {partner}": set(names) for field, (partner, names) in _PAIRED_ALIASES.items()}

@@ -1,4 +1,4 @@
-"""Exports in the user's language, pushed with `publitrac sync FILE` and no flag: their headers map (`_mapping`).
+"""Exports in the user's language, pushed with `publitrac sync FILE` and no flag: their headers map (`lead._mapping`).
 
 Each file is written as that country's Excel or CRM writes it (encoding, delimiter, line ends), read by the real
 command line in a subprocess and sent to the sandbox over HTTP; the leads must arrive with their names and job

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import publitrac
-from publitrac._outcome import RunOutcome, explain_status, live_counts
-from publitrac._report import RETRY_WAIT
+from publitrac.engine._outcome import RunOutcome, explain_status, live_counts
+from publitrac.engine._report import RETRY_WAIT
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import publitrac
-from publitrac._mapping import normalise_name
+from publitrac.lead._mapping import normalise_name
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "generated_client" / "publitrac_client"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 import publitrac
-from publitrac._report import ACCEPTED, FAILED, IN_FLIGHT, RETRY_WAIT, SyncReport
+from publitrac.engine._report import ACCEPTED, FAILED, IN_FLIGHT, RETRY_WAIT, SyncReport
 
 
 def make_report() -> tuple[pd.DataFrame, SyncReport]:

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 
 import publitrac
-import publitrac._stream
+import publitrac.syncs._stream
 from publitrac import Publitrac, StreamReport
-from publitrac._batches import read_batches
-from publitrac._files import LeadFileError
+from publitrac.files._batches import read_batches
+from publitrac.files._reader import LeadFileError
 from publitrac.sandbox import SandboxServer
 
 
@@ -328,7 +328,7 @@ def test_a_stopped_file_stream_lists_the_rows_it_never_read(sandbox: SandboxServ
     results = tmp_path / "results.csv"
     announced: list[str] = []
     with pytest.raises(publitrac.AuthenticationError) as caught:
-        publitrac._stream.sync_stream(
+        publitrac.syncs._stream.sync_stream(
             read_batches(path, batch_rows=10),
             Publitrac(api_key="wrong", base_url=sandbox.base_url),
             progress=False,
@@ -369,7 +369,7 @@ def test_a_second_interrupt_stops_the_listing_and_says_the_file_is_short(
     results = tmp_path / "results.csv"
     # The run's own error is the one raised; the second interrupt only cut the listing short.
     with pytest.raises(publitrac.AuthenticationError) as caught:
-        publitrac._stream.sync_stream(
+        publitrac.syncs._stream.sync_stream(
             batches(),
             Publitrac(api_key="wrong", base_url=sandbox.base_url),
             progress=False,

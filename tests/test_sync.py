@@ -21,8 +21,8 @@ import pytest
 
 import publitrac
 from publitrac import AuthenticationError, Publitrac, SyncInterrupted
-from publitrac._report import SyncReport
-from publitrac._engine import Engine, rate_limiter
+from publitrac.engine._report import SyncReport
+from publitrac.engine._engine import Engine, rate_limiter
 
 KEY = "SECRET-engine-key"
 TOKEN = "T0KEN-engine!"
@@ -504,8 +504,8 @@ def fault_frame(n: int) -> tuple[pd.DataFrame, set[int]]:
 
 def expected_store(frame: pd.DataFrame, invalid: set[int], custom: list[str]) -> dict[str, dict[str, Any]]:
     """What Publitrac should hold: the bodies of the valid rows, upserted field by field in row order."""
-    from publitrac._bodies import iter_bodies
-    from publitrac._mapping import map_columns
+    from publitrac.lead._bodies import iter_bodies
+    from publitrac.lead._mapping import map_columns
 
     mapping = map_columns(frame, custom_fields=custom)
     valid = [i for i in range(len(frame)) if i not in invalid]

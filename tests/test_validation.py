@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import publitrac
-from publitrac import _spec, _validation
-from publitrac._bodies import iter_bodies
-from publitrac._mapping import map_columns, normalise_name
-from publitrac._validation import (
+from publitrac import _spec
+from publitrac.lead import _validation
+from publitrac.lead._bodies import iter_bodies
+from publitrac.lead._mapping import map_columns, normalise_name
+from publitrac.lead._validation import (
     PLAIN_EMAIL,
     PROBLEM_COLUMNS,
     check,

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from . import _accessor  # noqa: F401  (registers df.publitrac)
-from ._preview import preview
-from ._client import Publitrac
-from ._dask import DaskSyncReport, sync_dask
-from ._encoding import EncodingAlternative
-from ._files import AmbiguousEncodingWarning, LeadFile, LeadFileError, read_leads
-from ._ledger import Ledger, open_ledger
+from .syncs import _accessor  # noqa: F401  (registers df.publitrac)
+from .lead._preview import preview
+from .connection._client import Publitrac
+from .syncs._dask import DaskSyncReport, sync_dask
+from .files._encoding import EncodingAlternative
+from .files._reader import AmbiguousEncodingWarning, LeadFile, LeadFileError, read_leads
+from .ledger._store import Ledger, open_ledger
 from ._exceptions import (
     ApiError,
     AuthenticationError,
@@ -32,12 +32,12 @@ from ._exceptions import (
     PublitracError,
     SyncInterrupted,
 )
-from ._mapping import LeadMapping, map_columns
-from ._report import SyncReport
-from ._stream import StreamReport, sync_file
-from ._sync import sync
-from ._sync_frame import last_report, sync_async
-from ._validation import validate
+from .lead._mapping import LeadMapping, map_columns
+from .engine._report import SyncReport
+from .syncs._stream import StreamReport, sync_file
+from .syncs._sync import sync
+from .syncs._frame import last_report, sync_async
+from .lead._validation import validate
 
 #: The installed distribution's version (from its metadata: pyproject.toml's `version`).
 __version__: str = importlib.metadata.version("publitrac")

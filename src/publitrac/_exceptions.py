@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._words import PYTHON, Setting, Worded
 
 if TYPE_CHECKING:
-    from ._report import SyncReport
+    from .engine._report import SyncReport
 
 
 class PublitracError(Worded, Exception):

@@ -8,6 +8,8 @@ Example:
     >>> from publitrac.app import NOTEBOOK
     >>> NOTEBOOK.name
     'push-app.ipynb'
+
+May import: `base`, `publitrac/`, `sandbox/`, `widgets/` (the order is checked by `tests/test_structure.py`).
 """
 
 from __future__ import annotations

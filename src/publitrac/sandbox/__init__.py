@@ -14,6 +14,8 @@ Example:
     ...     sandbox.wait_until_applied(timeout=10)
     ...     answer.json(), sandbox.lead("ANN@example.com")["leadInfo"]
     ({'status': 'success', 'code': 200}, {'email': 'ann@example.com'})
+
+May import: `base` (the order is checked by `tests/test_structure.py`).
 """
 
 from __future__ import annotations

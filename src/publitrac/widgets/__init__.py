@@ -17,6 +17,9 @@ Example:
     >>> from publitrac.widgets import MappingEditor
     >>> MappingEditor(pd.DataFrame({"Email": ["ana@example.com"]})).mapping.email
     'Email'
+
+May import: `base`, `files/`, `lead/`, `connection/`, `engine/`, `ledger/`, `syncs/`, `publitrac/`, `sandbox/`
+(the order is checked by `tests/test_structure.py`).
 """
 
 from __future__ import annotations

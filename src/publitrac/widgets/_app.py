@@ -20,8 +20,8 @@ import pandas as pd
 import traitlets
 
 import publitrac
-from publitrac._ledger import destination_for
-from publitrac._outcome import RunOutcome, live_counts
+from publitrac.ledger._store import destination_for
+from publitrac.engine._outcome import RunOutcome, live_counts
 from publitrac._words import APP, Worded
 
 from ._common import ACCEPTED_SUFFIXES, json_html, message_html

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .._files import SUFFIXES
+from ..files._reader import SUFFIXES
 
 #: File types the explorer's upload button offers: every format `publitrac.read_leads` reads.
 ACCEPTED_SUFFIXES = tuple(SUFFIXES)

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 import traitlets
 
 import publitrac
-from publitrac._verify import verify_key
+from publitrac.connection._verify import verify_key
 
 from ._common import message_html
 
@@ -63,7 +63,7 @@ def explain_connection_error(error: BaseException, *, base_url: str, sandbox: bo
                 f"Nothing found at {base_url}: the Base URL box must hold the API's address, ending in /v2 "
                 "(e.g. https://your-host/v2)."
             )
-        from publitrac._outcome import explain_status
+        from publitrac.engine._outcome import explain_status
 
         code = error.status_code or 0
         return f"The key could not be checked: {explain_status(code)}. Try Connect again in a moment."

@@ -12,7 +12,8 @@ import pandas as pd
 import traitlets
 
 import publitrac
-from publitrac import _spec, _values
+from publitrac import _spec
+from publitrac.lead import _values
 
 from ._common import WIDE_DESCRIPTION, json_html, message_html
 

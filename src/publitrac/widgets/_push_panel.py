@@ -19,7 +19,7 @@ import pandas as pd
 import traitlets
 
 import publitrac
-from publitrac._ledger import recent_runs
+from publitrac.ledger._store import recent_runs
 
 from ._common import frame_html, json_html, message_html
 from ._mapping_editor import MappingEditor

@@ -1,6 +1,6 @@
 """What happened to each row, for an analyst: status tiles, one sentence, errors by kind, a paged row table.
 
-Presentation only: the facts come from `publitrac._outcome.RunOutcome` (and a running report's live counts).
+Presentation only: the facts come from `publitrac.engine._outcome.RunOutcome` (and a running report's live counts).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from publitrac._outcome import TILE_STATUSES, RunOutcome
+from publitrac.engine._outcome import TILE_STATUSES, RunOutcome
 
 from ._common import message_html
 

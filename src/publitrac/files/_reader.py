@@ -50,7 +50,7 @@ from ._encoding import (
     detect_encoding,
     encoding_label,
 )
-from ._words import PYTHON, Interface, Setting, Worded
+from .._words import PYTHON, Interface, Setting, Worded
 
 __all__ = ["AmbiguousEncodingWarning", "LeadFile", "LeadFileError", "read_leads"]
 

@@ -4,8 +4,8 @@
 iterable of DataFrames. Either way:
 
 1. The columns are mapped on the first batch; every later batch must have the same columns.
-2. Each batch is validated as it is read (`_validation.check`), and its valid rows' bodies are built lazily.
-3. All batches feed **one** stream of `(batch, position in the batch, body)` items into the engine (`_engine`),
+2. Each batch is validated as it is read (`lead._validation.check`), and its valid rows' bodies are built lazily.
+3. All batches feed **one** stream of `(batch, position in the batch, body)` items into the engine (`engine._engine`),
    and every row is chained by email (the engine's `serial=None` path): a row never overtakes an earlier row with
    the same email, even one from an earlier batch.
 4. The engine writes each row's outcome into its batch's own small `SyncReport`; `_Window` keeps the batches in
@@ -55,17 +55,17 @@ from typing import IO, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from ._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
+from ..files._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
 from ._blocking import CallerThread, run_blocking
-from ._bodies import build_bodies
-from ._client import Publitrac
-from ._engine import Engine, Item, Rows, interactive
-from ._fingerprints import KeySet
-from ._exceptions import ConfigurationError, PublitracError, SyncInterrupted
-from ._incremental import IncrementalRun, open_for_run, store_errors
-from ._ledger import Destination, Ledger
-from ._mapping import LeadMapping, map_columns
-from ._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
+from ..lead._bodies import build_bodies
+from ..connection._client import Publitrac
+from ..engine._engine import Engine, Item, Rows, interactive
+from ..ledger._fingerprints import KeySet
+from .._exceptions import ConfigurationError, PublitracError, SyncInterrupted
+from ..ledger._incremental import IncrementalRun, open_for_run, store_errors
+from ..ledger._store import Destination, Ledger
+from ..lead._mapping import LeadMapping, map_columns
+from ..engine._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
 from ._settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
@@ -73,7 +73,7 @@ from ._settings import (
     check_settings,
     run_connection,
 )
-from ._validation import check
+from ..lead._validation import check
 
 logger = logging.getLogger("publitrac")
 KEPT_PROBLEMS = 1000
@@ -465,7 +465,7 @@ async def _stream(
 
 async def _flush_periodically(window: _Window) -> None:
     """Commit the acceptances queued in the batches in memory every second (a crash re-sends at most that)."""
-    from ._incremental import FLUSH_INTERVAL
+    from ..ledger._incremental import FLUSH_INTERVAL
 
     while True:
         await asyncio.sleep(FLUSH_INTERVAL)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._report import RETRY_WAIT, STATUSES, SyncReport, with_email_groups
-from ._values import normalised_emails
+from ..lead._values import normalised_emails
 
 #: Every status an overall view can count, in the order the app shows them.
 TILE_STATUSES: tuple[str, ...] = (

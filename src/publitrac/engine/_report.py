@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._values import normalised_emails
+from ..lead._values import normalised_emails
 
 STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid", "unchanged")
 NOT_SENT, IN_FLIGHT, ACCEPTED, FAILED, INVALID, UNCHANGED = range(6)

@@ -1,6 +1,6 @@
 """The records a ledger keeps and gives back: `Destination`, `RunRecord`, `LedgerStats`.
 
-Shared by every store (`_ledger`'s `SQLiteLedger`, `_ledger_postgres`'s `PostgresLedger`), below all of them.
+Shared by every store (`_store`'s `SQLiteLedger`, `_postgres`'s `PostgresLedger`), below all of them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ledger on a PostgreSQL server, for teams and clusters: the `Ledger` interface of `_ledger`, over psycopg 3.
+"""The ledger on a PostgreSQL server, for teams and clusters: the `Ledger` interface of `_store`, over psycopg 3.
 
 Named by URL (`ledger="postgresql://user@host/db"`, `--ledger postgresql://...`); the password, when the URL
 holds one, is never shown (`location` masks it). Several processes and machines share one database: every
@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from ._exceptions import ConfigurationError
-from ._ledger_records import Destination, LedgerStats, RunRecord
+from .._exceptions import ConfigurationError
+from ._records import Destination, LedgerStats, RunRecord
 
 __all__ = ["PostgresLedger", "is_postgres_url", "mask_url"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from ._client import Publitrac
-from ._exceptions import ConfigurationError
+from ..connection._client import Publitrac
+from .._exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ._words import CLI
+from .._words import CLI
 
 if TYPE_CHECKING:
-    from ._batches import LeadBatches
-    from ._stream import StreamReport
+    from ..files._batches import LeadBatches
+    from ..syncs._stream import StreamReport
 
 STREAM_FROM_BYTES = 8 << 20
 """Files larger than this are streamed by the command line (about 150,000 rows of a typical CSV)."""
@@ -33,8 +33,8 @@ _SHOWN = 10
 
 def wants_stream(args: argparse.Namespace) -> bool:
     """Whether FILE is to be streamed: `--batch-rows` given, or a streamable file over `STREAM_FROM_BYTES`."""
-    from ._batches import STREAMED
-    from ._files import SUFFIXES
+    from ..files._batches import STREAMED
+    from ..files._reader import SUFFIXES
 
     path: Path = args.file
     kind = SUFFIXES.get(path.suffix.lower(), "text" if not path.suffix else None)
@@ -49,9 +49,9 @@ def wants_stream(args: argparse.Namespace) -> bool:
 
 
 def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
-    from ._batches import DEFAULT_BATCH_ROWS, read_batches
-    from ._files import AmbiguousEncodingWarning, LeadFileError
-    from ._cli_common import UsageError
+    from ..files._batches import DEFAULT_BATCH_ROWS, read_batches
+    from ..files._reader import AmbiguousEncodingWarning, LeadFileError
+    from ._common import UsageError
 
     try:
         with warnings.catch_warnings():
@@ -78,8 +78,8 @@ def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
 
 def _file_errors(batches: Iterator[Any]) -> Iterator[Any]:
     """The batches, a file problem found part way turned into a usage error (exit 2) in the CLI's words."""
-    from ._files import LeadFileError
-    from ._cli_common import UsageError
+    from ..files._reader import LeadFileError
+    from ._common import UsageError
 
     try:
         yield from batches
@@ -91,7 +91,7 @@ def _first(batches: LeadBatches, out: TextIO, options: dict[str, Any]) -> tuple[
     """Peek at the first batch to map the columns (printed before anything is sent)."""
     import publitrac
 
-    from ._cli_common import UsageError, describe_mapping
+    from ._common import UsageError, describe_mapping
 
     stream = _file_errors(iter(batches))
     first = next(stream, None)
@@ -145,10 +145,10 @@ def _progress_lines(report: StreamReport, interval: float, stream: TextIO) -> It
 
 def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     """`publitrac validate FILE`, streamed: the counts and the first problems; exit 1 when rows are invalid."""
-    from ._stream import sync_stream
+    from ..syncs._stream import sync_stream
 
     batches = _open(args, out)
-    from ._cli_common import mapping_options
+    from ._common import mapping_options
 
     stream, mapping = _first(batches, out, mapping_options(args))
     report = sync_stream(stream, None, mapping=mapping, dry_run=True, ledger=False)
@@ -171,9 +171,9 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
     """`publitrac sync FILE`, streamed; the connection (or None for a dry run) is made by the caller."""
     import publitrac
 
-    from ._stream import StreamReport, sync_stream
-    from ._engine import interactive
-    from ._cli_common import PROGRESS_EVERY, mapping_options, sync_options
+    from ..syncs._stream import StreamReport, sync_stream
+    from ..engine._engine import interactive
+    from ._common import PROGRESS_EVERY, mapping_options, sync_options
 
     batches = _open(args, out)
     stream, mapping = _first(batches, out, mapping_options(args))

@@ -1,6 +1,6 @@
 """Fingerprints of leads, computed column by column: a 64-bit key per email and per request body.
 
-The ledger (`_ledger`) remembers, per destination and per email, the fingerprint of the body Publitrac last
+The ledger (`_store`) remembers, per destination and per email, the fingerprint of the body Publitrac last
 accepted; a row whose body has the same fingerprint is `unchanged` and not sent again.
 
 - **Email key**: the email as the duplicate rule compares it (trimmed, lower-cased), hashed.
@@ -28,8 +28,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from ._values import convert_column, normalised_emails
-from ._mapping import EMAIL_FIELD, LeadMapping, field_plan
+from ..lead._values import convert_column, normalised_emails
+from ..lead._mapping import EMAIL_FIELD, LeadMapping, field_plan
 
 __all__ = ["FINGERPRINT_VERSION", "KeySet", "chain_groups", "email_keys", "lead_keys"]
 

@@ -1,6 +1,6 @@
 """What the command line's modules share: the usage error, the options turned into keywords, the mapping shown.
 
-`cli` (the parser and the in-memory runs) and `_cli_stream` (the runs on big files) both build on it.
+`cli` (the parser and the in-memory runs) and `_stream` (the runs on big files) both build on it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from ._mapping import LeadMapping
+    from ..lead._mapping import LeadMapping
 
 __all__ = [
     "PROGRESS_EVERY",

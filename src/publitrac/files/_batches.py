@@ -1,6 +1,6 @@
 """Reading a file of leads in batches of rows, for files larger than memory.
 
-The same rules as `read_leads` (see `_files`): the encoding is decided before the first batch, from the whole
+The same rules as `read_leads` (see `_reader`): the encoding is decided before the first batch, from the whole
 file (every non-ASCII byte is looked at, so no later batch holds a byte the choice did not see), with the same
 warning when it is an ambiguous guess; the delimiter from the first lines; every text cell stays text (`007`
 stays `007`), duplicate column names are refused. A batch that does not decode in the chosen encoding (an
@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from ._encoding import AMBIGUOUS_BELOW, EncodingAlternative
-from ._files import (
+from ._reader import (
     SUFFIXES,
     Format,
     LeadFile,
@@ -51,7 +51,7 @@ from ._files import (
     undecodable_line,
     warn_if_ambiguous,
 )
-from ._words import PYTHON, Interface, Setting
+from .._words import PYTHON, Interface, Setting
 
 DEFAULT_BATCH_ROWS = 50_000
 STREAMED: frozenset[Format] = frozenset({"text", "jsonl", "parquet"})

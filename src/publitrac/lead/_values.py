@@ -32,7 +32,7 @@ A value leaves pandas clean, whatever the dtype (numpy, nullable, pyarrow, `cate
   as the same text: never refused, never changed. Of other scalars, `Decimal` is a number and the rest
   (Period...) is sent as `str(value)` to text fields.
 
-The validation (`_validation`), the bodies (`_bodies`) and the ledger's fingerprints (`_fingerprints`) all
+The validation (`_validation`), the bodies (`_bodies`) and the ledger's fingerprints (`ledger._fingerprints`) all
 convert with this module, so a row the validation accepts always converts, to the body that is fingerprinted.
 """
 
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from . import _spec
+from .. import _spec
 
 __all__ = [
     "ANY_TYPE",

@@ -38,9 +38,9 @@ from publitrac_client.api.lead import delayed_sync
 from publitrac_client.models import LeadSyncRequest, TokenResponse
 
 from ._auth import REDACTED, ApiKeyAuth, Token, TokenAuth, parse_ttl
-from ._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed
+from .._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed
 from ._transport import LeanAiohttpTransport, LeanAsyncClient
-from ._words import Setting
+from .._words import Setting
 
 API_KEY_ENV = "PUBLITRAC_API_KEY"
 BASE_URL_ENV = "PUBLITRAC_BASE_URL"

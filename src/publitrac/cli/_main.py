@@ -1,5 +1,5 @@
 """The `publitrac` command line: `publitrac sync FILE`, `validate FILE`, `sandbox`, `app` (the push app),
-`runs` and `ledger` (the history of runs and the ledger of accepted leads: `_cli_ledger`).
+`runs` and `ledger` (the history of runs and the ledger of accepted leads: `_ledger`).
 
     publitrac sync leads.csv --sandbox                    # try it: a local sandbox, synced and shown
     publitrac sync leads.csv --custom Company --results results.csv
@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 import numpy as np
 import pandas as pd
 
-from . import _cli_stream
-from ._cli_common import PROGRESS_EVERY, UsageError, describe_mapping, mapping_options, sync_options
-from ._words import CLI
+from . import _stream as _cli_stream
+from ._common import PROGRESS_EVERY, UsageError, describe_mapping, mapping_options, sync_options
+from .._words import CLI
 
 if TYPE_CHECKING:
-    from ._files import LeadFile
-    from ._report import SyncReport
+    from ..files._reader import LeadFile
+    from ..engine._report import SyncReport
 
 EXIT_OK = 0
 EXIT_ROWS = 1
@@ -54,13 +54,13 @@ _SHOWN_LEADS = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="publitrac", description="Push leads to the Publitrac API v2.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from .sandbox import _cli as sandbox_cli
+    from ..sandbox import _cli as sandbox_cli
 
     sandbox = commands.add_parser("sandbox", help="run a local Publitrac-compatible server")
     sandbox_cli.add_arguments(sandbox)
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_arguments(validate)
     validate.set_defaults(run=run_validate)
 
-    from .app import _serve as app_serve
+    from ..app import _serve as app_serve
 
     app = commands.add_parser(
         "app",
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     app_serve.add_arguments(app)
     app.set_defaults(run=app_serve.run)
 
-    from ._cli_ledger import add_commands
+    from ._ledger import add_commands
 
     add_commands(commands)  # publitrac runs, publitrac ledger
     return parser
@@ -242,7 +242,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
     Raises:
         UsageError: the file is missing, a directory, of an unknown kind, unreadable, or its library is missing.
     """
-    from ._files import AmbiguousEncodingWarning, LeadFileError, read_leads
+    from ..files._reader import AmbiguousEncodingWarning, LeadFileError, read_leads
 
     try:
         with warnings.catch_warnings():
@@ -262,7 +262,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
 
 
 def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO) -> None:
-    from ._validation import problems_in_words
+    from ..lead._validation import problems_in_words
 
     errors = report_problems[report_problems["severity"] == "error"]
     warnings = report_problems[report_problems["severity"] != "error"]
@@ -430,7 +430,7 @@ def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[A
             return publitrac.Publitrac(base_url=args.base_url, **connection), None
         return None, None
     if args.sandbox:
-        from .sandbox import run_sandbox
+        from ..sandbox import run_sandbox
 
         handle = stack.enter_context(run_sandbox())
         print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
@@ -447,7 +447,7 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
     import publitrac
 
-    from ._engine import interactive
+    from ..engine._engine import interactive
 
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
@@ -515,7 +515,7 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    from ._exceptions import PublitracError
+    from .._exceptions import PublitracError
 
     args = build_parser().parse_args(argv)
     try:

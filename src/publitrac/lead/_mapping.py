@@ -50,10 +50,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
-from . import _spec
-from ._exceptions import ConfigurationError
+from .. import _spec
+from .._exceptions import ConfigurationError
 from ._values import custom_field_types, lead_info_types
-from ._words import Setting
+from .._words import Setting
 
 __all__ = ["ALL", "EMAIL_FIELD", "FieldPlan", "LeadMapping", "field_plan", "map_columns", "normalise_name"]
 

@@ -1,6 +1,6 @@
 """`publitrac.sync`: one entry for every kind of lead data, each handed to the sync made for it.
 
-A pandas DataFrame goes to the in-memory sync (`_sync_frame`), an iterable of DataFrames to the streaming sync
+A pandas DataFrame goes to the in-memory sync (`_frame`), an iterable of DataFrames to the streaming sync
 (`_stream`), a Dask DataFrame to the sync on Dask (`_dask`).
 """
 
@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import pandas as pd
 
-from ._client import Publitrac
+from ..connection._client import Publitrac
 from ._dask import DaskSyncReport, is_dask_frame, sync_dask
-from ._ledger import Ledger
-from ._mapping import LeadMapping
-from ._report import SyncReport
+from ..ledger._store import Ledger
+from ..lead._mapping import LeadMapping
+from ..engine._report import SyncReport
 from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME
 from ._stream import StreamReport, sync_stream
-from ._sync_frame import sync_frame
+from ._frame import sync_frame
 
 if TYPE_CHECKING:
     from dask.dataframe import DataFrame as DaskFrame

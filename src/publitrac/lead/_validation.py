@@ -35,7 +35,7 @@ from pandas.api import types as pdt
 
 from ._values import convert_column, lead_info_types, normalised_emails
 from ._mapping import EMAIL_FIELD, LeadMapping, field_plan, map_columns
-from ._words import PYTHON, Interface, Locate, RowRef, Setting
+from .._words import PYTHON, Interface, Locate, RowRef, Setting
 
 __all__ = [
     "PROBLEM_COLUMNS",

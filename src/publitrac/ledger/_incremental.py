@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd
 
 from ._fingerprints import chain_groups, lead_keys
-from ._ledger import Destination, Ledger, destination_for, open_ledger
-from ._mapping import LeadMapping
-from ._report import UNCHANGED, SyncReport
+from ._store import Destination, Ledger, destination_for, open_ledger
+from ..lead._mapping import LeadMapping
+from ..engine._report import UNCHANGED, SyncReport
 
 if TYPE_CHECKING:
-    from ._client import Publitrac
+    from ..connection._client import Publitrac
 
 __all__ = ["FLUSH_INTERVAL", "IncrementalRun", "open_for_run", "store_errors"]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from ._preview import preview
-from ._report import SyncReport
-from ._sync_frame import sync_async, sync_frame
-from ._validation import validate
+from ..lead._preview import preview
+from ..engine._report import SyncReport
+from ._frame import sync_async, sync_frame
+from ..lead._validation import validate
 
 
 @pd.api.extensions.register_dataframe_accessor("publitrac")

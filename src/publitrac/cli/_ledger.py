@@ -20,7 +20,14 @@ from typing import TextIO
 
 import pandas as pd
 
-from ._ledger import Ledger, default_ledger_path, destination_for, open_ledger, run_duration, runs_frame
+from ..ledger._store import (
+    Ledger,
+    default_ledger_path,
+    destination_for,
+    open_ledger,
+    run_duration,
+    runs_frame,
+)
 
 __all__ = ["add_commands"]
 
@@ -135,7 +142,7 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_stats(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac ledger stats`: leads and runs held for the destination."""
-    from ._client import Publitrac
+    from ..connection._client import Publitrac
 
     out = out or sys.stdout
     destination = destination_for(Publitrac(base_url=args.base_url))
@@ -157,8 +164,8 @@ def run_stats(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_forget(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac ledger forget (--email E | --all)`: the next sync sends these leads again."""
-    from ._client import Publitrac
-    from ._fingerprints import email_keys
+    from ..connection._client import Publitrac
+    from ..ledger._fingerprints import email_keys
 
     out = out or sys.stdout
     destination = destination_for(Publitrac(base_url=args.base_url))

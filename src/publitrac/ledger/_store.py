@@ -10,7 +10,7 @@ lead later, out of sight.
 
 The store sits behind a small interface, `Ledger`; `SQLiteLedger` is the embedded default (standard library
 `sqlite3`, WAL, short transactions, a busy timeout, so that several processes can share one file). A server
-database for teams implements the same interface: `PostgresLedger` (`_ledger_postgres`), which `open_ledger`
+database for teams implements the same interface: `PostgresLedger` (`_postgres`), which `open_ledger`
 recognises by its `postgresql://` URL.
 
 A destination is the base URL plus a fingerprint of the API key (HMAC-SHA256 keyed with the API key,
@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._exceptions import ConfigurationError
-from ._ledger_records import Destination, LedgerStats, RunRecord
+from .._exceptions import ConfigurationError
+from ._records import Destination, LedgerStats, RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._client import Publitrac
+    from ..connection._client import Publitrac
 
 __all__ = [
     "LEDGER_ENV",
@@ -102,7 +102,7 @@ def destination_for(client: Publitrac) -> Destination:
 class Ledger(Protocol):
     """The store behind incremental syncs. Keys and fingerprints are int64 arrays (see `_fingerprints`).
 
-    Implementations: `SQLiteLedger` (embedded, the default); `PostgresLedger` (a server, `_ledger_postgres`),
+    Implementations: `SQLiteLedger` (embedded, the default); `PostgresLedger` (a server, `_postgres`),
     which also names its driver's exception types as `errors`, so that a failing write is logged, not raised.
     `publitrac.sync` takes any object with these methods as `ledger=`. Each call is one short transaction;
     lookups and records come in bulk (arrays), never one row per call.
@@ -499,7 +499,7 @@ def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None 
     if target is None:
         configured = os.environ.get(LEDGER_ENV, "")
         if configured.lower().startswith(("postgresql://", "postgres://")):
-            from ._ledger_postgres import PostgresLedger
+            from ._postgres import PostgresLedger
 
             return PostgresLedger(configured)
         return SQLiteLedger(default_ledger_path())
@@ -507,7 +507,7 @@ def open_ledger(target: str | os.PathLike[str] | Ledger | Literal[False] | None 
         return target
     if isinstance(target, (str, os.PathLike)):
         text = os.fspath(target)
-        from ._ledger_postgres import PostgresLedger, is_postgres_url
+        from ._postgres import PostgresLedger, is_postgres_url
 
         if is_postgres_url(text):
             return PostgresLedger(text)

@@ -35,15 +35,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._client import API_KEY_ENV, Publitrac
-from ._exceptions import ConfigurationError, PublitracError
-from ._mapping import LeadMapping, map_columns
-from ._report import STATUSES, SUMMARY_ORDER
+from ..connection._client import API_KEY_ENV, Publitrac
+from .._exceptions import ConfigurationError, PublitracError
+from ..lead._mapping import LeadMapping, map_columns
+from ..engine._report import STATUSES, SUMMARY_ORDER
 from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME, check_settings
-from ._values import normalised_emails
+from ..lead._values import normalised_emails
 
 if TYPE_CHECKING:
-    from ._ledger import Ledger
+    from ..ledger._store import Ledger
 
 PARTITION = "__publitrac_partition"
 ROW = "__publitrac_row"
@@ -144,7 +144,7 @@ def _with_position(part: pd.DataFrame, email_column: str, partition_info: Any = 
 
 def _ledger_setting(ledger: object) -> str | Literal[False] | None:
     """The ledger as the workers get it: a path or a URL (settings travel, connections do not)."""
-    from ._ledger_postgres import is_postgres_url, mask_url
+    from ..ledger._postgres import is_postgres_url, mask_url
 
     if ledger is None or ledger is False:
         return ledger
@@ -179,7 +179,7 @@ def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame
         PublitracError: what stops the run (a refused key, an unreachable host); without its report, which
             would drag the partition back to the client.
     """
-    from ._sync_frame import sync_frame
+    from ._frame import sync_frame
 
     part = part.sort_values([PARTITION, ROW], kind="stable")
     frame = part.drop(columns=list(_HELPERS))

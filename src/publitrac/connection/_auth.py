@@ -12,7 +12,7 @@ with it. `TokenAuth` therefore
 - never shows a token or the API key in a repr, a log record or an exception message.
 
 How a token is obtained is not this module's business: `TokenAuth` is given two callables (blocking and async)
-that return a `Token`; `publitrac._client` builds them on the generated client's `getToken`.
+that return a `Token`; `publitrac.connection._client` builds them on the generated client's `getToken`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ._exceptions import PublitracError
+from .._exceptions import PublitracError
 
 logger = logging.getLogger("publitrac")
 

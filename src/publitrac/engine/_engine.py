@@ -36,8 +36,8 @@ from aiolimiter import AsyncLimiter
 from publitrac_client import AuthenticatedClient
 from publitrac_client.models import LeadSyncRequest
 
-from ._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Transient, post_lead, request_left
-from ._exceptions import ConnectionFailed
+from ..connection._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Transient, post_lead, request_left
+from .._exceptions import ConnectionFailed
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, NOT_SENT, RETRY_WAIT
 
 BACKOFF_INITIAL = 0.25

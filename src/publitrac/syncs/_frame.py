@@ -2,12 +2,12 @@
 
 How a run goes:
 
-1. The columns are mapped once (`map_columns`) and every row validated (`_validation.check`, which also finds
+1. The columns are mapped once (`map_columns`) and every row validated (`lead._validation.check`, which also finds
    the rows sharing an email); invalid rows are marked `invalid` in the report and never sent.
-2. With a ledger (`_incremental`, `_ledger`), rows whose body Publitrac already accepted for their email at
+2. With a ledger (`ledger._incremental`, `ledger._store`), rows whose body Publitrac already accepted for their email at
    this destination are marked `unchanged` and not sent; each acceptance is recorded as it happens.
-3. Bodies are built lazily, a chunk of rows at a time (`_bodies.build_bodies`), as the workers ask for them.
-4. The engine (`_engine`) sends them concurrently, retries what is worth retrying, and sends the rows that
+3. Bodies are built lazily, a chunk of rows at a time (`lead._bodies.build_bodies`), as the workers ask for them.
+4. The engine (`engine._engine`) sends them concurrently, retries what is worth retrying, and sends the rows that
    share an email one after another, in row order: the later row wins.
 
 Interrupting a run never loses a row: each ends `accepted`, `unchanged`, `failed`, `invalid`, `in_flight` (sent,
@@ -28,14 +28,14 @@ import numpy as np
 import pandas as pd
 
 from ._blocking import run_blocking
-from ._bodies import build_bodies
-from ._client import Publitrac
-from ._engine import Engine, Rows, interactive
-from ._exceptions import PublitracError, SyncInterrupted
-from ._incremental import IncrementalRun, open_for_run
-from ._ledger import Ledger
-from ._mapping import LeadMapping, map_columns
-from ._report import SyncReport
+from ..lead._bodies import build_bodies
+from ..connection._client import Publitrac
+from ..engine._engine import Engine, Rows, interactive
+from .._exceptions import PublitracError, SyncInterrupted
+from ..ledger._incremental import IncrementalRun, open_for_run
+from ..ledger._store import Ledger
+from ..lead._mapping import LeadMapping, map_columns
+from ..engine._report import SyncReport
 from ._settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
@@ -43,7 +43,7 @@ from ._settings import (
     check_settings,
     run_connection,
 )
-from ._validation import check
+from ..lead._validation import check
 
 logger = logging.getLogger("publitrac")
 _last_report: SyncReport | None = None

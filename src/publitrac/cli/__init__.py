@@ -1,0 +1,16 @@
+"""The `publitrac` command line (`main`, the console script's entry point).
+
+- `_main`: the parser and the commands `sync`, `validate`, `sandbox`, `app`.
+- `_common`: what the command line's modules share.
+- `_ledger`: `publitrac runs` and `publitrac ledger`.
+- `_stream`: `sync` and `validate` on files too big to hold.
+
+May import: `base`, `files/`, `lead/`, `connection/`, `engine/`, `ledger/`, `syncs/`, `publitrac/`,
+`sandbox/`, `app/` (the order is checked by `tests/test_structure.py`).
+"""
+
+from __future__ import annotations
+
+from ._main import main
+
+__all__ = ["main"]

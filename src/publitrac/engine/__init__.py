@@ -1,0 +1,12 @@
+"""The engine every sync sends through, and its report.
+
+- `_engine`: rows sent concurrently, with retries, each outcome recorded.
+- `_report`: `SyncReport`: what happened to every row.
+- `_outcome`: `RunOutcome`: a push and its retries as one view.
+
+May import: `base`, `lead/`, `connection/` (the order is checked by `tests/test_structure.py`).
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,17 @@
+"""The syncs: one set of run settings, and an entry for every kind of lead data.
+
+- `_settings`: the run settings' defaults and checks.
+- `_blocking`: running a sync's coroutine from a script as in Jupyter.
+- `_frame`: a DataFrame in memory (`sync_async`, `last_report`).
+- `_stream`: a file in batches (`sync_file`, `StreamReport`).
+- `_dask`: a Dask DataFrame, partition by partition (`sync_dask`).
+- `_sync`: `publitrac.sync`, which hands each kind of data to its sync.
+- `_accessor`: `df.publitrac`.
+
+May import: `base`, `files/`, `lead/`, `connection/`, `engine/`, `ledger/` (the order is checked by
+`tests/test_structure.py`).
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
