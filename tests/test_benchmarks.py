@@ -233,3 +233,28 @@ def test_the_ledger_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert 0 < decide["bytes_per_lead"] < 1000
     assert rerun["rows"] == 2000 and rerun["posts"] == 0 and rerun["exit_status"] == 0
     assert result["machine"]["nproc"] >= 1 and "before" in result["load_average_1min"]
+
+
+def test_the_encodings_benchmark_runs_and_judges_every_file() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "encodings.py"),
+            "--quick",
+            "--label",
+            "quick",
+            "--speed-rows",
+            "2000",
+        ]
+        + ["--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads((BENCHMARKS / "results" / "encodings-quick.json").read_text(encoding="utf-8"))
+    matrix = result["matrix"]
+    assert sum(matrix["totals"].values()) == matrix["files"] == sum(cell["tried"] for cell in matrix["cells"])
+    assert matrix["totals"]["silently wrong"] == 0, matrix["not right nor flagged"]
+    assert result["speed"]["rows"] == 2000 and result["speed"]["ratio"] > 0
+    assert "0 silently wrong" in completed.stdout
