@@ -28,6 +28,7 @@ from distributed import Client, LocalCluster
 
 import publitrac
 from publitrac import AuthenticationError, ConfigurationError, DaskSyncReport, Publitrac
+from publitrac.syncs._settings import RunSettings
 from publitrac.syncs._dask import WorkerSettings, build
 from publitrac.lead._mapping import map_columns
 from publitrac.sandbox import SandboxServer
@@ -154,12 +155,7 @@ def test_the_api_key_never_travels_in_the_graph(
         refresh_margin=30.0,
         allow_insecure_http=True,
         api_key_loader=None,
-        mapping=map_columns(frame),
-        concurrency=4,
-        rate_limit=None,
-        max_attempts=5,
-        max_retry_time=60.0,
-        dry_run=False,
+        run=RunSettings(mapping=map_columns(frame), concurrency=4, progress=False),
     )
     assert not holds_key(build(ddf, settings)[1].__dask_graph__())
 

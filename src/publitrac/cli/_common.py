@@ -1,25 +1,54 @@
-"""What the command line's modules share: the usage error, the options turned into keywords, the mapping shown.
+"""What the command line's modules share: the usage error, the run settings' flags and the keywords they make,
+the mapping shown.
 
-`cli` (the parser and the in-memory runs) and `_stream` (the runs on big files) both build on it.
+The run settings' flags are built from the one definition of the settings (`syncs._settings.RunSettings`: its
+defaults are the flags' defaults), and `RUN_SETTING_FLAGS` says which flags set each setting;
+`tests/test_settings.py` fails when a setting has no flag and no reason. `cli` (the parser and the in-memory
+runs) and `_stream` (the runs on big files) both build on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from ..syncs._settings import ColumnOptions, RunOptions, RunSettings
 
 if TYPE_CHECKING:
     from ..lead._mapping import LeadMapping
 
 __all__ = [
     "PROGRESS_EVERY",
+    "RUN_SETTING_FLAGS",
     "UsageError",
+    "add_mapping_arguments",
+    "add_run_arguments",
     "describe_mapping",
     "ledger_option",
     "mapping_options",
+    "positive_float",
+    "positive_int",
     "sync_options",
 ]
+
+#: The flags that set each run setting (`publitrac sync`); an empty tuple says why there is none.
+RUN_SETTING_FLAGS: Final[dict[str, tuple[str, ...]]] = {
+    "email": ("--email-column",),
+    "mapping": ("--map",),
+    "custom_fields": ("--custom", "--custom-all"),
+    "concurrency": ("--concurrency",),
+    "rate_limit": ("--rate-limit",),
+    "max_attempts": ("--max-attempts",),
+    "max_retry_time": ("--max-retry-time",),
+    "progress": ("--no-progress",),
+    "dry_run": ("--dry-run",),
+    "ledger": ("--ledger", "--no-ledger"),
+    "resend": ("--full",),
+    "input_name": (),  # the FILE's name
+}
+_DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunSettings)}
 
 #: Seconds between two progress lines when there is no terminal.
 PROGRESS_EVERY = 5.0
@@ -38,12 +67,128 @@ def ledger_option(args: argparse.Namespace) -> str | Path | Literal[False] | Non
     return False if getattr(args, "sandbox", False) else None
 
 
-def sync_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The keywords of a sync that `publitrac sync`'s flags set, in memory or streamed (the mapping aside)."""
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the settings that choose the columns (`email`, `mapping`, `custom_fields`)."""
+    parser.add_argument("--email-column", metavar="COL", help="the email column (detected when omitted)")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=field",
+        dest="maps",
+        help="send COLUMN as leadInfo field (repeatable); COLUMN=ignore drops a column",
+    )
+    custom = parser.add_mutually_exclusive_group()
+    custom.add_argument(
+        "--custom",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="send COLUMN as a custom field (repeatable)",
+    )
+    custom.add_argument(
+        "--custom-all",
+        action="store_true",
+        help="send every column not mapped to a standard field as a custom field",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the other run settings (`publitrac sync`), their defaults those of `RunSettings`."""
+    parser.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=_DEFAULTS["concurrency"],
+        metavar="N",
+        help=f"requests at once ({_DEFAULTS['concurrency']})",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=positive_float,
+        default=_DEFAULTS["rate_limit"],
+        metavar="R",
+        help="at most R requests per second, retries included (default: no limit)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=positive_int,
+        default=_DEFAULTS["max_attempts"],
+        metavar="N",
+        help=f"attempts per row for transient errors, 1 for no retry ({_DEFAULTS['max_attempts']})",
+    )
+    parser.add_argument(
+        "--max-retry-time",
+        type=_non_negative_float,
+        default=_DEFAULTS["max_retry_time"],
+        metavar="S",
+        help=f"seconds a row may spend retrying before it is given up as failed ({_DEFAULTS['max_retry_time']:g})",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="validate and report; send nothing")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (a bar on a terminal, otherwise a line every few seconds on stderr)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--ledger",
+        metavar="PATH|URL",
+        help="the ledger of accepted leads: a SQLite file, or a postgresql://user@host/db URL (its password, if "
+        "any, from PGPASSWORD or ~/.pgpass; default: PUBLITRAC_LEDGER, else a file in your user data directory)",
+    )
+    where.add_argument(
+        "--no-ledger", action="store_true", help="no ledger: send every valid row, remember nothing"
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="send every valid row, even those the ledger says Publitrac already has (refreshes the ledger)",
+    )
+
+
+def sync_options(args: argparse.Namespace) -> RunOptions:
+    """The keywords of a sync that `publitrac sync`'s flags set, in memory or streamed (the columns aside:
+    `mapping_options`). Progress is a bar on a terminal; elsewhere the command line prints lines itself."""
+    from ..engine._engine import interactive
+
     return {
         "concurrency": args.concurrency,
         "rate_limit": args.rate_limit,
         "max_attempts": args.max_attempts,
+        "max_retry_time": args.max_retry_time,
+        "progress": not args.no_progress and interactive(),
         "dry_run": args.dry_run,
         "ledger": ledger_option(args),
         "resend": "all" if args.full else "changed",
@@ -51,7 +196,8 @@ def sync_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def mapping_options(args: argparse.Namespace) -> dict[str, Any]:
+def mapping_options(args: argparse.Namespace) -> ColumnOptions:
+    """The keywords of the settings that choose the columns (`--email-column`, `--map`, `--custom`)."""
     overrides: dict[str, str | None] = {}
     for item in args.maps:
         column, equals, field = item.rpartition("=")

@@ -38,7 +38,17 @@ import numpy as np
 import pandas as pd
 
 from . import _stream as _cli_stream
-from ._common import PROGRESS_EVERY, UsageError, describe_mapping, mapping_options, sync_options
+from ._common import (
+    PROGRESS_EVERY,
+    UsageError,
+    add_mapping_arguments,
+    add_run_arguments,
+    describe_mapping,
+    mapping_options,
+    positive_float,
+    positive_int,
+    sync_options,
+)
 from .._words import CLI
 
 if TYPE_CHECKING:
@@ -80,13 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", metavar="URL", help="the API's base URL, ending in /v2 (default: PUBLITRAC_BASE_URL)"
     )
     sync.add_argument(
-        "--concurrency", type=_positive_int, default=16, metavar="N", help="requests at once (16)"
-    )
-    sync.add_argument("--rate-limit", type=_positive_float, metavar="R", help="at most R requests per second")
-    sync.add_argument(
-        "--max-attempts", type=_positive_int, default=5, metavar="N", help="attempts per row (5)"
-    )
-    sync.add_argument(
         "--results",
         type=Path,
         metavar="OUT.csv",
@@ -94,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         metavar="S",
         help="seconds to wait for each answer before giving the call up (default: the library's, 30)",
     )
@@ -103,23 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow plain http to a host other than this machine (the API key would travel in clear)",
     )
-    sync.add_argument("--dry-run", action="store_true", help="validate and report; send nothing")
     sync.add_argument(
         "--sandbox",
         action="store_true",
         help="start a local sandbox for this run, sync into it and show what it holds",
     )
-    sync.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress (a bar on a terminal, otherwise a line every few seconds on stderr)",
-    )
-    _add_ledger_arguments(sync)
-    sync.add_argument(
-        "--full",
-        action="store_true",
-        help="send every valid row, even those the ledger says Publitrac already has (refreshes the ledger)",
-    )
+    add_run_arguments(sync)
     sync.set_defaults(run=run_sync)
 
     validate = commands.add_parser(
@@ -148,19 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--ledger",
-        metavar="PATH|URL",
-        help="the ledger of accepted leads: a SQLite file, or a postgresql://user@host/db URL (its password, if "
-        "any, from PGPASSWORD or ~/.pgpass; default: PUBLITRAC_LEDGER, else a file in your user data directory)",
-    )
-    where.add_argument(
-        "--no-ledger", action="store_true", help="no ledger: send every valid row, remember nothing"
-    )
-
-
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
@@ -182,58 +161,17 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-rows",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="read, check and send the file N rows at a time, memory bounded whatever its size (CSV/TSV/TXT, "
         "JSON Lines, Parquet); files over 8 MB are streamed in batches of 50,000 rows anyway",
     )
-    parser.add_argument("--email-column", metavar="COL", help="the email column (detected when omitted)")
-    parser.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="COLUMN=field",
-        dest="maps",
-        help="send COLUMN as leadInfo field (repeatable); COLUMN=ignore drops a column",
-    )
-    custom = parser.add_mutually_exclusive_group()
-    custom.add_argument(
-        "--custom",
-        action="append",
-        default=[],
-        metavar="COLUMN",
-        help="send COLUMN as a custom field (repeatable)",
-    )
-    custom.add_argument(
-        "--custom-all",
-        action="store_true",
-        help="send every column not mapped to a standard field as a custom field",
-    )
+    add_mapping_arguments(parser)
 
 
 def _delimiter(text: str) -> str:
     # A tab is hard to type in a shell: `--sep tab` and `--sep '\t'` mean it.
     return "\t" if text in ("tab", "TAB", "\\t") else text
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
 
 
 def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
@@ -447,8 +385,6 @@ def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
     import publitrac
 
-    from ..engine._engine import interactive
-
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
     if args.results is not None:
@@ -467,21 +403,15 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
         print(line, file=out)
     with ExitStack() as stack:
         client, handle = _connect(args, stack, out)
-        bar = not args.no_progress and interactive()
+        options = sync_options(args)
         interrupted = False
         try:
             with (
                 progress_lines()
-                if not (args.no_progress or bar or args.dry_run)
+                if not (args.no_progress or options["progress"] or args.dry_run)
                 else contextlib.nullcontext()
             ):
-                report = publitrac.sync(
-                    frame,
-                    client,
-                    mapping=mapping,
-                    progress=bar,
-                    **sync_options(args),
-                )
+                report = publitrac.sync(frame, client, mapping=mapping, **options)
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True
             print("publitrac: interrupted: the run was stopped", file=sys.stderr)

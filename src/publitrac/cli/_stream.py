@@ -25,6 +25,7 @@ from .._words import CLI
 if TYPE_CHECKING:
     from ..files._batches import LeadBatches
     from ..syncs._stream import StreamReport
+    from ..syncs._settings import ColumnOptions
 
 STREAM_FROM_BYTES = 8 << 20
 """Files larger than this are streamed by the command line (about 150,000 rows of a typical CSV)."""
@@ -87,7 +88,7 @@ def _file_errors(batches: Iterator[Any]) -> Iterator[Any]:
         raise UsageError(exc.in_words(CLI)) from exc
 
 
-def _first(batches: LeadBatches, out: TextIO, options: dict[str, Any]) -> tuple[Iterator[Any], Any]:
+def _first(batches: LeadBatches, out: TextIO, options: ColumnOptions) -> tuple[Iterator[Any], Any]:
     """Peek at the first batch to map the columns (printed before anything is sent)."""
     import publitrac
 
@@ -172,18 +173,17 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
     import publitrac
 
     from ..syncs._stream import StreamReport, sync_stream
-    from ..engine._engine import interactive
     from ._common import PROGRESS_EVERY, mapping_options, sync_options
 
     batches = _open(args, out)
     stream, mapping = _first(batches, out, mapping_options(args))
-    bar = not args.no_progress and interactive()
+    options = sync_options(args)
     report = StreamReport(
         dry_run=args.dry_run,
         results_path=None if args.results is None else str(args.results),
         source=batches.name,
     )
-    lines = not (args.no_progress or bar or args.dry_run)
+    lines = not (args.no_progress or options["progress"] or args.dry_run)
     interrupted = False
     try:
         with _progress_lines(report, PROGRESS_EVERY, sys.stderr) if lines else contextlib.nullcontext():
@@ -191,12 +191,11 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
                 stream,
                 client,
                 mapping=mapping,
-                progress=bar,
                 results_path=args.results,
                 report=report,
-                **sync_options(args),
                 list_unread=True,
                 announce=lambda line: print(f"publitrac: {line}", file=sys.stderr, flush=True),
+                **options,
             )
     except publitrac.SyncInterrupted:
         interrupted = True

@@ -6,13 +6,15 @@ with the frame as first argument (`df.publitrac.sync(pt)` is `publitrac.sync(df,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
 from ..lead._preview import preview
 from ..engine._report import SyncReport
+from ..connection._client import Publitrac
 from ._frame import sync_async, sync_frame
+from ._settings import SyncOptions, with_run_settings
 from ..lead._validation import validate
 
 
@@ -33,13 +35,15 @@ class PublitracAccessor:
     def __init__(self, frame: pd.DataFrame) -> None:
         self._frame = frame
 
-    def sync(self, client: Any = None, **settings: Any) -> SyncReport:
-        """`publitrac.sync(df, client, **settings)`: see there."""
-        return sync_frame(self._frame, client, **settings)
+    @with_run_settings
+    def sync(self, client: Publitrac | None = None, **options: Unpack[SyncOptions]) -> SyncReport:
+        """`publitrac.sync(df, client, **options)`: see there."""
+        return sync_frame(self._frame, client, **options)
 
-    async def sync_async(self, client: Any = None, **settings: Any) -> SyncReport:
-        """`await publitrac.sync_async(df, client, **settings)`: see there."""
-        return await sync_async(self._frame, client, **settings)
+    @with_run_settings
+    async def sync_async(self, client: Publitrac | None = None, **options: Unpack[SyncOptions]) -> SyncReport:
+        """`await publitrac.sync_async(df, client, **options)`: see there."""
+        return await sync_async(self._frame, client, **options)
 
     def validate(self, **mapping: Any) -> pd.DataFrame:
         """`publitrac.validate(df, **mapping)`: the problems of every row; nothing is sent."""

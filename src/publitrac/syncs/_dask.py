@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
@@ -39,11 +39,11 @@ from ..connection._client import API_KEY_ENV, Publitrac
 from .._exceptions import ConfigurationError, PublitracError
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import STATUSES, SUMMARY_ORDER
-from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME, check_settings
+from ._settings import RunSettings, SyncOptions, with_run_settings
 from ..lead._values import normalised_emails
 
 if TYPE_CHECKING:
-    from ..ledger._store import Ledger
+    pass
 
 PARTITION = "__publitrac_partition"
 ROW = "__publitrac_row"
@@ -75,15 +75,9 @@ class WorkerSettings:
     refresh_margin: float
     allow_insecure_http: bool
     api_key_loader: Callable[[], str] | None
-    mapping: LeadMapping
-    concurrency: int
-    rate_limit: float | None
-    max_attempts: int
-    max_retry_time: float
-    dry_run: bool
-    ledger: str | Literal[False] | None = None
-    resend: Literal["changed", "all"] = "changed"
-    input_name: str | None = None
+    run: RunSettings
+    """The run's settings as each partition's sync takes them: the mapping decided (a `LeadMapping`), the
+    ledger as a path or a URL, no progress bar."""
 
     def connect(self) -> Publitrac:
         """The worker's own connection: the key from its environment or from `api_key_loader()`."""
@@ -179,26 +173,13 @@ def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame
         PublitracError: what stops the run (a refused key, an unreachable host); without its report, which
             would drag the partition back to the client.
     """
-    from ._frame import sync_frame
+    from ._frame import run_frame
 
     part = part.sort_values([PARTITION, ROW], kind="stable")
     frame = part.drop(columns=list(_HELPERS))
-    client = None if settings.dry_run else settings.connect()
+    client = None if settings.run.dry_run else settings.connect()
     try:
-        report = sync_frame(
-            frame,
-            client,
-            mapping=settings.mapping,
-            concurrency=settings.concurrency,
-            rate_limit=settings.rate_limit,
-            max_attempts=settings.max_attempts,
-            max_retry_time=settings.max_retry_time,
-            progress=False,
-            dry_run=settings.dry_run,
-            ledger=settings.ledger,
-            resend=settings.resend,
-            input_name=settings.input_name,
-        )
+        report = run_frame(frame, client, settings.run)
     except PublitracError as exc:
         exc.report = None
         raise
@@ -302,38 +283,31 @@ def _distributed_client() -> Any:
 
 def build(ddf: Any, settings: WorkerSettings, *, npartitions: int | None = None) -> tuple[Any, Any]:
     """The lazy collections of a run: (the shuffled input with its helper columns, the per-row results)."""
-    email_column = settings.mapping.email
+    assert isinstance(settings.run.mapping, LeadMapping)
+    email_column = settings.run.mapping.email
     keyed = ddf.map_partitions(
         _with_position,
         email_column,
         meta=_with_position(ddf._meta, email_column),
     )
     shuffled = keyed.shuffle(on=KEY, npartitions=npartitions or ddf.npartitions)
-    meta = sync_partition(
-        shuffled._meta, dataclasses.replace(settings, dry_run=True, api_key_loader=None, ledger=False)
-    ).iloc[:0]
+    empty = dataclasses.replace(
+        settings, run=settings.run.replace(dry_run=True, ledger=False), api_key_loader=None
+    )
+    meta = sync_partition(shuffled._meta, empty).iloc[:0]
     results = shuffled.map_partitions(sync_partition, settings, meta=meta, enforce_metadata=False)
     return shuffled, results
 
 
+@with_run_settings
 def sync_dask(
     ddf: Any,
     client: Publitrac | None = None,
     *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    dry_run: bool = False,
-    ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
     results_path: str | PathLike[str] | None = None,
     api_key_loader: Callable[[], str] | None = None,
     npartitions: int | None = None,
+    **options: Unpack[SyncOptions],
 ) -> DaskSyncReport:
     """Sync every valid row of a dask DataFrame, each partition on a Dask worker with its own connection.
 
@@ -350,6 +324,7 @@ def sync_dask(
         rate_limit: requests per second per partition being synced (None: no limit): divide the API's rate
             by the number of worker threads.
         max_attempts, max_retry_time, dry_run, resend, input_name: as for `publitrac.sync`.
+        progress: not used: each partition's sync is silent (Dask's dashboard shows the tasks).
         ledger: what each worker opens: None, its default (`PUBLITRAC_LEDGER` in its environment, which may be
             a `postgresql://` URL, else its user's SQLite file: one file shared by the workers of one machine);
             a SQLite path (one machine) or a `postgresql://` URL (across machines), without a password (it
@@ -374,6 +349,26 @@ def sync_dask(
         >>> ddf = dd.read_parquet("leads/")                                       # doctest: +SKIP
         >>> report = publitrac.sync(ddf, publitrac.Publitrac(), concurrency=32)   # doctest: +SKIP
     """
+    return run_dask(
+        ddf,
+        client,
+        RunSettings.of(options, entry="sync_dask"),
+        results_path=results_path,
+        api_key_loader=api_key_loader,
+        npartitions=npartitions,
+    )
+
+
+def run_dask(
+    ddf: Any,
+    client: Publitrac | None,
+    settings: RunSettings,
+    *,
+    results_path: str | PathLike[str] | None = None,
+    api_key_loader: Callable[[], str] | None = None,
+    npartitions: int | None = None,
+) -> DaskSyncReport:
+    """`sync_dask` with the settings already checked (`publitrac.sync` on a dask DataFrame comes here)."""
     # dask is loosely typed: handled as Any here, typed at the signature.
     dask: Any = importlib.import_module("dask")
     dd: Any = importlib.import_module("dask.dataframe")
@@ -381,28 +376,25 @@ def sync_dask(
 
     if not is_dask_frame(ddf):
         raise TypeError(f"expected a dask DataFrame, got {type(ddf).__name__}")
-    check_settings(concurrency, rate_limit, max_attempts, max_retry_time)
     lead_mapping = map_columns(
         list(frame.columns),
-        email=email,
-        mapping=mapping,
-        custom_fields=custom_fields,
+        email=settings.email,
+        mapping=settings.mapping,
+        custom_fields=settings.custom_fields,
     )
-    settings = WorkerSettings(
+    worker = WorkerSettings(
         **_settings_of(client),
-        ledger=_ledger_setting(ledger),
-        resend=resend,
-        input_name=input_name,
         api_key_loader=api_key_loader,
-        mapping=lead_mapping,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        max_attempts=max_attempts,
-        max_retry_time=max_retry_time,
-        dry_run=dry_run,
+        run=settings.replace(
+            email=None,
+            mapping=lead_mapping,
+            custom_fields=None,
+            ledger=_ledger_setting(settings.ledger),
+            progress=False,
+        ),
     )
     started = time.perf_counter()
-    shuffled, results = build(frame, settings, npartitions=npartitions)
+    shuffled, results = build(frame, worker, npartitions=npartitions)
     parts = results.to_delayed()
     lost: list[tuple[int, str]] = []
     stopping: PublitracError | None = None
@@ -438,7 +430,7 @@ def sync_dask(
         {str(name): int(count) for name, count in tally.items()},
         lost_partitions=lost,
         results_path=path,
-        dry_run=dry_run,
+        dry_run=settings.dry_run,
         elapsed=time.perf_counter() - started,
     )
     if stopping is not None:

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -33,16 +32,9 @@ from ..connection._client import Publitrac
 from ..engine._engine import Engine, Rows, interactive
 from .._exceptions import PublitracError, SyncInterrupted
 from ..ledger._incremental import IncrementalRun, open_for_run
-from ..ledger._store import Ledger
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import SyncReport
-from ._settings import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_RETRY_TIME,
-    check_settings,
-    run_connection,
-)
+from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 
 logger = logging.getLogger("publitrac")
@@ -63,22 +55,19 @@ def last_report() -> SyncReport | None:
 
 
 def _prepare(
-    df: pd.DataFrame,
-    *,
-    email: str | None,
-    mapping: Mapping[str, str | None] | LeadMapping | None,
-    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
-    dry_run: bool,
+    df: pd.DataFrame, settings: RunSettings
 ) -> tuple[SyncReport, LeadMapping, np.ndarray, np.ndarray]:
     """Map, validate, and set up the report. Returns (report, mapping, positions to send, serial mask)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    lead_mapping = map_columns(df, email=email, mapping=mapping, custom_fields=custom_fields)
+    lead_mapping = map_columns(
+        df, email=settings.email, mapping=settings.mapping, custom_fields=settings.custom_fields
+    )
     # the validation finds the rows sharing an email once: they are the rows sent one after another
     checked = check(df, lead_mapping)
     emails = df[lead_mapping.email]
     report = SyncReport(
-        df, emails=emails, problems=checked.problems, invalid=checked.invalid, dry_run=dry_run
+        df, emails=emails, problems=checked.problems, invalid=checked.invalid, dry_run=settings.dry_run
     )
     return report, lead_mapping, np.flatnonzero(~checked.invalid), checked.shared_email
 
@@ -86,54 +75,29 @@ def _prepare(
 async def _sync(
     df: pd.DataFrame,
     client: Publitrac | None,
-    started: Callable[[SyncReport], None] | None,
-    *,
-    email: str | None,
-    mapping: Mapping[str, str | None] | LeadMapping | None,
-    custom_fields: Sequence[str] | Mapping[str, str] | str | None,
-    concurrency: int,
-    rate_limit: float | None,
-    max_attempts: int,
-    max_retry_time: float,
-    progress: bool | None,
-    dry_run: bool,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None,
-    resend: Literal["changed", "all"],
-    input_name: str | None,
+    settings: RunSettings,
+    started: Callable[[SyncReport], None] | None = None,
 ) -> SyncReport:
     global _last_report
-    check_settings(concurrency, rate_limit, max_attempts, max_retry_time, resend)
-    client = run_connection(client, dry_run=dry_run, ledger=ledger)
-    report, lead_mapping, positions, serial = _prepare(
-        df, email=email, mapping=mapping, custom_fields=custom_fields, dry_run=dry_run
-    )
+    dry_run = settings.dry_run
+    client = run_connection(client, dry_run=dry_run, ledger=settings.ledger)
+    report, lead_mapping, positions, serial = _prepare(df, settings)
     _last_report = report
     if started is not None:
         started(report)
-    incremental = _incremental(ledger, client)
+    incremental = _incremental(settings.ledger, client)
     try:
         if incremental is not None:
-            positions = incremental.decide(df, lead_mapping, positions, serial, report, resend=resend)
+            positions = incremental.decide(
+                df, lead_mapping, positions, serial, report, resend=settings.resend
+            )
             if not dry_run:
-                incremental.start(report, input_name=input_name)
+                incremental.start(report, input_name=settings.input_name)
         if dry_run or len(positions) == 0:
             report._finish()
             return report
         assert client is not None
-        await _send(
-            df,
-            client,
-            report,
-            lead_mapping,
-            positions,
-            serial,
-            incremental,
-            progress=progress,
-            concurrency=concurrency,
-            rate_limit=rate_limit,
-            max_attempts=max_attempts,
-            max_retry_time=max_retry_time,
-        )
+        await _send(df, client, settings, report, lead_mapping, positions, serial, incremental)
     finally:
         if incremental is not None:
             incremental.finish(report)
@@ -141,9 +105,7 @@ async def _sync(
     return report
 
 
-def _incremental(
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None, client: Publitrac | None
-) -> IncrementalRun | None:
+def _incremental(ledger: LedgerSetting, client: Publitrac | None) -> IncrementalRun | None:
     """The ledger side of a sync, or None (no ledger, or no destination)."""
     opened = open_for_run(ledger, client)
     if opened is None:
@@ -155,29 +117,24 @@ def _incremental(
 async def _send(
     df: pd.DataFrame,
     client: Publitrac,
+    settings: RunSettings,
     report: SyncReport,
     lead_mapping: LeadMapping,
     positions: np.ndarray,
     serial: np.ndarray,
     incremental: IncrementalRun | None,
-    *,
-    progress: bool | None,
-    concurrency: int,
-    rate_limit: float | None,
-    max_attempts: int,
-    max_retry_time: float,
 ) -> None:
-    show = interactive() if progress is None else bool(progress)
+    show = interactive() if settings.progress is None else bool(settings.progress)
     flusher = asyncio.create_task(incremental.flush_periodically()) if incremental is not None else None
     try:
-        async with client.async_client(max_connections=concurrency) as generated:
+        async with client.async_client(max_connections=settings.concurrency) as generated:
             engine = Engine(
                 generated,
                 redact=client.redact,
-                concurrency=min(concurrency, len(positions)),
-                rate_limit=rate_limit,
-                max_attempts=max_attempts,
-                max_retry_time=max_retry_time,
+                concurrency=min(settings.concurrency, len(positions)),
+                rate_limit=settings.rate_limit,
+                max_attempts=settings.max_attempts,
+                max_retry_time=settings.max_retry_time,
                 progress=len(positions) if show else None,
                 on_done=None if incremental is None else _recorder(incremental),
             )
@@ -209,22 +166,9 @@ def _recorder(incremental: IncrementalRun) -> Callable[[Rows, int, bool], None]:
     return done
 
 
+@with_run_settings
 async def sync_async(
-    df: pd.DataFrame,
-    client: Publitrac | None = None,
-    *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
+    df: pd.DataFrame, client: Publitrac | None = None, **options: Unpack[SyncOptions]
 ) -> SyncReport:
     """Send every valid row of `df` to Publitrac; the awaitable form of `sync` (same arguments).
 
@@ -234,68 +178,30 @@ async def sync_async(
     Example (not run by the doctests: `await` needs a running event loop, as in a notebook cell):
         >>> report = await publitrac.sync_async(df, pt, email="E-mail")    # doctest: +SKIP
     """
-    return await _sync(
-        df,
-        client,
-        None,
-        email=email,
-        mapping=mapping,
-        custom_fields=custom_fields,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        max_attempts=max_attempts,
-        max_retry_time=max_retry_time,
-        progress=progress,
-        dry_run=dry_run,
-        ledger=ledger,
-        resend=resend,
-        input_name=input_name,
-    )
+    return await _sync(df, client, RunSettings.of(options, entry="sync_async"))
 
 
+@with_run_settings
 def sync_frame(
-    df: pd.DataFrame,
-    client: Publitrac | None = None,
-    *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
+    df: pd.DataFrame, client: Publitrac | None = None, **options: Unpack[SyncOptions]
 ) -> SyncReport:
     """`publitrac.sync` for a pandas DataFrame (see its arguments), blocking, in a script as in Jupyter.
 
     Raises:
         SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
     """
+    return run_frame(df, client, RunSettings.of(options, entry="sync"))
+
+
+def run_frame(df: pd.DataFrame, client: Publitrac | None, settings: RunSettings) -> SyncReport:
+    """`sync_frame` with the settings already checked (the sync on Dask runs each partition so).
+
+    Raises:
+        SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
+    """
     started: list[SyncReport] = []
     try:
-        return run_blocking(
-            _sync(
-                df,
-                client,
-                started.append,
-                email=email,
-                mapping=mapping,
-                custom_fields=custom_fields,
-                concurrency=concurrency,
-                rate_limit=rate_limit,
-                max_attempts=max_attempts,
-                max_retry_time=max_retry_time,
-                progress=progress,
-                dry_run=dry_run,
-                ledger=ledger,
-                resend=resend,
-                input_name=input_name,
-            )
-        )
+        return run_blocking(_sync(df, client, settings, started.append))
     except KeyboardInterrupt as exc:
         if not started:
             raise

@@ -46,11 +46,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from os import PathLike
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, Literal, Unpack, cast
 
 import numpy as np
 import pandas as pd
@@ -66,13 +66,7 @@ from ..ledger._incremental import IncrementalRun, open_for_run, store_errors
 from ..ledger._store import Destination, Ledger
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
-from ._settings import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_RETRY_TIME,
-    check_settings,
-    run_connection,
-)
+from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 
 logger = logging.getLogger("publitrac")
@@ -349,7 +343,7 @@ class _Ledgered:
 
 
 def _ledger_side(
-    ledger: str | PathLike[str] | Ledger | Literal[False] | None,
+    ledger: LedgerSetting,
     client: Publitrac | None,
     resend: Literal["changed", "all"],
 ) -> _Ledgered | None:
@@ -366,17 +360,9 @@ async def _stream(
     report: StreamReport,
     results: IO[str] | None,
     ledgered: _Ledgered | None,
-    *,
-    email: str | None,
-    mapping: Mapping[str, str | None] | LeadMapping | None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None,
-    concurrency: int,
-    rate_limit: float | None,
-    max_attempts: int,
-    max_retry_time: float,
-    progress: bool | None,
-    dry_run: bool,
+    settings: RunSettings,
 ) -> StreamReport:
+    dry_run = settings.dry_run
     window = _Window(report, results)
     lead_mapping: list[LeadMapping] = []
 
@@ -391,7 +377,12 @@ async def _stream(
             if columns is None:
                 columns = list(frame.columns)
                 lead_mapping.append(
-                    map_columns(frame, email=email, mapping=mapping, custom_fields=custom_fields)
+                    map_columns(
+                        frame,
+                        email=settings.email,
+                        mapping=settings.mapping,
+                        custom_fields=settings.custom_fields,
+                    )
                 )
                 report._email_column = lead_mapping[0].email
             elif list(frame.columns) != columns:
@@ -429,15 +420,15 @@ async def _stream(
                 pass
         else:
             assert client is not None
-            show = interactive() if progress is None else bool(progress)
-            async with client.async_client(max_connections=concurrency) as generated:
+            show = interactive() if settings.progress is None else bool(settings.progress)
+            async with client.async_client(max_connections=settings.concurrency) as generated:
                 engine = Engine(
                     generated,
                     redact=client.redact,
-                    concurrency=concurrency,
-                    rate_limit=rate_limit,
-                    max_attempts=max_attempts,
-                    max_retry_time=max_retry_time,
+                    concurrency=settings.concurrency,
+                    rate_limit=settings.rate_limit,
+                    max_attempts=settings.max_attempts,
+                    max_retry_time=settings.max_retry_time,
                     progress=None,
                     on_done=window.done,
                 )
@@ -617,27 +608,17 @@ def _open_results(path: str | PathLike[str] | None) -> tuple[IO[str] | None, str
     return handle, os.fspath(target)
 
 
+@with_run_settings
 def sync_stream(
     batches: Iterable[pd.DataFrame],
     client: Publitrac | None = None,
     *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
     results_path: str | PathLike[str] | None = None,
     source: str | None = None,
     report: StreamReport | None = None,
     list_unread: bool = False,
     announce: Callable[[str], None] | None = None,
+    **options: Unpack[SyncOptions],
 ) -> StreamReport:
     """Sync an iterable of DataFrames (batches of one stream of rows); see `sync_file` for the arguments.
 
@@ -646,8 +627,32 @@ def sync_stream(
     not read as `not_sent` in the results file. False for a user's iterable, which is never drained.
     `announce`: called with the line that says the listing starts (default: a warning in the log).
     """
-    check_settings(concurrency, rate_limit, max_attempts, max_retry_time, resend)
-    client = run_connection(client, dry_run=dry_run, ledger=ledger)
+    return run_stream(
+        batches,
+        client,
+        RunSettings.of(options, entry="sync_stream"),
+        results_path=results_path,
+        source=source,
+        report=report,
+        list_unread=list_unread,
+        announce=announce,
+    )
+
+
+def run_stream(
+    batches: Iterable[pd.DataFrame],
+    client: Publitrac | None,
+    settings: RunSettings,
+    *,
+    results_path: str | PathLike[str] | None = None,
+    source: str | None = None,
+    report: StreamReport | None = None,
+    list_unread: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> StreamReport:
+    """`sync_stream` with the settings already checked (`publitrac.sync` on an iterable comes here)."""
+    dry_run = settings.dry_run
+    client = run_connection(client, dry_run=dry_run, ledger=settings.ledger)
     handle, path = _open_results(results_path)
     if report is None:
         report = StreamReport(dry_run=dry_run, results_path=path, source=source)
@@ -656,29 +661,14 @@ def sync_stream(
     with contextlib.ExitStack() as stack:
         if handle is not None:
             stack.callback(handle.close)
-        ledgered = _ledger_side(ledger, client, resend)
+        ledgered = _ledger_side(settings.ledger, client, settings.resend)
         if ledgered is not None:
             # the run's record is finished last: its counts include the rows listed after a stop
             stack.callback(ledgered.finish, report)
             report.ledger = ledgered.store.location
             if not dry_run:
-                ledgered.start(report, input_name)
-        coroutine = _stream(
-            rows,
-            client,
-            report,
-            handle,
-            ledgered,
-            email=email,
-            mapping=mapping,
-            custom_fields=custom_fields,
-            concurrency=concurrency,
-            rate_limit=rate_limit,
-            max_attempts=max_attempts,
-            max_retry_time=max_retry_time,
-            progress=progress,
-            dry_run=dry_run,
-        )
+                ledgered.start(report, settings.input_name)
+        coroutine = _stream(rows, client, report, handle, ledgered, settings)
 
         def finish() -> bool:
             return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
@@ -696,25 +686,16 @@ def sync_stream(
         return result
 
 
+@with_run_settings
 def sync_file(
     path: str | PathLike[str] | Iterable[pd.DataFrame],
     client: Publitrac | None = None,
     *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
     results_path: str | PathLike[str] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     sep: str | None = None,
     encoding: str | None = None,
+    **options: Unpack[SyncOptions],
 ) -> StreamReport:
     """Sync a file of leads of any size, batch by batch: memory bounded by the batch, not the file.
 
@@ -725,14 +706,14 @@ def sync_file(
         path: the file (its encoding and delimiter are detected as `read_leads` does), or an iterable of
             DataFrames with the same columns, the batches of one stream of rows.
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
-        email, mapping, custom_fields: the columns, as for `publitrac.sync`.
-        concurrency, rate_limit, max_attempts, max_retry_time, progress, dry_run, ledger, resend: as for
-            `publitrac.sync` (the whole stream is one run in the ledger).
         results_path: write one line per input row there, in input order, as the run goes: row (0-based),
             email, status, http_status, attempts, error.
         batch_rows: rows read, validated and recorded together.
         sep: the delimiter of a text file (detected when None).
         encoding: the encoding of a text or JSON file (detected when None).
+        **options: the run settings, as for `publitrac.sync` (email, mapping, custom_fields, concurrency,
+            rate_limit, max_attempts, max_retry_time, progress, dry_run, ledger, resend, input_name); the whole
+            stream is one run in the ledger, named after the file unless `input_name` is given.
 
     Returns:
         A StreamReport: `.counts`, `.summary`, `.problems` (the first ones), `.failures`, `.results` (the
@@ -751,6 +732,7 @@ def sync_file(
         >>> report                                                                    # doctest: +SKIP
         StreamReport: 1,000,000 rows: 999,412 accepted, 588 invalid in 331.0 s, 3,020 rows/s
     """
+    settings = RunSettings.of(options, entry="sync_file")
     source: str | None = None
     batches: Iterable[pd.DataFrame]
     if isinstance(path, str | PathLike):
@@ -760,22 +742,13 @@ def sync_file(
         batches = path
     else:
         raise TypeError(f"expected a file path or an iterable of DataFrames, got {type(path).__name__}")
-    return sync_stream(
+    if settings.input_name is None and source is not None:
+        settings = settings.replace(input_name=Path(os.fspath(path)).name)  # type: ignore[arg-type]
+    return run_stream(
         batches,
         client,
+        settings,
         list_unread=source is not None,
-        email=email,
-        mapping=mapping,
-        custom_fields=custom_fields,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        max_attempts=max_attempts,
-        max_retry_time=max_retry_time,
-        progress=progress,
-        dry_run=dry_run,
-        ledger=ledger,
-        resend=resend,
-        input_name=None if source is None else Path(os.fspath(path)).name,  # type: ignore[arg-type]
         results_path=results_path,
         source=source,
     )

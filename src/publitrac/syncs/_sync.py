@@ -6,20 +6,17 @@ A pandas DataFrame goes to the in-memory sync (`_frame`), an iterable of DataFra
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast, overload
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Unpack, cast, overload
 
 import pandas as pd
 
 from ..connection._client import Publitrac
-from ._dask import DaskSyncReport, is_dask_frame, sync_dask
-from ..ledger._store import Ledger
-from ..lead._mapping import LeadMapping
+from ._dask import DaskSyncReport, is_dask_frame, run_dask
 from ..engine._report import SyncReport
-from ._settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_TIME
-from ._stream import StreamReport, sync_stream
-from ._frame import sync_frame
+from ._settings import RunSettings, SyncOptions, with_run_settings
+from ._stream import StreamReport, run_stream
+from ._frame import run_frame
 
 if TYPE_CHECKING:
     from dask.dataframe import DataFrame as DaskFrame
@@ -28,81 +25,26 @@ __all__ = ["sync"]
 
 
 @overload
-def sync(
-    df: pd.DataFrame,
-    client: Publitrac | None = None,
-    *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
-) -> SyncReport: ...
+def sync(df: pd.DataFrame, client: Publitrac | None = None, **options: Unpack[SyncOptions]) -> SyncReport: ...
 
 
 @overload
 def sync(
-    df: DaskFrame,
-    client: Publitrac | None = None,
-    *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
+    df: DaskFrame, client: Publitrac | None = None, **options: Unpack[SyncOptions]
 ) -> DaskSyncReport: ...
 
 
 @overload
 def sync(
-    df: Iterable[pd.DataFrame],
-    client: Publitrac | None = None,
-    *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
+    df: Iterable[pd.DataFrame], client: Publitrac | None = None, **options: Unpack[SyncOptions]
 ) -> StreamReport: ...
 
 
+@with_run_settings
 def sync(
     df: pd.DataFrame | DaskFrame | Iterable[pd.DataFrame],
     client: Publitrac | None = None,
-    *,
-    email: str | None = None,
-    mapping: Mapping[str, str | None] | LeadMapping | None = None,
-    custom_fields: Sequence[str] | Mapping[str, str] | Literal["all"] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate_limit: float | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
-    progress: bool | None = None,
-    dry_run: bool = False,
-    ledger: str | os.PathLike[str] | Ledger | Literal[False] | None = None,
-    resend: Literal["changed", "all"] = "changed",
-    input_name: str | None = None,
+    **options: Unpack[SyncOptions],
 ) -> SyncReport | StreamReport | DaskSyncReport:
     """Send every valid row of `df` to Publitrac's delayed sync and report what happened to each row.
 
@@ -155,21 +97,9 @@ def sync(
         >>> report.counts["accepted"], report.counts["invalid"]
         (1, 1)
     """
-    settings: dict[str, Any] = {
-        "email": email,
-        "mapping": mapping,
-        "custom_fields": custom_fields,
-        "concurrency": concurrency,
-        "rate_limit": rate_limit,
-        "max_attempts": max_attempts,
-        "max_retry_time": max_retry_time,
-        "dry_run": dry_run,
-        "ledger": ledger,
-        "resend": resend,
-        "input_name": input_name,
-    }
+    settings = RunSettings.of(options, entry="sync")
     if is_dask_frame(df):
-        return sync_dask(cast(Any, df), client, **settings)
+        return run_dask(cast(Any, df), client, settings)
     if not isinstance(df, pd.DataFrame) and isinstance(df, Iterable) and not isinstance(df, str | bytes):
-        return sync_stream(df, client, progress=progress, **settings)
-    return sync_frame(df, client, progress=progress, **settings)
+        return run_stream(df, client, settings)
+    return run_frame(df, client, settings)
