@@ -3,7 +3,8 @@
 
 The generator ignores `securitySchemes`, so each call gets an `AuthenticatedClient` sending its one static header:
 the API key raw in `Authorization` for `get_token`, the token raw in `Token` for `delayed_sync` (prefix ""), each
-with `Accept: application/json`. The README's section "Using the generated client directly" is run as written.
+with `Accept: application/json`. The section "Using the generated client directly" of docs/regenerating.md is run
+as written.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from publitrac_client.models import (
 from publitrac.sandbox import ManualClock, SandboxServer
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "regenerating.md"
 
 
 def key_client(sandbox: SandboxServer, key: str | None = None, **options: Any) -> AuthenticatedClient:
@@ -213,18 +214,18 @@ def test_the_generated_default_bearer_prefix_is_refused(sandbox: SandboxServer) 
     assert sandbox.stats()["accepted"] == 0
 
 
-def _readme_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Using the generated client directly") :]
+def _guide_example() -> str:
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("## Using the generated client directly") :]
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match is not None
     return match.group(1)
 
 
-def test_the_readme_example_runs_against_the_sandbox(
+def test_the_guide_example_runs_against_the_sandbox(
     sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = _readme_example()
+    code = _guide_example()
     settings = 'base_url, api_key = "https://your-publitrac-host/v2", "..."'
     assert settings in code
     exec(code.replace(settings, f"base_url, api_key = {sandbox.base_url!r}, {sandbox.api_key!r}"), {})  # noqa: S102

@@ -724,8 +724,9 @@ def sync_file(
         ConfigurationError, AuthenticationError, ConnectionFailed: as `publitrac.sync`; `.report` is the
             StreamReport of the rows read so far.
         SyncInterrupted: Ctrl-C; `.report` is the StreamReport.
-        After a stop, a file's rows never read are listed as `not_sent` in `results_path` before the error is
-        raised (`report.not_read`; a second Ctrl-C stops that listing); an iterable's rows not yet taken are not.
+
+    After a stop, a file's rows never read are listed as `not_sent` in `results_path` before the error is
+    raised (`report.not_read`; a second Ctrl-C stops that listing); an iterable's rows not yet taken are not.
 
     Example (not run by the doctests: it needs a file `leads.csv` and a connection `pt`):
         >>> report = publitrac.sync_file("leads.csv", pt, results_path="results.csv")   # doctest: +SKIP
