@@ -5,8 +5,9 @@
     publitrac sync leads.csv --custom Company --results results.csv
     publitrac validate leads.csv --map "Mail=email"
 
-The API key is read from `PUBLITRAC_API_KEY` only (never a command-line argument: shell history, `ps`); the
-base URL from `--base-url` or `PUBLITRAC_BASE_URL`. Files are read by `publitrac.read_leads`: text files as
+The API key is read from `PUBLITRAC_API_KEY`, else from the profile saved by `publitrac login` (`--profile`,
+`PUBLITRAC_PROFILE`, else "default": `_profiles`), never from a command-line argument (shell history, `ps`); the
+base URL from `--base-url`, else `PUBLITRAC_BASE_URL`, else the profile. Files are read by `publitrac.read_leads`: text files as
 text (encoding and delimiter detected, `--encoding`/`--sep` override) so that values such as `007` or `NA`
 arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
@@ -39,6 +40,7 @@ import pandas as pd
 
 from . import _stream as _cli_stream
 from ._common import PROGRESS_EVERY, UsageError, describe_mapping, mapping_options, sync_options
+from ._profiles import add_commands as profiles_commands, add_profile_argument
 from .._words import CLI
 
 if TYPE_CHECKING:
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--base-url", metavar="URL", help="the API's base URL, ending in /v2 (default: PUBLITRAC_BASE_URL)"
     )
+    add_profile_argument(sync)
     sync.add_argument(
         "--concurrency", type=_positive_int, default=16, metavar="N", help="requests at once (16)"
     )
@@ -145,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ._ledger import add_commands
 
     add_commands(commands)  # publitrac runs, publitrac ledger
+    profiles_commands(commands)  # publitrac login, profiles, logout
     return parser
 
 
@@ -421,21 +425,26 @@ def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[A
     """The connection for `publitrac sync` (None for a dry run) and the sandbox handle with `--sandbox`."""
     import publitrac
 
-    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
+    # None, not False, when the flag is absent: the profile's setting applies then
+    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http or None}
     if args.timeout is not None:
         connection["timeout"] = args.timeout
+    if args.sandbox and args.profile:
+        raise UsageError("--sandbox and --profile exclude each other (the sandbox needs no account)")
     if args.dry_run:
-        if not args.sandbox and args.base_url:
+        if not args.sandbox and (args.base_url or args.profile):
             # a dry run with a destination also says which rows the ledger finds unchanged
-            return publitrac.Publitrac(base_url=args.base_url, **connection), None
+            return publitrac.Publitrac(base_url=args.base_url, profile=args.profile, **connection), None
         return None, None
     if args.sandbox:
         from ..sandbox import run_sandbox
 
         handle = stack.enter_context(run_sandbox())
         print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
-        return publitrac.Publitrac(api_key=handle.api_key, base_url=handle.base_url, **connection), handle
-    return publitrac.Publitrac(base_url=args.base_url, **connection), None
+        return publitrac.Publitrac(
+            api_key=handle.api_key, base_url=handle.base_url, profile=False, **connection
+        ), handle
+    return publitrac.Publitrac(base_url=args.base_url, profile=args.profile, **connection), None
 
 
 def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
