@@ -386,3 +386,12 @@ def test_ledger_stats_takes_the_profiles_destination(sandbox_a: Any) -> None:
     done = run_cli("ledger", "stats", "--profile", "ci")
     assert done.returncode == 0, done.stderr
     assert "Leads accepted: 1" in done.stdout
+
+
+def test_both_settings_in_code_read_no_profile_unless_one_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    save_profile(Profile("default", "https://api.example.com/v2", timeout=2.0))
+    monkeypatch.setenv("PUBLITRAC_PROFILE", "nowhere")  # not even an unknown name stops it
+    pt = publitrac.Publitrac(api_key=KEY_A, base_url="http://127.0.0.1:1/v2")
+    assert (pt.profile, pt.timeout.read) == (None, 30.0)
+    named = publitrac.Publitrac(api_key=KEY_A, base_url="http://127.0.0.1:1/v2", profile="default")
+    assert (named.profile, named.base_url, named.timeout.read) == ("default", "http://127.0.0.1:1/v2", 2.0)

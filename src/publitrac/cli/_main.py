@@ -429,22 +429,22 @@ def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[A
     connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http or None}
     if args.timeout is not None:
         connection["timeout"] = args.timeout
-    if args.sandbox and args.profile:
-        raise UsageError("--sandbox and --profile exclude each other (the sandbox needs no account)")
+    if args.profile:
+        if args.sandbox:
+            raise UsageError("--sandbox and --profile exclude each other (the sandbox needs no account)")
+        connection["profile"] = args.profile
     if args.dry_run:
         if not args.sandbox and (args.base_url or args.profile):
             # a dry run with a destination also says which rows the ledger finds unchanged
-            return publitrac.Publitrac(base_url=args.base_url, profile=args.profile, **connection), None
+            return publitrac.Publitrac(base_url=args.base_url, **connection), None
         return None, None
     if args.sandbox:
         from ..sandbox import run_sandbox
 
         handle = stack.enter_context(run_sandbox())
         print(f"Sandbox running at {handle.base_url} (for this run only)", file=out)
-        return publitrac.Publitrac(
-            api_key=handle.api_key, base_url=handle.base_url, profile=False, **connection
-        ), handle
-    return publitrac.Publitrac(base_url=args.base_url, profile=args.profile, **connection), None
+        return publitrac.Publitrac(api_key=handle.api_key, base_url=handle.base_url, **connection), handle
+    return publitrac.Publitrac(base_url=args.base_url, **connection), None
 
 
 def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -210,24 +210,23 @@ def run_login(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except PublitracError as exc:
         raise UsageError(f"{exc.in_words(CLI)} Nothing was stored.") from None
     profile = Profile(name, base_url, timeout, insecure)
+    # The settings first: a file that cannot be written leaves nothing stored, a keyring that cannot take the key
+    # leaves the settings (the documented fallback: the key from the environment).
     try:
-        where = f"the keyring ({store_key(name, key)})"
+        save_profile(profile)
+    except OSError as exc:
+        raise UsageError(
+            f"could not save the profile in {config_path()}: {exc.strerror or exc}; nothing was stored"
+        ) from None
+    try:
+        where: str | None = f"the keyring ({store_key(name, key)})"
     except KeyringUnavailable as exc:
         where = None
         print(
-            f"publitrac: warning: the API key was NOT stored: {exc} (a headless server has none). Set "
-            f"{API_KEY_ENV} in the environment of the runs (from your scheduler's or CI's secret store); "
-            f"the profile's other settings are saved.",
+            f"publitrac: warning: the API key was NOT stored: {exc}. Set {API_KEY_ENV} in the environment of "
+            "the runs (from your scheduler's or CI's secret store); the profile's other settings are saved.",
             file=sys.stderr,
         )
-    try:
-        save_profile(profile)
-    except (PublitracError, OSError) as exc:
-        if where is not None:
-            delete_key(name)
-        raise UsageError(
-            f"could not save the profile in {config_path()}: {exc}; nothing was stored"
-        ) from None
     print(f"Profile {name!r}: {base_url} (the key was accepted)", file=out)
     print(f"Settings saved in {config_path()}", file=out)
     if where is not None:
@@ -237,13 +236,19 @@ def run_login(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-def _describe(profile: Profile, key_in_environment: bool, keyring_here: bool) -> dict[str, Any]:
+def _key_source(name: str, key_in_environment: bool, keyring_here: bool) -> str | None:
     if key_in_environment:
-        key: str | None = "environment"
-    elif keyring_here and load_key(profile.name) is not None:
-        key = "keyring"
-    else:
-        key = None
+        return "environment"
+    if not keyring_here:
+        return None
+    try:
+        return "keyring" if load_key(name) is not None else None
+    except PublitracError:
+        return "unreadable"  # a locked keyring: the listing goes on
+
+
+def _describe(profile: Profile, key_in_environment: bool, keyring_here: bool) -> dict[str, Any]:
+    key = _key_source(profile.name, key_in_environment, keyring_here)
     return {
         "name": profile.name,
         "base_url": profile.base_url,
@@ -300,7 +305,9 @@ def run_profiles(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 "*" if row["selected"] else "",
                 row["name"],
                 row["base_url"] or "-",
-                {"environment": API_KEY_ENV, "keyring": "keyring"}.get(row["key"], no_key),
+                {"environment": API_KEY_ENV, "keyring": "keyring", "unreadable": "keyring (locked?)"}.get(
+                    row["key"], no_key
+                ),
             )
             for row in rows
         ]

@@ -386,7 +386,8 @@ class Publitrac:
         base_url: the API's base URL, ending in `/v2`; default: the `PUBLITRAC_BASE_URL` environment variable,
             else the profile's.
         profile: the saved profile to use; None: the one `PUBLITRAC_PROFILE` names, else the profile named
-            `default` when there is one; False: no profile (the arguments and the environment only).
+            `default` when there is one, unless `api_key` and `base_url` are both given; False: no profile (the
+            arguments and the environment only).
         timeout: seconds allowed for each HTTP call (connect, read, write, pool); None: the profile's, else 30.
             A server that takes connections and never answers fails the call with "no answer within S s", and
             stops a run when a retry gets no answer either.
@@ -426,9 +427,12 @@ class Publitrac:
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        given_key = api_key
+        given_key, given_base_url = api_key, base_url
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         base_url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV)
+        if profile is None and given_key is not None and given_base_url is not None:
+            # Both given in code (the sandbox, the app's boxes): a saved default says nothing about them.
+            profile = False
         chosen = select_profile(profile)
         if chosen is not None:
             base_url = base_url if base_url is not None else chosen.base_url

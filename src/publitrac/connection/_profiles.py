@@ -329,7 +329,9 @@ def _backend() -> Any:
 
     backend = keyring.get_keyring()
     if isinstance(backend, fail.Keyring):
-        raise KeyringUnavailable("no keyring backend is available on this machine")
+        raise KeyringUnavailable(
+            "no keyring backend is available on this machine (a headless server has none)"
+        )
     return backend
 
 
