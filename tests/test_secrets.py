@@ -171,3 +171,42 @@ def test_a_real_run_over_aiohttp_leaks_nothing(
     assert any(record.name.startswith("httpx") for record in everything_logged.records)
     for secret in (KEY, *issued):
         assert secret not in text
+
+
+def test_a_profiles_key_leaks_nowhere(
+    make_sandbox: Any,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    everything_logged: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A key saved by `publitrac login` (keyring) is in no repr, log, error, listing or config file."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    from publitrac.cli._main import main
+    from publitrac.connection._profiles import Profile, config_path, save_profile, store_key
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the keyring file: the test's own
+    previous = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        sandbox = make_sandbox(api_key=KEY)
+        for name, key in (("ci", KEY), ("bad", WRONG_KEY)):
+            save_profile(Profile(name, sandbox.base_url))
+            store_key(name, key)
+        pt = publitrac.Publitrac(profile="ci")
+        report = publitrac.sync(frame().head(20), pt, progress=True)
+        assert report.ok
+        with pytest.raises(publitrac.AuthenticationError) as refused:
+            publitrac.sync(frame(), publitrac.Publitrac(profile="bad"), progress=False)
+        text = "".join(traceback.format_exception(refused.value))
+        assert "Check the key of profile 'bad' (publitrac login --profile bad)" in text
+        assert main(["profiles"]) == 0 and main(["profiles", "--output", "json"]) == 0
+        captured = capsys.readouterr()
+        assert "ci" in captured.out and "keyring" in captured.out
+        assert_clean(text + repr(pt) + repr(report) + captured.out + captured.err)
+        assert_clean(config_path().read_text(encoding="utf-8"))
+        assert_clean(all_log_text(everything_logged))
+    finally:
+        keyring.set_keyring(previous)

@@ -8,7 +8,7 @@
 
 The ledger is the default one (`PUBLITRAC_LEDGER`, else the user's data directory) unless `--ledger PATH` names
 another. The destination is the base URL (`--base-url` or `PUBLITRAC_BASE_URL`) with the API key of
-`PUBLITRAC_API_KEY` (only its fingerprint is used). Reading commands never create a ledger.
+`PUBLITRAC_API_KEY` (only its fingerprint is used), or those of the profile `--profile` names. Reading commands never create a ledger.
 """
 
 from __future__ import annotations
@@ -88,10 +88,13 @@ def _add_ledger_path(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_destination(parser: argparse.ArgumentParser) -> None:
+    from ._profiles import add_profile_argument
+
     _add_ledger_path(parser)
     parser.add_argument(
         "--base-url", metavar="URL", help="the API's base URL, ending in /v2 (default: PUBLITRAC_BASE_URL)"
     )
+    add_profile_argument(parser)
 
 
 def _existing(args: argparse.Namespace, out: TextIO) -> Ledger | None:
@@ -145,7 +148,7 @@ def run_stats(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..connection._client import Publitrac
 
     out = out or sys.stdout
-    destination = destination_for(Publitrac(base_url=args.base_url))
+    destination = destination_for(Publitrac(base_url=args.base_url, profile=args.profile))
     ledger = _existing(args, out)
     if ledger is None:
         return 0
@@ -168,7 +171,7 @@ def run_forget(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..ledger._fingerprints import email_keys
 
     out = out or sys.stdout
-    destination = destination_for(Publitrac(base_url=args.base_url))
+    destination = destination_for(Publitrac(base_url=args.base_url, profile=args.profile))
     ledger = _existing(args, out)
     if ledger is None:
         return 0

@@ -5,8 +5,9 @@
     publitrac sync leads.csv --custom Company --results results.csv
     publitrac validate leads.csv --map "Mail=email"
 
-The API key is read from `PUBLITRAC_API_KEY` only (never a command-line argument: shell history, `ps`); the
-base URL from `--base-url` or `PUBLITRAC_BASE_URL`. Files are read by `publitrac.read_leads`: text files as
+The API key is read from `PUBLITRAC_API_KEY`, else from the profile saved by `publitrac login` (`--profile`,
+`PUBLITRAC_PROFILE`, else "default": `_profiles`), never from a command-line argument (shell history, `ps`); the
+base URL from `--base-url`, else `PUBLITRAC_BASE_URL`, else the profile. Files are read by `publitrac.read_leads`: text files as
 text (encoding and delimiter detected, `--encoding`/`--sep` override) so that values such as `007` or `NA`
 arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
@@ -49,6 +50,7 @@ from ._common import (
     positive_int,
     sync_options,
 )
+from ._profiles import add_commands as profiles_commands, add_profile_argument
 from .._words import CLI
 
 if TYPE_CHECKING:
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--base-url", metavar="URL", help="the API's base URL, ending in /v2 (default: PUBLITRAC_BASE_URL)"
     )
+    add_profile_argument(sync)
     sync.add_argument(
         "--results",
         type=Path,
@@ -137,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ._ledger import add_commands
 
     add_commands(commands)  # publitrac runs, publitrac ledger
+    profiles_commands(commands)  # publitrac login, profiles, logout
     return parser
 
 
@@ -359,11 +363,16 @@ def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[A
     """The connection for `publitrac sync` (None for a dry run) and the sandbox handle with `--sandbox`."""
     import publitrac
 
-    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
+    # None, not False, when the flag is absent: the profile's setting applies then
+    connection: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http or None}
     if args.timeout is not None:
         connection["timeout"] = args.timeout
+    if args.profile:
+        if args.sandbox:
+            raise UsageError("--sandbox and --profile exclude each other (the sandbox needs no account)")
+        connection["profile"] = args.profile
     if args.dry_run:
-        if not args.sandbox and args.base_url:
+        if not args.sandbox and (args.base_url or args.profile):
             # a dry run with a destination also says which rows the ledger finds unchanged
             return publitrac.Publitrac(base_url=args.base_url, **connection), None
         return None, None

@@ -1,11 +1,11 @@
 """The connection to Publitrac: settings, the token source, the two calls made through the generated client.
 
-`Publitrac` holds the settings (API key and base URL, from the arguments or the environment) and one
-`TokenAuth` shared by every request. Both API calls go through the generated client's typed functions
-(`publitrac_client.api.auth.get_token`, `publitrac_client.api.lead.delayed_sync`) and models; the secrets stay
-out of the generated `AuthenticatedClient` (an attrs class whose repr would show its `token`): it gets a
-placeholder token, and the real headers are added by the `httpx.Auth` objects of the httpx clients installed
-with `set_httpx_client` / `set_async_httpx_client`.
+`Publitrac` holds the settings (API key and base URL, from the arguments, the environment or a saved profile:
+`_profiles`) and one `TokenAuth` shared by every request. Both API calls go through the generated client's typed
+functions (`publitrac_client.api.auth.get_token`, `publitrac_client.api.lead.delayed_sync`) and models; the
+secrets stay out of the generated `AuthenticatedClient` (an attrs class whose repr would show its `token`): it
+gets a placeholder token, and the real headers are added by the `httpx.Auth` objects of the httpx clients
+installed with `set_httpx_client` / `set_async_httpx_client`.
 
 The sync engine sends through `LeanAsyncClient` over `LeanAiohttpTransport` (`_transport`): the httpx API that
 the generated client needs, on aiohttp's connection pool.
@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import aiohttp
 import httpcore
@@ -38,6 +38,7 @@ from publitrac_client.api.lead import delayed_sync
 from publitrac_client.models import LeadSyncRequest, TokenResponse
 
 from ._auth import REDACTED, ApiKeyAuth, Token, TokenAuth, parse_ttl
+from ._profiles import load_key, select_profile
 from .._exceptions import ApiError, AuthenticationError, ConfigurationError, ConnectionFailed
 from ._transport import LeanAiohttpTransport, LeanAsyncClient
 from .._words import Setting
@@ -376,13 +377,22 @@ def describe_exception(exc: BaseException, *, timeout: float | None = None) -> s
 class Publitrac:
     """A connection to the Publitrac API v2: settings, the token, and the generated client.
 
+    Each setting comes from the first that has it: the argument, the environment (`PUBLITRAC_API_KEY`,
+    `PUBLITRAC_BASE_URL`), the selected profile (saved by `publitrac login`: the key in the OS keyring, the
+    rest in the config file), the default (timeout 30 s, no plain http to remote hosts).
+
     Args:
-        api_key: the API key; default: the `PUBLITRAC_API_KEY` environment variable.
-        base_url: the API's base URL, ending in `/v2`; default: the `PUBLITRAC_BASE_URL` environment variable.
-        timeout: seconds allowed for each HTTP call (connect, read, write, pool); a server that takes
-            connections and never answers fails the call with "no answer within S s", and stops a run
-            when a retry gets no answer either.
-        allow_insecure_http: permit plain http to a host other than this machine (off: the key would leak).
+        api_key: the API key; default: the `PUBLITRAC_API_KEY` environment variable, else the profile's key.
+        base_url: the API's base URL, ending in `/v2`; default: the `PUBLITRAC_BASE_URL` environment variable,
+            else the profile's.
+        profile: the saved profile to use; None: the one `PUBLITRAC_PROFILE` names, else the profile named
+            `default` when there is one, unless `api_key` and `base_url` are both given; False: no profile (the
+            arguments and the environment only).
+        timeout: seconds allowed for each HTTP call (connect, read, write, pool); None: the profile's, else 30.
+            A server that takes connections and never answers fails the call with "no answer within S s", and
+            stops a run when a retry gets no answer either.
+        allow_insecure_http: permit plain http to a host other than this machine (off: the key would leak);
+            None: the profile's, else False.
         refresh_margin: seconds before the sliding TTL runs out at which an idle token is replaced.
         verify: TLS verification, as httpx's `verify`.
         clock: monotonic clock used for the token's TTL (injectable for tests).
@@ -391,13 +401,16 @@ class Publitrac:
             a pooled aiohttp transport per run.
 
     Raises:
-        ConfigurationError: no API key or base URL, a malformed URL, plain http to a remote host, or a
-            timeout that is not a number of seconds > 0.
+        ConfigurationError: no API key or base URL, a malformed URL, plain http to a remote host, a timeout
+            that is not a number of seconds > 0, an unknown profile (the message lists the saved ones), or a
+            keyring that could not be read.
 
     Example:
         >>> pt = Publitrac(api_key="k3y", base_url="http://127.0.0.1:8765/v2")
         >>> pt
         Publitrac(base_url='http://127.0.0.1:8765/v2')
+        >>> Publitrac(profile="ci")     # doctest: +SKIP
+        Publitrac(base_url='https://api.example.com/v2', profile='ci')
     """
 
     def __init__(
@@ -405,19 +418,49 @@ class Publitrac:
         api_key: str | None = None,
         base_url: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
-        allow_insecure_http: bool = False,
+        profile: str | Literal[False] | None = None,
+        timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
         refresh_margin: float = 30.0,
         verify: bool | str = True,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        given_key, given_base_url = api_key, base_url
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         base_url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV)
+        if profile is None and given_key is not None and given_base_url is not None:
+            # Both given in code (the sandbox, the app's boxes): a saved default says nothing about them.
+            profile = False
+        chosen = select_profile(profile)
+        if chosen is not None:
+            base_url = base_url if base_url is not None else chosen.base_url
+            timeout = timeout if timeout is not None else chosen.timeout
+            if allow_insecure_http is None:
+                allow_insecure_http = chosen.allow_insecure_http
+            if not (api_key and api_key.strip()):
+                # The keyring is read only when nothing else gives the key (it may ask to be unlocked).
+                api_key = load_key(chosen.name)
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        allow_insecure_http = bool(allow_insecure_http)
+        self._profile = chosen.name if chosen is not None else None
+        # Where the key came from, for the message of a refused key (never the key itself).
+        self._key_origin = (
+            "the api_key argument"
+            if given_key is not None
+            else API_KEY_ENV
+            if os.environ.get(API_KEY_ENV, "").strip()
+            else f"the key of profile {self._profile!r} (publitrac login --profile {self._profile})"
+        )
         missing: list[str | Setting] = []
         if not (api_key and api_key.strip()):
             missing += ["the API key (", Setting("api_key"), ")"]
+            if chosen is not None:
+                missing += [
+                    f": none is stored for profile {chosen.name!r} in this machine's keyring; run "
+                    f"`publitrac login --profile {chosen.name}`, or set {API_KEY_ENV} where no keyring exists"
+                ]
         if not base_url:
             missing += [
                 " and " if missing else "",
@@ -444,7 +487,13 @@ class Publitrac:
         self._client: AuthenticatedClient | None = None
 
     def __repr__(self) -> str:
-        return f"Publitrac(base_url={self._base_url!r})"
+        shown = f", profile={self._profile!r}" if self._profile is not None else ""
+        return f"Publitrac(base_url={self._base_url!r}{shown})"
+
+    @property
+    def profile(self) -> str | None:
+        """The name of the saved profile this connection took settings from, or None."""
+        return self._profile
 
     @property
     def base_url(self) -> str:
@@ -642,8 +691,8 @@ class Publitrac:
                 error, body_code = self.redact(reported[0]), reported[1]
                 if body_code == 401:
                     raise AuthenticationError(
-                        f"The API key was refused (getToken answered {error}). Check {API_KEY_ENV} and the "
-                        f"base URL ({self._base_url}).",
+                        f"The API key was refused (getToken answered {error}). Check {self._key_origin} and "
+                        f"the base URL ({self._base_url}).",
                         status_code=code,
                     )
                 if body_code is None or is_transient(body_code):
@@ -658,8 +707,8 @@ class Publitrac:
             return Token(parsed.token, ttl)
         if code == 401:
             raise AuthenticationError(
-                f"The API key was refused (getToken answered 401). Check {API_KEY_ENV} and the base URL "
-                f"({self._base_url}).",
+                f"The API key was refused (getToken answered 401). Check {self._key_origin} and the base "
+                f"URL ({self._base_url}).",
                 status_code=401,
             )
         error = self.redact(_error_text(code, raw.content, raw.reason_phrase))
