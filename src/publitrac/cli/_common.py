@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROGRESS_EVERY",
     "RUN_SETTING_FLAGS",
+    "StopSignal",
     "UsageError",
     "add_mapping_arguments",
     "add_run_arguments",
@@ -56,6 +58,29 @@ PROGRESS_EVERY = 5.0
 
 class UsageError(Exception):
     """A bad command line or input file (exit status 2)."""
+
+
+@dataclasses.dataclass
+class StopSignal:
+    """Which signal stopped a run: SIGTERM when `sigterm_as_interrupt` took one, else SIGINT (a
+    KeyboardInterrupt is Ctrl-C's).
+
+    Example:
+        >>> StopSignal().exit_status, StopSignal(signal.SIGTERM).exit_status
+        (130, 143)
+    """
+
+    signum: int | None = None
+
+    @property
+    def name(self) -> str:
+        """`SIGINT` or `SIGTERM`."""
+        return signal.Signals(self.signum or signal.SIGINT).name
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal's number, as a shell reports a command a signal stopped: 130 (SIGINT), 143."""
+        return 128 + (self.signum or signal.SIGINT)
 
 
 def ledger_option(args: argparse.Namespace) -> str | Path | Literal[False] | None:

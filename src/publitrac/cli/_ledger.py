@@ -5,6 +5,7 @@
     publitrac ledger stats                  # leads and runs for the destination of PUBLITRAC_BASE_URL + key
     publitrac ledger forget --email ana@exemple.fr     # the next sync sends this lead again
     publitrac ledger forget --all                      # ... every lead of the destination
+    publitrac runs --output json                       # runs, runs show and ledger stats as one JSON document
 
 The ledger is the default one (`PUBLITRAC_LEDGER`, else the user's data directory) unless `--ledger PATH` names
 another. The destination is the base URL (`--base-url` or `PUBLITRAC_BASE_URL`) with the API key of
@@ -20,6 +21,7 @@ from typing import TextIO
 
 import pandas as pd
 
+from ._output import add_output_argument, document_of, human_out, run_record, stats_record
 from ..ledger._store import (
     Ledger,
     default_ledger_path,
@@ -50,11 +52,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     _add_ledger_path(runs)
     runs.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (20)")
+    add_output_argument(runs, "runs", suppress=True)
     runs.set_defaults(run=run_runs)
     runs_commands = runs.add_subparsers(dest="runs_command", metavar="show ID")
     show = runs_commands.add_parser("show", help="show one run")
     show.add_argument("run_id", type=int, metavar="ID", help="the run's id (as listed)")
     _add_ledger_path(show)
+    add_output_argument(show, "runs show", suppress=True)
     show.set_defaults(run=run_show)
 
     ledger = commands.add_parser(
@@ -66,6 +70,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")
     stats = ledger_commands.add_parser("stats", help="leads and runs held for the destination")
     _add_destination(stats)
+    add_output_argument(stats, "ledger stats")
     stats.set_defaults(run=run_stats)
     forget = ledger_commands.add_parser("forget", help="forget leads, so that the next sync sends them again")
     _add_destination(forget)
@@ -100,6 +105,7 @@ def _add_destination(parser: argparse.ArgumentParser) -> None:
 def _existing(args: argparse.Namespace, out: TextIO) -> Ledger | None:
     """The ledger named by the arguments, or None (said on `out`) when it does not exist yet."""
     path = getattr(args, "ledger", None) or default_ledger_path()
+    document_of(args).fields["ledger"] = str(path)
     if not Path(path).is_file():
         print(f"No ledger at {path} yet: it is created by the first sync.", file=out)
         return None
@@ -108,13 +114,16 @@ def _existing(args: argparse.Namespace, out: TextIO) -> Ledger | None:
 
 def run_runs(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac runs`: the latest runs as a table."""
-    out = out or sys.stdout
+    out = human_out(args, out)
+    document = document_of(args)
+    document.fields["runs"] = []
     ledger = _existing(args, out)
     if ledger is None:
         return 0
     with ledger:
         runs = ledger.runs(limit=args.limit)
         location = ledger.location
+    document.fields.update(ledger=location, runs=[run_record(run) for run in runs])
     if not runs:
         print(f"No runs recorded in {location}.", file=out)
         return 0
@@ -125,12 +134,17 @@ def run_runs(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac runs show ID`: one run, a field a line; exit 1 when there is no such run."""
-    out = out or sys.stdout
+    out = human_out(args, out)
+    document = document_of(args)
+    document.fields["run"] = None
     ledger = _existing(args, out)
     if ledger is None:
         return 1
     with ledger:
         run = ledger.run(args.run_id)
+    document.fields["ledger"] = ledger.location
+    if run is not None:
+        document.fields["run"] = run_record(run)
     if run is None:
         print(f"No run {args.run_id} in {ledger.location}.", file=out)
         return 1
@@ -147,13 +161,24 @@ def run_stats(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac ledger stats`: leads and runs held for the destination."""
     from ..connection._client import Publitrac
 
-    out = out or sys.stdout
+    out = human_out(args, out)
+    document = document_of(args)
+    document.fields.update(
+        ledger=str(getattr(args, "ledger", None) or default_ledger_path()),
+        destination=None,
+        leads=0,
+        runs=0,
+        first_accepted=None,
+        last_accepted=None,
+    )
     destination = destination_for(Publitrac(base_url=args.base_url, profile=args.profile))
+    document.fields["destination"] = str(destination)
     ledger = _existing(args, out)
     if ledger is None:
         return 0
     with ledger:
         stats = ledger.stats(destination)
+    document.fields.update(stats_record(stats))
     print(f"Ledger: {stats.location}", file=out)
     print(f"Destination: {stats.destination}", file=out)
     print(f"Leads accepted: {stats.leads:,}", file=out)

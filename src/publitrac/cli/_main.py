@@ -12,7 +12,11 @@ text (encoding and delimiter detected, `--encoding`/`--sep` override) so that va
 arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
 Exit statuses: 0 every row accepted or unchanged (for `validate`: no invalid row); 1 some rows invalid, failed or
-not sent (an interrupted run included); 2 usage, configuration, file or authentication errors.
+not sent; 2 usage, configuration, file or authentication errors; 130 stopped by Ctrl-C (SIGINT) and 143 by SIGTERM
+(128 + the signal's number, as shells say it), the summary and the results file written all the same.
+
+`--output json` (`sync`, `validate`, `runs`, `runs show`, `ledger stats`): one JSON document on stdout at the end,
+whatever ended the command, and the human text on stderr (`_output`).
 
 A ledger remembers what Publitrac accepted: a rerun sends only the rows that changed (`--full` sends all,
 `--no-ledger` turns it off, `--ledger PATH` picks the file; a `--sandbox` run uses none unless given one).
@@ -41,6 +45,7 @@ import pandas as pd
 from . import _stream as _cli_stream
 from ._common import (
     PROGRESS_EVERY,
+    StopSignal,
     UsageError,
     add_mapping_arguments,
     add_run_arguments,
@@ -50,6 +55,7 @@ from ._common import (
     positive_int,
     sync_options,
 )
+from ._output import add_output_argument, document_of, human_out, wants_json
 from ._profiles import add_commands as profiles_commands, add_profile_argument
 from .._words import CLI
 
@@ -60,6 +66,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ROWS = 1
 EXIT_USAGE = 2
+EXIT_SIGINT = 128 + signal.SIGINT  # 130, as a shell reports a command Ctrl-C stopped
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
 _SHOWN_PROBLEMS = 10
 _SHOWN_LEADS = 5
 """Seconds between two progress lines when stderr is not a terminal."""
@@ -83,9 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="send every valid row of a file to Publitrac",
         description="Send every valid row of FILE to Publitrac's delayed sync and report what happened to "
         "each row. The API key comes from PUBLITRAC_API_KEY.",
-        epilog="Exit status: 0 every row accepted or unchanged; 1 some rows invalid or failed, or the run was stopped "
-        "(Ctrl-C, SIGTERM: the summary and the results file are still written); 2 usage, configuration or "
-        "authentication error (nothing sent when --results is unusable).",
+        epilog="Exit status: 0 every row accepted or unchanged; 1 some rows invalid, failed or not sent; 2 usage, "
+        "configuration or authentication error (nothing sent when --results is unusable); 130 stopped by Ctrl-C "
+        "(SIGINT), 143 by SIGTERM (the summary, the results file and the JSON document are still written).",
     )
     _add_input_arguments(sync)
     sync.add_argument(
@@ -115,15 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a local sandbox for this run, sync into it and show what it holds",
     )
     add_run_arguments(sync)
+    add_output_argument(sync, "sync")
     sync.set_defaults(run=run_sync)
 
     validate = commands.add_parser(
         "validate",
         help="check a file's rows without sending anything",
         description="Map the columns of FILE and list the problems of every row; nothing is sent.",
-        epilog="Exit status: 0 no invalid row (warnings allowed); 1 some rows invalid; 2 usage or file error",
+        epilog="Exit status: 0 no invalid row (warnings allowed); 1 some rows invalid; 2 usage or file error; "
+        "130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM",
     )
     _add_input_arguments(validate)
+    add_output_argument(validate, "validate")
     validate.set_defaults(run=run_validate)
 
     from ..app import _serve as app_serve
@@ -197,6 +208,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> LeadFile:
     except (OSError, ImportError) as exc:
         raise UsageError(str(exc)) from exc
     print(f"Read {leads.describe()}", file=out)
+    document_of(args).record_file(leads, streamed=False, batch_rows=None)
     warning = leads.encoding_warning(CLI)
     if warning is not None:
         print(f"Warning: {warning}", file=out)
@@ -223,18 +235,30 @@ def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO)
 
 def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac validate FILE`: print the problems; exit 1 when some rows are invalid."""
+    with sigterm_as_interrupt() as stop:
+        try:
+            return _run_validate(args, human_out(args, out))
+        except KeyboardInterrupt:
+            return _interrupted(args, stop)
+
+
+def _run_validate(args: argparse.Namespace, out: TextIO) -> int:
     import publitrac
 
-    out = out or sys.stdout
     if _cli_stream.wants_stream(args):
         return _cli_stream.run_validate(args, out)
     leads = read_file(args, out)
     frame = leads.frame
     mapping = publitrac.map_columns(frame, **mapping_options(args))
+    document = document_of(args)
+    document.record_mapping(mapping)
     for line in describe_mapping(mapping):
         print(line, file=out)
     problems = publitrac.validate(frame, mapping=mapping)
     invalid = problems.loc[problems["severity"] == "error", "position"].nunique()
+    document.fields["rows"] = len(frame)
+    document.fields["counts"].update(invalid=int(invalid), not_sent=len(frame) - int(invalid))
+    document.record_problems(problems, total=len(problems))
     warned = int((problems["severity"] != "error").sum())
     print(
         f"{args.file}: {len(frame):,} rows, {len(frame) - invalid:,} valid, {invalid:,} invalid"
@@ -284,18 +308,21 @@ def _raise_interrupt() -> None:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[StopSignal]:
     """SIGTERM (a scheduler, `timeout`, `docker stop`) stops the run as Ctrl-C does; the previous handler is
-    restored after.
+    restored after. The `StopSignal` yielded says which signal stopped the run (the first one).
 
     The signal is handed to the current SIGINT handler, so that under `asyncio.run` the run is cancelled as on
     Ctrl-C (every row gets its status); where SIGINT is ignored (a background job), KeyboardInterrupt is raised.
     """
+    stop = StopSignal()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        if stop.signum is None:
+            stop.signum = signum
         handler = signal.getsignal(signal.SIGINT)
         if callable(handler) and handler is not signal.default_int_handler:
             handler(signal.SIGINT, frame)
@@ -310,7 +337,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        yield
+        yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -360,7 +387,14 @@ def _show_sandbox(handle: Any, out: TextIO) -> None:
 
 
 def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[Any, Any]:
-    """The connection for `publitrac sync` (None for a dry run) and the sandbox handle with `--sandbox`."""
+    """The connection for `publitrac sync` (None for a dry run) and the sandbox handle with `--sandbox`; the
+    destination is recorded in the JSON document."""
+    client, handle = _connection(args, stack, out)
+    document_of(args).record_destination(client, sandbox=handle is not None)
+    return client, handle
+
+
+def _connection(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[Any, Any]:
     import publitrac
 
     # None, not False, when the flag is absent: the profile's setting applies then
@@ -387,11 +421,20 @@ def _connect(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> tuple[A
 
 def run_sync(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac sync FILE`: send, print a summary, write the results; the exit status says how it went."""
-    with sigterm_as_interrupt():
-        return _run_sync(args, out or sys.stdout)
+    with sigterm_as_interrupt() as stop:
+        try:
+            return _run_sync(args, human_out(args, out), stop)
+        except KeyboardInterrupt:  # before or after the sync itself (reading the file, connecting)
+            return _interrupted(args, stop)
 
 
-def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
+def _interrupted(args: argparse.Namespace, stop: StopSignal) -> int:
+    print("publitrac: interrupted", file=sys.stderr)
+    document_of(args).stopped_by(stop.signum or signal.SIGINT)
+    return stop.exit_status
+
+
+def _run_sync(args: argparse.Namespace, out: TextIO, stop: StopSignal) -> int:
     import publitrac
 
     if args.sandbox and args.base_url:
@@ -401,13 +444,15 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
     if _cli_stream.wants_stream(args):
         with ExitStack() as stack:
             client, handle = _connect(args, stack, out)
-            status = _cli_stream.run_sync(args, out, client=client)
+            status = _cli_stream.run_sync(args, out, client=client, stop=stop)
             if handle is not None and status != EXIT_USAGE:
                 _show_sandbox(handle, out)
             return status
     leads = read_file(args, out)
     frame = leads.frame
     mapping = publitrac.map_columns(frame, **mapping_options(args))
+    document = document_of(args)
+    document.record_mapping(mapping)
     for line in describe_mapping(mapping):
         print(line, file=out)
     with ExitStack() as stack:
@@ -424,6 +469,8 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
         except publitrac.SyncInterrupted as stopped:
             report, interrupted = stopped.report, True
             print("publitrac: interrupted: the run was stopped", file=sys.stderr)
+            document.stopped_by(stop.signum or signal.SIGINT)
+        document.record_report(report)
         print(report.describe(), file=out)
         if report.run_id is not None:
             print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
@@ -446,37 +493,63 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
         if handle is not None and not interrupted:
             _show_sandbox(handle, out)
     if interrupted:
-        return EXIT_ROWS
+        return stop.exit_status
     if args.dry_run:
         return EXIT_ROWS if report.counts["invalid"] else EXIT_OK
     return EXIT_OK if report.ok else EXIT_ROWS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status. With `--output json`, the command's JSON document is
+    written on stdout at the end, whatever ended the command (`_output`)."""
+    args = build_parser().parse_args(argv)
+    json_output = wants_json(args)
+    if json_output:
+        document_of(args)  # its start time is the command's
+    status, gone = _run_command(args)
+    if json_output and not gone:
+        try:
+            print(document_of(args).render(status), file=sys.stdout, flush=True)
+        except BrokenPipeError:
+            _silence_stdout()
+    return status
+
+
+def _run_command(args: argparse.Namespace) -> tuple[int, bool]:
+    """The command's exit status, and whether stdout's reader went away."""
     from .._exceptions import PublitracError
 
-    args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        return int(args.run(args)), False
     except UsageError as exc:
         print(f"publitrac: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        document_of(args).failed(exc, str(exc))
+        return EXIT_USAGE, False
     except PublitracError as exc:
-        print(f"publitrac: error: {exc.in_words(CLI)}", file=sys.stderr)
+        message = exc.in_words(CLI)
+        print(f"publitrac: error: {message}", file=sys.stderr)
+        document = document_of(args)
+        document.failed(exc, message)
         report = exc.report
-        if report is not None and getattr(args, "results", None) is not None:
-            write_results(report, args.results)
-            print(f"Results written to {args.results} (one line per input row)", file=sys.stderr)
-        return EXIT_USAGE
+        if report is not None:
+            document.record_report(report)
+            if getattr(args, "results", None) is not None:
+                write_results(report, args.results)
+                print(f"Results written to {args.results} (one line per input row)", file=sys.stderr)
+        return EXIT_USAGE, False
     except KeyboardInterrupt:
         print("publitrac: interrupted", file=sys.stderr)
-        return EXIT_ROWS
+        document_of(args).stopped_by(signal.SIGINT)
+        return EXIT_SIGINT, False
     except BrokenPipeError:
-        # The reader went away (`publitrac sync ... | head`): stop quietly, as the docs of `signal` advise,
-        # pointing stdout at devnull so that the interpreter's final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ROWS
+        # The reader went away (`publitrac sync ... | head`): stop quietly, as the docs of `signal` advise.
+        _silence_stdout()
+        return EXIT_ROWS, True
+
+
+def _silence_stdout() -> None:
+    # stdout pointed at devnull, so that the interpreter's final flush does not fail again.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .._words import CLI
 
 if TYPE_CHECKING:
+    from ._common import StopSignal
     from ..files._batches import LeadBatches
     from ..syncs._stream import StreamReport
     from ..syncs._settings import ColumnOptions
@@ -69,6 +70,9 @@ def _open(args: argparse.Namespace, out: TextIO) -> LeadBatches:
         raise UsageError(exc.in_words(CLI)) from exc
     except (OSError, ImportError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
+    from ._output import document_of
+
+    document_of(args).record_file(batches, streamed=True, batch_rows=batches.batch_rows)
     how = "in batches" if batches.streamed else "whole (it cannot be read in pieces), then in batches"
     print(f"Reading {batches.name} ({batches.details()}) {how} of {batches.batch_rows:,} rows", file=out)
     warning = batches.encoding_warning(CLI)
@@ -88,17 +92,21 @@ def _file_errors(batches: Iterator[Any]) -> Iterator[Any]:
         raise UsageError(exc.in_words(CLI)) from exc
 
 
-def _first(batches: LeadBatches, out: TextIO, options: ColumnOptions) -> tuple[Iterator[Any], Any]:
+def _first(
+    args: argparse.Namespace, batches: LeadBatches, out: TextIO, options: ColumnOptions
+) -> tuple[Iterator[Any], Any]:
     """Peek at the first batch to map the columns (printed before anything is sent)."""
     import publitrac
 
     from ._common import UsageError, describe_mapping
+    from ._output import document_of
 
     stream = _file_errors(iter(batches))
     first = next(stream, None)
     if first is None:
         raise UsageError(f"{batches.name} has no rows")
     mapping = publitrac.map_columns(first, **options)
+    document_of(args).record_mapping(mapping)
     for line in describe_mapping(mapping):
         print(line, file=out)
     return itertools.chain([first], stream), mapping
@@ -151,8 +159,11 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     batches = _open(args, out)
     from ._common import mapping_options
 
-    stream, mapping = _first(batches, out, mapping_options(args))
+    from ._output import document_of
+
+    stream, mapping = _first(args, batches, out, mapping_options(args))
     report = sync_stream(stream, None, mapping=mapping, dry_run=True, ledger=False)
+    document_of(args).record_report(report)
     invalid = report.counts["invalid"]
     print(
         f"{args.file}: {report.rows:,} rows, {report.rows - invalid:,} valid, {invalid:,} invalid",
@@ -168,15 +179,20 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if invalid else 0
 
 
-def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
-    """`publitrac sync FILE`, streamed; the connection (or None for a dry run) is made by the caller."""
+def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any, stop: StopSignal) -> int:
+    """`publitrac sync FILE`, streamed; the connection (or None for a dry run) is made by the caller; `stop`
+    says which signal stopped the run (exit status 130 for SIGINT, 143 for SIGTERM)."""
+    import signal
+
     import publitrac
 
     from ..syncs._stream import StreamReport, sync_stream
     from ._common import PROGRESS_EVERY, mapping_options, sync_options
+    from ._output import document_of
 
+    document = document_of(args)
     batches = _open(args, out)
-    stream, mapping = _first(batches, out, mapping_options(args))
+    stream, mapping = _first(args, batches, out, mapping_options(args))
     options = sync_options(args)
     report = StreamReport(
         dry_run=args.dry_run,
@@ -200,13 +216,18 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
     except publitrac.SyncInterrupted:
         interrupted = True
         print("publitrac: interrupted: the run was stopped", file=sys.stderr)
+        document.stopped_by(stop.signum or signal.SIGINT)
     except publitrac.PublitracError as exc:
-        print(f"publitrac: error: {exc}", file=sys.stderr)
+        message = exc.in_words(CLI)
+        print(f"publitrac: error: {message}", file=sys.stderr)
+        document.failed(exc, message)
+        document.record_report(report)
         _summary(report, args, out)
         return 2
+    document.record_report(report)
     _summary(report, args, out)
     if interrupted:
-        return 1
+        return stop.exit_status
     if args.dry_run:
         return 1 if report.counts["invalid"] else 0
     return 0 if report.ok else 1
