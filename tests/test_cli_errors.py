@@ -87,7 +87,7 @@ def test_a_results_folder_that_cannot_be_written_exits_2_before_sending(
     assert f"cannot write in {tmp_path}: Read-only file system" in capsys.readouterr().err
 
 
-def test_an_interrupted_run_reports_every_row_and_exits_1(
+def test_an_interrupted_run_reports_every_row_and_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     real_sync = publitrac.sync
@@ -110,7 +110,7 @@ def test_an_interrupted_run_reports_every_row_and_exits_1(
             str(results),
         ]
     )
-    assert code == 1
+    assert code == 130  # 128 + SIGINT: a KeyboardInterrupt is Ctrl-C's
     captured = capsys.readouterr()
     assert "interrupted" in captured.err
     with results.open(encoding="utf-8") as handle:
@@ -118,14 +118,14 @@ def test_an_interrupted_run_reports_every_row_and_exits_1(
     assert len(statuses) == 300 and set(statuses) == {"invalid", "not_sent"}
 
 
-def test_ctrl_c_outside_a_run_exits_1(
+def test_ctrl_c_outside_a_run_exits_130(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def ctrl_c(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "read_file", ctrl_c)
-    assert main(["validate", str(LEADS)]) == 1
+    assert main(["validate", str(LEADS)]) == 130
     assert "publitrac: interrupted" in capsys.readouterr().err
 
 

@@ -454,7 +454,7 @@ def test_a_stopped_run_resumes_by_running_again(
     env = cli_env(sandbox, tmp_path / "l.sqlite3")
     first = start_sync(LEADS, env, "--concurrency", "4", "--results", str(tmp_path / "first.csv"))
     out, err = stop_midway(first, sandbox, sig)
-    assert first.returncode == 1, out + err
+    assert first.returncode == 128 + sig, out + err  # 130 after SIGINT, 143 after SIGTERM
     stopped = statuses(tmp_path / "first.csv")
     assert 0 < stopped.get("accepted", 0) < VALID and stopped.get("not_sent", 0) > 0, stopped
     in_flight = stopped.get("in_flight", 0)

@@ -376,11 +376,12 @@ def run_record(run: RunRecord) -> dict[str, Any]:
         (2, 1.5, '2026-12-07T02:00:00.000Z')
     """
     record = run.as_dict()
-    for name in (*_STATUSES, "rows"):
+    rows = record.get("rows", run.rows)  # a streamed run's record keeps its rows in its counts
+    for name in _STATUSES:
         record.pop(name, None)
     record.update(
         {
-            "rows": run.rows,
+            "rows": rows,
             "started": _iso(run.started_at),
             "finished": _iso(run.finished_at),
             "duration_s": None
