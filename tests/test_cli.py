@@ -397,7 +397,9 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(
 
 
 @pytest.mark.parametrize("sigint", ["default", "ignored"])
-def test_sigterm_mid_run_writes_every_row_and_exits_143(sigint: str, make_sandbox: Any, tmp_path: Path) -> None:
+def test_sigterm_mid_run_writes_every_row_and_exits_143(
+    sigint: str, make_sandbox: Any, tmp_path: Path
+) -> None:
     import signal
     import time
 

@@ -72,7 +72,9 @@ def read_results(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_the_schema_is_valid_and_refuses_a_document_without_counts(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_schema_is_valid_and_refuses_a_document_without_counts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     jsonschema.Draft202012Validator.check_schema(load_schema())
     _, out, _ = in_process(capsys, "validate", str(LEADS), "--output", "json")
     document = parsed(out, "validate")
@@ -228,7 +230,9 @@ def _slow_csv(tmp_path: Path, rows: int) -> Path:
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_a_signal_exits_128_plus_its_number_with_the_results_and_the_document(
     sig: signal.Signals,
     status: int,

@@ -205,6 +205,27 @@ def test_a_profiles_key_leaks_nowhere(
         assert main(["profiles"]) == 0 and main(["profiles", "--output", "json"]) == 0
         captured = capsys.readouterr()
         assert "ci" in captured.out and "keyring" in captured.out
+        # --output json: the destination is the base URL and the profile's name, the error its message
+        leads = tmp_path / "leads.csv"
+        frame().head(20).to_csv(leads, index=False)
+        for name, status, error in (("ci", 0, None), ("bad", 2, "AuthenticationError")):
+            assert (
+                main(["sync", str(leads), "--profile", name, "--output", "json", "--no-progress"]) == status
+            )
+            json_output = capsys.readouterr()
+            document = json.loads(json_output.out)
+            assert document["destination"] == {
+                "base_url": sandbox.base_url,
+                "profile": name,
+                "sandbox": False,
+            }
+            assert (document["error"] or {}).get("type") == error
+            assert_clean(json_output.out + json_output.err)
+        for command, arguments in (("runs", []), ("ledger stats", ["--profile", "ci"])):
+            assert main([*command.split(), *arguments, "--output", "json"]) == 0
+            json_output = capsys.readouterr()
+            assert json.loads(json_output.out)["command"] == command
+            assert_clean(json_output.out + json_output.err)
         assert_clean(text + repr(pt) + repr(report) + captured.out + captured.err)
         assert_clean(config_path().read_text(encoding="utf-8"))
         assert_clean(all_log_text(everything_logged))
