@@ -271,3 +271,22 @@ def test_a_signal_exits_128_plus_its_number_with_the_results_and_the_document(
     assert 0 < counted["accepted"] < rows and counted["not_sent"] > 0, counted
     assert document["results_complete"] in ((True,) if streamed else (None,))
     assert "interrupted" in err and "Results written" in err
+
+
+def test_a_streamed_validation_stopped_part_way_exits_130_with_its_counts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import publitrac
+    import publitrac.syncs._stream as stream
+
+    real = stream.sync_stream
+
+    def stopped(*args: Any, **options: Any) -> Any:
+        raise publitrac.SyncInterrupted(real(*args, **options))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream, "sync_stream", stopped)
+    status, out, err = in_process(capsys, "validate", str(LEADS), "--batch-rows", "64", "--output", "json")
+    assert status == 130 and "publitrac: interrupted" in err
+    document = parsed(out, "validate")
+    assert document["exit_code"] == 130 and document["signal"] == "SIGINT" and document["rows"] == 300
+    assert document["error"]["type"] == "SyncInterrupted"

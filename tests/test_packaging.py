@@ -217,6 +217,10 @@ def test_a_wheel_built_without_symlinks_works_outside_the_checkout(tmp_path: Pat
     ).split()
     assert all(Path(path).is_relative_to(fresh_site) for path in where), where
     assert run(str(command), "--version").strip() == f"publitrac {_project()['version']}"
+    # the JSON output's schema ships in the wheel (publitrac/cli/output_schema.json)
+    assert run(
+        str(python), "-c", "from publitrac.cli._output import load_schema as s; print(s()['title'])"
+    ).strip() == ("publitrac --output json")
 
     sync = subprocess.run(
         [str(command), "sync", str(leads), "--sandbox", "--no-progress"],

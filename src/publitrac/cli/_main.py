@@ -235,10 +235,15 @@ def _print_problems(report_problems: pd.DataFrame, leads: LeadFile, out: TextIO)
 
 def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """`publitrac validate FILE`: print the problems; exit 1 when some rows are invalid."""
+    from .._exceptions import SyncInterrupted
+
     with sigterm_as_interrupt() as stop:
         try:
             return _run_validate(args, human_out(args, out))
         except KeyboardInterrupt:
+            return _interrupted(args, stop)
+        except SyncInterrupted as stopped:  # a streamed validation: its report has the rows checked so far
+            document_of(args).record_report(stopped.report)
             return _interrupted(args, stop)
 
 
