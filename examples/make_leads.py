@@ -29,50 +29,162 @@ from pathlib import Path
 
 SEED = 20240301
 ROWS = 300
-COLUMNS = ["E-mail Address", "First Name", "Last Name", "Job Title", "CRM Lead ID", "Company", "Country",
-           "Phone", "Source", "Signed Up", "Newsletter", "Score"]
+COLUMNS = [
+    "E-mail Address",
+    "First Name",
+    "Last Name",
+    "Job Title",
+    "CRM Lead ID",
+    "Company",
+    "Country",
+    "Phone",
+    "Source",
+    "Signed Up",
+    "Newsletter",
+    "Score",
+]
 
 PEOPLE = {
     "France": (
-        ["Élodie", "Hélène", "François", "Jérôme", "Cécile", "Loïc", "Aurélie", "Benoît", "Chloé", "Gaëlle",
-         "Théo", "Noémie", "Amélie", "René", "Zoé", "Anaïs", "Maëlle", "Inès", "Léa", "Marie", "Jean"],
-        ["Lefèvre", "Dubois", "Girard", "Martin", "Bernard", "Rousseau", "Moreau", "Fabre", "Mercier",
-         "Chevalier", "Lemaître", "Faure", "Perrin"],
-        ["Directrice marketing", "Chef de projet", "Responsable des ventes", "Développeur",
-         "Chargée de communication", "Directeur général", "Analyste de données"],
-        ["Éditions Lumière", "Boulangerie Rivière", "Atelier Crème", "Société Générale d'Électricité",
-         "Côté Jardin"],
+        [
+            "Élodie",
+            "Hélène",
+            "François",
+            "Jérôme",
+            "Cécile",
+            "Loïc",
+            "Aurélie",
+            "Benoît",
+            "Chloé",
+            "Gaëlle",
+            "Théo",
+            "Noémie",
+            "Amélie",
+            "René",
+            "Zoé",
+            "Anaïs",
+            "Maëlle",
+            "Inès",
+            "Léa",
+            "Marie",
+            "Jean",
+        ],
+        [
+            "Lefèvre",
+            "Dubois",
+            "Girard",
+            "Martin",
+            "Bernard",
+            "Rousseau",
+            "Moreau",
+            "Fabre",
+            "Mercier",
+            "Chevalier",
+            "Lemaître",
+            "Faure",
+            "Perrin",
+        ],
+        [
+            "Directrice marketing",
+            "Chef de projet",
+            "Responsable des ventes",
+            "Développeur",
+            "Chargée de communication",
+            "Directeur général",
+            "Analyste de données",
+        ],
+        [
+            "Éditions Lumière",
+            "Boulangerie Rivière",
+            "Atelier Crème",
+            "Société Générale d'Électricité",
+            "Côté Jardin",
+        ],
         "+33 6 {:02d} {:02d} {:02d} {:02d}",
     ),
     "Canada": (
         ["Mathéo", "Frédérique", "Rosalie", "Étienne", "Maxime", "Geneviève", "Stéphane", "Josée", "Noé"],
-        ["Tremblay", "Gagnon", "Côté", "Bérubé", "Lévesque", "Fréchette", "Bélanger", "Thériault", "Gélinas",
-         "Ouellet", "Pelletier"],
-        ["Conseillère en marketing", "Gestionnaire de comptes", "Programmeur-analyste",
-         "Directrice des ventes"],
+        [
+            "Tremblay",
+            "Gagnon",
+            "Côté",
+            "Bérubé",
+            "Lévesque",
+            "Fréchette",
+            "Bélanger",
+            "Thériault",
+            "Gélinas",
+            "Ouellet",
+            "Pelletier",
+        ],
+        [
+            "Conseillère en marketing",
+            "Gestionnaire de comptes",
+            "Programmeur-analyste",
+            "Directrice des ventes",
+        ],
         ["Érablière Saint-Côme", "Québec Numérique", "Les Éditions du Fleuve", "Boréal Conseil"],
         "+1 514 555 {:02d}{:02d}",
     ),
     "Spain": (
-        ["José", "María", "Sofía", "Andrés", "Lucía", "Martín", "Ramón", "Begoña", "Íñigo", "Núria", "Álvaro",
-         "Jesús"],
+        [
+            "José",
+            "María",
+            "Sofía",
+            "Andrés",
+            "Lucía",
+            "Martín",
+            "Ramón",
+            "Begoña",
+            "Íñigo",
+            "Núria",
+            "Álvaro",
+            "Jesús",
+        ],
         ["García", "Martínez", "Pérez", "López", "Sánchez", "Muñoz", "Gómez", "Jiménez", "Núñez", "Ibáñez"],
         ["Jefa de ventas", "Ingeniero de software", "Directora de marketing", "Analista de datos", "Gerente"],
         ["Café Olé SL", "Construcciones Peñalara", "Música Andaluza SA", "Logística Ibérica"],
         "+34 6{:02d} {:02d} {:02d} {:02d}",
     ),
     "Germany": (
-        ["Jürgen", "Günther", "Jörg", "Björn", "Käthe", "Lukas", "Anna", "Sören", "Mia", "Felix", "Hans",
-         "Zoë"],
-        ["Müller", "Schäfer", "Weiß", "Köhler", "Groß", "Schröder", "Böhm", "Krüger", "Hoffmann", "Vogel",
-         "Weber"],
+        [
+            "Jürgen",
+            "Günther",
+            "Jörg",
+            "Björn",
+            "Käthe",
+            "Lukas",
+            "Anna",
+            "Sören",
+            "Mia",
+            "Felix",
+            "Hans",
+            "Zoë",
+        ],
+        [
+            "Müller",
+            "Schäfer",
+            "Weiß",
+            "Köhler",
+            "Groß",
+            "Schröder",
+            "Böhm",
+            "Krüger",
+            "Hoffmann",
+            "Vogel",
+            "Weber",
+        ],
         ["Vertriebsleiter", "Geschäftsführerin", "Softwareentwickler", "Marketingleiterin", "Einkäufer"],
         ["Müller & Söhne GmbH", "Bäckerei Groß", "Schön Software AG", "Grünwald Logistik"],
         "+49 151 {:02d}{:02d}{:02d}{:02d}",
     ),
 }
-DOMAINS = {"France": ["exemple.fr", "courriel.fr"], "Canada": ["exemple.ca", "quebec-numerique.ca"],
-           "Spain": ["ejemplo.es", "correo.es"], "Germany": ["beispiel.de", "post.de"]}
+DOMAINS = {
+    "France": ["exemple.fr", "courriel.fr"],
+    "Canada": ["exemple.ca", "quebec-numerique.ca"],
+    "Spain": ["ejemplo.es", "correo.es"],
+    "Germany": ["beispiel.de", "post.de"],
+}
 SOURCES = ["Webinar", "Salon", "Formulaire web", "LinkedIn", "Recommandation", "Newsletter"]
 
 BLANK_EMAIL = 17
@@ -105,20 +217,22 @@ def make_rows(rows: int = ROWS, seed: int = SEED) -> list[dict[str, str]]:
             suffix += 1
         seen.add(email.lower())
         signed_up = date(2023, 1, 1) + timedelta(days=rng.randrange(700))
-        result.append({
-            "E-mail Address": email,
-            "First Name": first,
-            "Last Name": last,
-            "Job Title": "" if rng.random() < 0.05 else rng.choice(titles),
-            "CRM Lead ID": "" if rng.random() < 0.08 else str(ids[position]),
-            "Company": "" if rng.random() < 0.04 else rng.choice(companies),
-            "Country": country,
-            "Phone": "" if rng.random() < 0.1 else phone.format(*(rng.randrange(100) for _ in range(4))),
-            "Source": rng.choice(SOURCES),
-            "Signed Up": signed_up.isoformat(),
-            "Newsletter": rng.choice(["yes", "no"]),
-            "Score": "" if rng.random() < 0.03 else str(rng.randrange(101)),
-        })
+        result.append(
+            {
+                "E-mail Address": email,
+                "First Name": first,
+                "Last Name": last,
+                "Job Title": "" if rng.random() < 0.05 else rng.choice(titles),
+                "CRM Lead ID": "" if rng.random() < 0.08 else str(ids[position]),
+                "Company": "" if rng.random() < 0.04 else rng.choice(companies),
+                "Country": country,
+                "Phone": "" if rng.random() < 0.1 else phone.format(*(rng.randrange(100) for _ in range(4))),
+                "Source": rng.choice(SOURCES),
+                "Signed Up": signed_up.isoformat(),
+                "Newsletter": rng.choice(["yes", "no"]),
+                "Score": "" if rng.random() < 0.03 else str(rng.randrange(101)),
+            }
+        )
     if rows > max(MALFORMED):
         result[BLANK_EMAIL]["E-mail Address"] = ""
         result[SPACES_EMAIL]["E-mail Address"] = "   "
@@ -126,12 +240,23 @@ def make_rows(rows: int = ROWS, seed: int = SEED) -> list[dict[str, str]]:
             result[position]["E-mail Address"] = email
         first, later = DUPLICATE
         # The same person later, with a new job title: an update of the earlier row.
-        result[later] = {**result[first], "E-mail Address": result[first]["E-mail Address"].title() + " ",
-                         "Job Title": "Directrice des ventes",
-                         "CRM Lead ID": result[later]["CRM Lead ID"]}
-        result[INTERNATIONAL].update({"First Name": "Zoë", "Last Name": "Müller", "Country": "Germany",
-                                      "E-mail Address": "zoë.müller@beispiel.de", "Job Title": "Einkäuferin",
-                                      "Company": "Schön Software AG", "Phone": "+49 151 12345678"})
+        result[later] = {
+            **result[first],
+            "E-mail Address": result[first]["E-mail Address"].title() + " ",
+            "Job Title": "Directrice des ventes",
+            "CRM Lead ID": result[later]["CRM Lead ID"],
+        }
+        result[INTERNATIONAL].update(
+            {
+                "First Name": "Zoë",
+                "Last Name": "Müller",
+                "Country": "Germany",
+                "E-mail Address": "zoë.müller@beispiel.de",
+                "Job Title": "Einkäuferin",
+                "Company": "Schön Software AG",
+                "Phone": "+49 151 12345678",
+            }
+        )
     return result
 
 
