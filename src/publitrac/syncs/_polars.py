@@ -59,7 +59,8 @@ class PolarsNamespace:
         self, client: Publitrac | None = None, **options: Unpack[SyncOptions]
     ) -> SyncReport | StreamReport:
         """`publitrac.sync(df, client, **options)`: see there."""
-        return sync(self._frame, client, **options)
+        report: SyncReport | StreamReport = sync(self._frame, client, **options)
+        return report
 
     def validate(self, **mapping: Any) -> pd.DataFrame:
         """`publitrac.validate(df, **mapping)`: the problems of every row; nothing is sent."""
