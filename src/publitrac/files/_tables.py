@@ -151,18 +151,28 @@ class TableInput:
         return f"TableInput({self.kind}, {len(self.columns)} columns, {'lazy' if self.lazy else 'in memory'})"
 
     def refuse_unsendable(self, sent: Collection[str] | None) -> None:
-        """Raise for the first column that is sent (`sent`; None: any column) and cannot be.
+        """Raise when columns that are sent (`sent`; None: any column) cannot be, naming every one.
+
+        Args:
+            sent: the columns the run sends, or None.
 
         Raises:
-            ConfigurationError: naming the column, its type and what to do.
+            ConfigurationError: naming each such column, its type and what to do.
         """
-        for column, why in self.unsendable.items():
-            if sent is None or column in sent:
-                raise ConfigurationError(
-                    f"column {column!r} is {why}, which has no exact value in a lead: cast it in the source "
-                    "(to text, a number or a date-time), or leave it out with ",
-                    Setting("mapping", column=column, value=None),
-                )
+        refused = {column: why for column, why in self.unsendable.items() if sent is None or column in sent}
+        if not refused:
+            return
+        if len(refused) == 1:
+            [(column, why)] = refused.items()
+            said, it = f"column {column!r} is {why}, which has", "it"
+        else:
+            listed = ", ".join(f"{column!r} ({why})" for column, why in refused.items())
+            said, it = f"columns {listed} have", "them"
+        raise ConfigurationError(
+            f"{said} no exact value in a lead: cast {it} in the source (to text, a number or a date-time), or "
+            f"leave {it} out with ",
+            Setting("mapping", value=dict.fromkeys(refused)),
+        )
 
     def frame(self, *, sent: Collection[str] | None = None) -> pd.DataFrame:
         """The whole table as one pandas frame (index 0..n-1).
