@@ -332,3 +332,54 @@ def test_a_million_row_reader_streams_in_bounded_memory() -> None:
     result = json.loads(_python(STREAM_WORKER.format(benchmarks=benchmarks)))
     assert result["rows"] == 1_000_000 and result["not_sent"] == 1_000_000
     assert result["peak_above_start_mb"] < 300, result
+
+
+# -- the command line: Arrow IPC files (what Polars' write_ipc, DuckDB's COPY ... (FORMAT arrow) and pyarrow write)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "batches"])
+@pytest.mark.parametrize("suffix", [".arrow", ".arrows"])
+def test_the_command_line_syncs_an_arrow_ipc_file_with_its_exact_values(
+    sandbox: SandboxServer, tmp_path: Path, suffix: str, streamed: bool
+) -> None:
+    from test_cli import run_cli
+
+    path = tmp_path / f"leads{suffix}"
+    table = leads_table()
+    with pa.OSFile(str(path), "wb") as sink:
+        opener = pa.ipc.new_file if suffix == ".arrow" else pa.ipc.new_stream
+        with opener(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=2)
+    results = tmp_path / "results.csv"
+    env = {"PUBLITRAC_API_KEY": sandbox.api_key, "PUBLITRAC_BASE_URL": sandbox.base_url}
+    custom = [arg for column in CUSTOM for arg in ("--custom", column)]
+    batches = ["--batch-rows", "2"] if streamed else []
+
+    done = run_cli("sync", str(path), *custom, *batches, "--results", str(results), env=env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Arrow IPC" in done.stdout and "3 rows: 3 accepted" in done.stdout
+    sandbox.wait_until_applied(timeout=10)
+    ada = sandbox.lead("ada@example.com")
+    assert ada is not None and ada["leadInfo"]["crmLeadId"] == "007"
+    assert ada["leadCustomField"] == {
+        "Account": BIG_ID,
+        "Signed up": "2024-03-01T09:30:00+01:00",
+        "Tier": "gold",
+    }
+
+
+def test_read_leads_reads_an_arrow_file_with_its_types(tmp_path: Path) -> None:
+    from pyarrow import feather
+
+    path = tmp_path / "leads.feather"
+    feather.write_feather(leads_table(), str(path))
+    leads = publitrac.read_leads(path)
+    assert leads.details() == "Arrow IPC"
+    assert str(leads.frame["Account"].dtype) == "Int64" and leads.frame["CRM Lead ID"].tolist()[0] == "007"
+    assert leads.frame["Notes"].tolist()[0].tolist() == [
+        "call back"
+    ]  # read as pyarrow reads it, as Parquet is
+    with pytest.raises(publitrac.LeadFileError, match="Arrow IPC"):
+        (tmp_path / "bad.arrow").write_bytes(b"not arrow at all")
+        publitrac.read_leads(tmp_path / "bad.arrow")

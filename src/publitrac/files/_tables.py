@@ -6,11 +6,12 @@ input is turned into Arrow record batches, and each batch into a pandas frame **
 | input                                               | read as                                           |
 | --------------------------------------------------- | ------------------------------------------------- |
 | `polars.DataFrame`, `pyarrow.Table`, `RecordBatch`  | eager: one frame (`TableInput.frame`)             |
-| `polars.LazyFrame`                                  | lazy: `collect_batches(chunk_size=)`, batch by batch |
+| `polars.LazyFrame`                                  | lazy: `collect_batches(chunk_size=)`              |
 | `pyarrow.RecordBatchReader`, a DuckDB relation      | lazy: the reader's batches (`to_arrow_reader`)    |
 | any object with `__arrow_c_stream__`                | lazy: `pa.RecordBatchReader.from_stream(obj)`     |
 
-Lazy inputs give frames of at most `batch_rows` rows, one at a time (memory bounded by the batch, as a file's).
+Lazy inputs give frames of at most `batch_rows` rows, one at a time (memory bounded by the batch, as a file's:
+a batch of the source larger than that is converted in slices).
 
 Why hand-written Arrow and not narwhals: Arrow is the format every one of these inputs already exports (Polars,
 DuckDB and the PyCapsule protocol all hand out Arrow batches without a copy), so one path of ~200 lines covers them
@@ -29,6 +30,9 @@ Values stay as the source holds them:
   value cannot be sent: a column the run sends raises `ConfigurationError` naming it, its type and what to do;
   a column that is not sent (`mapping={column: None}`, or simply not mapped) is carried as empty and never
   blocks a run. `sent=None` refuses every such column (the caller does not know yet which are sent).
+  A file (Arrow IPC, read by `_reader` and `_batches` before any mapping) is read with `sent=AS_READ`: such
+  columns are converted as pyarrow converts them (Decimal objects, lists, dicts, bytes), as a Parquet file's are,
+  and the validation then judges each cell.
 
 Nothing here imports Polars or DuckDB: an object is recognised by its class only when its library is already
 loaded (`sys.modules`), and pyarrow is imported when a table comes in.
@@ -58,6 +62,8 @@ if TYPE_CHECKING:
 __all__ = ["ArrowStreamExportable", "TableInput", "is_table", "open_table"]
 
 DEFAULT_TABLE_BATCH_ROWS: Final = 50_000
+AS_READ: Final = ("as", "read")
+"""`sent=AS_READ`: refuse nothing, convert the columns without an exact lead value as pyarrow does (files)."""
 EXTRA: Final = 'pip install "publitrac[arrow]"'
 
 
@@ -159,6 +165,8 @@ class TableInput:
         Raises:
             ConfigurationError: naming each such column, its type and what to do.
         """
+        if sent is AS_READ:
+            return
         refused = {column: why for column, why in self.unsendable.items() if sent is None or column in sent}
         if not refused:
             return
@@ -201,30 +209,30 @@ class TableInput:
 
         Args:
             sent: as for `frame`.
-            batch_rows: the most rows in a batch of an eager table (a lazy one keeps the batches it was
-                opened with).
+            batch_rows: the most rows in a frame: larger batches of the input are cut (an eager table is cut
+                into pieces of this size; a lazy one also has the `batch_rows` it was opened with).
 
         Yields:
-            One frame per batch of the input (at most the `batch_rows` given to `open_table` for lazy input).
+            Frames of at most `batch_rows` rows.
 
         Raises:
             ConfigurationError: a sent column has a type that cannot be sent (before any batch is read).
         """
         self.refuse_unsendable(sent)
         emptied = self._empty_columns(sent)
-        start = 0
-        whole = self._whole
-        source = self._batches
-        if whole is not None:
-            source = (whole.slice(offset, batch_rows) for offset in range(0, whole.num_rows, batch_rows))
+        source = iter([self._whole]) if self._whole is not None else self._batches
         assert source is not None
+        start = 0
         for batch in source:
-            frame = _to_pandas(batch, emptied, start)
-            start += len(frame)
-            yield frame
+            for offset in range(0, max(batch.num_rows, 1), batch_rows):
+                frame = _to_pandas(batch.slice(offset, batch_rows), emptied, start)
+                start += len(frame)
+                yield frame
 
     def _empty_columns(self, sent: Collection[str] | None) -> frozenset[str]:
-        return frozenset(self.unsendable) if sent is not None else frozenset()
+        if sent is None or sent is AS_READ:
+            return frozenset()
+        return frozenset(self.unsendable)
 
 
 def open_table(obj: Any, *, batch_rows: int = DEFAULT_TABLE_BATCH_ROWS) -> TableInput:
