@@ -6,13 +6,15 @@ relation and a bare Arrow PyCapsule stream, converted to the pandas frames the e
 (`files._tables`: `open_table(x).frame()` for eager tables, `.batches()` drained for lazy ones). Each kind
 alternates with the others, 3 repetitions, the median kept. The reference is the dry run of the same rows held as
 a plain pandas frame (`publitrac.sync(df, dry_run=True)`: mapping, validation, the report; median of 3), the work
-every input pays after its conversion.
+every input pays after its conversion; and the same dry run on each kind of input (conversion included), against
+it.
 
-Memory: a 1M-row `pa.RecordBatchReader` whose batches are made as they are read (the source never holds the rows)
-is synced as a dry run in its own process; the figure is the peak resident memory above the process's memory
-just before the run (`VmHWM` reset, as `dry_run_worker.py` measures).
+Memory: a 1M-row `pa.RecordBatchReader` whose batches are made as they are read (the source never holds the rows),
+and a 1M-row Polars LazyFrame computed by Polars (`int_range`), are each synced as a dry run in their own process;
+the figure is the peak resident memory above the process's memory just before the run (`VmHWM` reset, as
+`dry_run_worker.py` measures).
 
-    python benchmarks/tables.py                  # 1M rows (~3 min on 2 cores)
+    python benchmarks/tables.py                  # 1M rows (~4 min on 2 cores)
     python benchmarks/tables.py --rows 100000    # shorter
     python benchmarks/tables.py --quick          # 20,000 rows, 1 repetition
 
@@ -58,12 +60,21 @@ def batches():
             pa.array(["Acme"] * len(ids)),
         ], schema=schema)
 
+def lazy_frame():
+    import polars as pl
+    i = pl.int_range(0, ROWS)
+    return pl.LazyFrame().select(
+        email=pl.format("lead{{}}@example.com", i), **{{"CRM Lead ID": i.cast(pl.String).str.zfill(7)}},
+        Account=pl.when(i % 10 == 0).then(None).otherwise(i), **{{"First Name": pl.lit("Zoë")}},
+        Company=pl.lit("Acme"),
+    )
+
+source = pa.RecordBatchReader.from_batches(schema, batches()) if {source!r} == "reader" else lazy_frame()
 measure.settle_memory()
 start = measure.rss_kib()
 measure.reset_peak()
 began = __import__("time").perf_counter()
-report = publitrac.sync(pa.RecordBatchReader.from_batches(schema, batches()), dry_run=True, progress=False,
-                        ledger=False, custom_fields=["Account", "Company"])
+report = publitrac.sync(source, dry_run=True, progress=False, ledger=False, custom_fields=["Account", "Company"])
 seconds = __import__("time").perf_counter() - began
 print(json.dumps({{"rows": report.rows, "seconds": seconds, "start_mb": start / 1024,
                   "peak_above_start_mb": (measure.peak_rss_kib() - start) / 1024}}))
@@ -149,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     settings: dict[str, Any] = {"custom_fields": ["Account", "Signed up", "Tier"], "progress": False}
 
     seconds: dict[str, list[float]] = {name: [] for name in makers}
+    dry_runs: dict[str, list[float]] = {name: [] for name in makers}
     reference: list[float] = []
     for _ in range(repeat):
         for name, make in makers.items():
@@ -157,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             converted = convert(source)
             seconds[name].append(time.perf_counter() - started)
             assert converted == rows, (name, converted)
+            source = make()
+            started = time.perf_counter()
+            report = publitrac.sync(source, dry_run=True, ledger=False, **settings)
+            dry_runs[name].append(time.perf_counter() - started)
+            assert report.counts["not_sent"] == rows, (name, report)
         started = time.perf_counter()
         publitrac.sync(frame, dry_run=True, ledger=False, **settings)
         reference.append(time.perf_counter() - started)
@@ -169,28 +186,36 @@ def main(argv: list[str] | None = None) -> int:
             "s_per_1M_rows": statistics.median(times) * per_million,
             "vs_pandas_dry_run": statistics.median(times) / dry_run,
             "runs_s": times,
+            "dry_run_s": statistics.median(dry_runs[name]),
+            "dry_run_vs_pandas": statistics.median(dry_runs[name]) / dry_run,
+            "dry_run_runs_s": dry_runs[name],
         }
         for name, times in seconds.items()
     }
-    worker = subprocess.run(
-        [sys.executable, "-c", STREAM_WORKER.format(here=str(HERE), rows=rows)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    stream = json.loads(worker.stdout)
+    streamed = {}
+    for source in ("reader", "polars-lazy"):
+        worker = subprocess.run(
+            [sys.executable, "-c", STREAM_WORKER.format(here=str(HERE), rows=rows, source=source)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        streamed[source] = json.loads(worker.stdout)
 
     print(f"{rows:,} rows; pandas dry run (the reference): {dry_run:.2f} s (median of {repeat})")
-    print(f"{'input':<28}{'conversion s':>14}{'s per 1M rows':>15}{'x dry run':>11}")
+    print(
+        f"{'input':<28}{'conversion s':>14}{'s per 1M rows':>15}{'x dry run':>11}{'dry run s':>11}{'x pandas':>10}"
+    )
     for name, figures in conversion.items():
         print(
             f"{name:<28}{figures['median_s']:>14.2f}{figures['s_per_1M_rows']:>15.2f}"
-            f"{figures['vs_pandas_dry_run']:>11.2f}"
+            f"{figures['vs_pandas_dry_run']:>11.2f}{figures['dry_run_s']:>11.2f}{figures['dry_run_vs_pandas']:>10.2f}"
         )
-    print(
-        f"streamed RecordBatchReader, {stream['rows']:,} rows, dry run: {stream['seconds']:.1f} s, "
-        f"peak {stream['peak_above_start_mb']:.0f} MB above the start ({stream['start_mb']:.0f} MB)"
-    )
+    for source, stream in streamed.items():
+        print(
+            f"streamed {source}, {stream['rows']:,} rows, dry run: {stream['seconds']:.1f} s, "
+            f"peak {stream['peak_above_start_mb']:.0f} MB above the start ({stream['start_mb']:.0f} MB)"
+        )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / ("tables-quick.json" if args.quick else "tables.json")
     out.write_text(
@@ -201,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pandas_dry_run_s": dry_run,
                 "pandas_dry_run_runs_s": reference,
                 "conversion": conversion,
-                "streamed_reader": stream,
+                "streamed": streamed,
                 "versions": {
                     "python": platform.python_version(),
                     "pandas": pd.__version__,
