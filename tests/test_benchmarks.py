@@ -258,3 +258,32 @@ def test_the_encodings_benchmark_runs_and_judges_every_file() -> None:
     assert matrix["totals"]["silently wrong"] == 0, matrix["not right nor flagged"]
     assert result["speed"]["rows"] == 2000 and result["speed"]["ratio"] > 0
     assert "0 silently wrong" in completed.stdout
+
+
+def test_the_tables_benchmark_runs_end_to_end_and_stays_out_of_git() -> None:
+    pytest.importorskip("polars")
+    pytest.importorskip("duckdb")
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "tables.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads((BENCHMARKS / "results" / "tables-quick.json").read_text(encoding="utf-8"))
+    assert result["rows"] == 20_000 and result["pandas_dry_run_s"] > 0
+    assert set(result["conversion"]) == {
+        "polars.DataFrame",
+        "polars.LazyFrame",
+        "pyarrow.Table",
+        "pyarrow.RecordBatchReader",
+        "duckdb relation",
+        "Arrow PyCapsule stream",
+    }
+    assert all(figures["s_per_1M_rows"] > 0 for figures in result["conversion"].values())
+    assert {stream["rows"] for stream in result["streamed"].values()} == {20_000}
+    assert "peak" in completed.stdout
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "benchmarks/results/tables-quick.json"], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0

@@ -166,9 +166,11 @@ def test_mypy_types_the_reports_by_argument_and_checks_the_keywords(tmp_path: Pa
     program.write_text(
         textwrap.dedent(
             """
-            from typing import Iterator, assert_type
+            from typing import Any, Iterator, assert_type
             import dask.dataframe as dd
+            import duckdb
             import pandas as pd
+            import polars as pl
             import publitrac
 
             def batches() -> Iterator[pd.DataFrame]:
@@ -177,10 +179,19 @@ def test_mypy_types_the_reports_by_argument_and_checks_the_keywords(tmp_path: Pa
             def dask_frame() -> dd.DataFrame:
                 raise NotImplementedError
 
+            def relation() -> duckdb.DuckDBPyRelation:
+                raise NotImplementedError
+
             frame = pd.DataFrame()
             assert_type(publitrac.sync(frame, concurrency=4), publitrac.SyncReport)
             assert_type(publitrac.sync(batches(), dry_run=True), publitrac.StreamReport)
             assert_type(publitrac.sync(dask_frame(), resend="all"), publitrac.DaskSyncReport)
+            assert_type(publitrac.sync(pl.DataFrame(), dry_run=True), publitrac.SyncReport)
+            assert_type(publitrac.sync(pl.LazyFrame(), dry_run=True), publitrac.StreamReport)
+            assert_type(publitrac.sync(relation(), dry_run=True), publitrac.StreamReport)
+            settings: dict[str, Any] = {}  # as the widgets pass them: a pandas frame still gives a SyncReport
+            assert_type(publitrac.sync(frame, **settings), publitrac.SyncReport)
+            publitrac.sync(pl.LazyFrame(), concurency=4)
             publitrac.sync_file("leads.csv", concurency=4)
             publitrac.sync(frame, resend="some")
             """
@@ -193,10 +204,11 @@ def test_mypy_types_the_reports_by_argument_and_checks_the_keywords(tmp_path: Pa
         if ": error: " in line
     }
     lines = program.read_text().splitlines()
-    misspelled, wrong_value = (
+    misspelled_lazy, misspelled, wrong_value = (
         lines.index(line) + 1 for line in lines if "concurency" in line or '"some"' in line
     )
     assert status == 1, stdout
-    assert sorted(errors) == [misspelled, wrong_value], stdout
+    assert sorted(errors) == [misspelled_lazy, misspelled, wrong_value], stdout
     assert 'Unexpected keyword argument "concurency"' in errors[misspelled]
+    assert 'No overload variant of "sync"' in errors[misspelled_lazy]
     assert 'No overload variant of "sync"' in errors[wrong_value]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import importlib.metadata
 
 from .syncs import _accessor  # noqa: F401  (registers df.publitrac)
-from .lead._preview import preview
+from .syncs import _polars  # noqa: F401  (registers pl.DataFrame.publitrac, without importing Polars)
+from .syncs._tables import preview, validate
 from .connection._client import Publitrac
 from .syncs._dask import DaskSyncReport, sync_dask
 from .files._encoding import EncodingAlternative
@@ -37,7 +38,6 @@ from .engine._report import SyncReport
 from .syncs._stream import StreamReport, sync_file
 from .syncs._sync import sync
 from .syncs._frame import last_report, sync_async
-from .lead._validation import validate
 
 #: The installed distribution's version (from its metadata: pyproject.toml's `version`).
 __version__: str = importlib.metadata.version("publitrac")

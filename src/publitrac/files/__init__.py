@@ -3,6 +3,8 @@
 - `_encoding`: which text encoding a file is in, decided from what people write.
 - `_reader`: `read_leads` and `LeadFile`: the whole file, its delimiter and encoding detected.
 - `_batches`: a file larger than memory, read in batches of rows.
+- `_tables`: any table in, pandas frames out: Polars, Arrow, DuckDB and Arrow PyCapsule streams, converted once
+  through Arrow (in memory, or batch by batch for lazy ones), values exact.
 
 May import: `base` (the order is checked by `tests/test_structure.py`).
 """

@@ -11,6 +11,7 @@ is in memory at a time:
 - delimited text: pandas' C reader in chunks (`pd.read_csv(..., chunksize=)`);
 - JSON Lines: one JSON object a line, a batch of lines at a time;
 - Parquet: pyarrow's `ParquetFile.iter_batches`, column types kept;
+- Arrow IPC: the file's record batches through `_tables` (memory-mapped), cut to `batch_rows`;
 - a JSON array and Excel cannot be read in pieces: they are read whole, then handed out in batches.
 
 Example (not run by the doctests: it needs a file `leads.csv`):
@@ -47,14 +48,16 @@ from ._reader import (
     _require,
     decode_error,
     guess_encoding,
+    open_arrow_file,
     read_leads,
     undecodable_line,
     warn_if_ambiguous,
 )
 from .._words import PYTHON, Interface, Setting
+from ._tables import AS_READ
 
 DEFAULT_BATCH_ROWS = 50_000
-STREAMED: frozenset[Format] = frozenset({"text", "jsonl", "parquet"})
+STREAMED: frozenset[Format] = frozenset({"text", "jsonl", "parquet", "arrow"})
 """The formats read piece by piece; the others are read whole first."""
 
 
@@ -163,6 +166,16 @@ def read_batches(
             raise LeadFileError(f"cannot read {display}: {exc}") from None
         _refuse_duplicates(names, display)
         return LeadBatches(display, kind, None, None, batch_rows, lambda: _parquet(data, batch_rows))
+    if kind == "arrow":
+        open_arrow_file(data, display)  # refuses a file that is not Arrow IPC now, not when iterated
+        return LeadBatches(
+            display,
+            kind,
+            None,
+            None,
+            batch_rows,
+            lambda: open_arrow_file(data, display).batches(sent=AS_READ, batch_rows=batch_rows),
+        )
     if kind == "excel":
         return LeadBatches(
             display, kind, None, None, batch_rows, lambda: _whole(data, batch_rows, None, None)

@@ -8,6 +8,7 @@ The format comes from the file name's suffix:
 | `.json`                        | JSON: an array of records (objects), or JSON Lines                 |
 | `.jsonl`, `.ndjson`            | JSON Lines: one record (object) a line                             |
 | `.parquet`, `.pq`              | Parquet (pyarrow), column types kept                               |
+| `.arrow`, `.feather`, `.ipc`, `.arrows` | Arrow IPC, file or stream (pyarrow; `_tables`), types kept |
 | `.xlsx`, `.xlsm`, `.xls`       | Excel, first sheet (openpyxl; `.xls` needs xlrd), cells as typed   |
 
 Delimited text is read as text (`dtype=str`): only empty cells are missing, so `007` stays `007` and `NA`
@@ -51,10 +52,11 @@ from ._encoding import (
     encoding_label,
 )
 from .._words import PYTHON, Interface, Setting, Worded
+from ._tables import AS_READ, DEFAULT_TABLE_BATCH_ROWS, TableInput, open_table
 
 __all__ = ["AmbiguousEncodingWarning", "LeadFile", "LeadFileError", "read_leads"]
 
-Format = Literal["text", "json", "jsonl", "parquet", "excel"]
+Format = Literal["text", "json", "jsonl", "parquet", "excel", "arrow"]
 
 SUFFIXES: Final[dict[str, Format]] = {
     ".csv": "text",
@@ -66,6 +68,10 @@ SUFFIXES: Final[dict[str, Format]] = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+    ".arrows": "arrow",
     ".xlsx": "excel",
     ".xlsm": "excel",
     ".xls": "excel",
@@ -82,6 +88,7 @@ _FORMAT_NAMES: Final[dict[Format, str]] = {
     "jsonl": "JSON Lines",
     "parquet": "Parquet",
     "excel": "Excel",
+    "arrow": "Arrow IPC",
 }
 
 
@@ -254,6 +261,8 @@ def read_leads(
         )
     if kind == "parquet":
         return LeadFile(_read_parquet(data, display), display, kind)
+    if kind == "arrow":
+        return LeadFile(open_arrow_file(data, display).frame(sent=AS_READ), display, kind)
     if kind == "excel":
         return LeadFile(_read_excel(data, display, suffix), display, kind)
     head = _head(data)
@@ -595,6 +604,35 @@ def _read_parquet(data: Path | bytes, display: str) -> pd.DataFrame:
         raise LeadFileError(f"cannot read {display}: {exc}") from None
     _refuse_duplicates(frame.columns, display)
     return frame
+
+
+def open_arrow_file(data: Path | bytes, display: str, *, batch_rows: int | None = None) -> TableInput:
+    """An Arrow IPC file (the file format, Feather v2 included, or the stream format), opened for `_tables`.
+
+    A file on disk is memory-mapped: its batches are read one at a time.
+
+    Raises:
+        ImportError: pyarrow is not installed.
+        LeadFileError: not an Arrow IPC file, or duplicate column names.
+    """
+    _require("pyarrow", display)
+    import pyarrow as pa
+
+    def source() -> Any:
+        return pa.memory_map(str(data)) if isinstance(data, Path) else pa.BufferReader(data)
+
+    try:
+        try:
+            file = pa.ipc.open_file(source())
+            reader = pa.RecordBatchReader.from_batches(
+                file.schema, (file.get_batch(i) for i in range(file.num_record_batches))
+            )
+        except pa.ArrowInvalid:
+            reader = pa.ipc.open_stream(source())
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise LeadFileError(f"cannot read {display} as Arrow IPC: {exc}") from None
+    _refuse_duplicates(reader.schema.names, display)
+    return open_table(reader, batch_rows=batch_rows or DEFAULT_TABLE_BATCH_ROWS)
 
 
 def _read_excel(data: Path | bytes, display: str, suffix: str) -> pd.DataFrame:

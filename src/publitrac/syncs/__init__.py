@@ -6,7 +6,10 @@
 - `_stream`: a file in batches (`sync_file`, `StreamReport`).
 - `_dask`: a Dask DataFrame, partition by partition (`sync_dask`).
 - `_sync`: `publitrac.sync`, which hands each kind of data to its sync.
+- `_tables`: tables of other libraries (Polars, Arrow, DuckDB) for the syncs, `validate` and `preview`: the run's
+  mapping decides which columns are converted (`files._tables` converts them).
 - `_accessor`: `df.publitrac`.
+- `_polars`: `pl.DataFrame.publitrac` and `pl.LazyFrame.publitrac`, registered without importing Polars.
 
 May import: `base`, `files/`, `lead/`, `connection/`, `engine/`, `ledger/` (the order is checked by
 `tests/test_structure.py`).

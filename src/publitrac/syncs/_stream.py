@@ -50,12 +50,13 @@ from collections.abc import Callable, Iterable, Iterator
 from os import PathLike
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Literal, Unpack, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, Unpack, cast
 
 import numpy as np
 import pandas as pd
 
 from ..files._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
+from ..files._tables import ArrowStreamExportable, is_table
 from ._blocking import CallerThread, run_blocking
 from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
@@ -68,6 +69,11 @@ from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
+from ._tables import open_mapped
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
 
 logger = logging.getLogger("publitrac")
 KEPT_PROBLEMS = 1000
@@ -688,7 +694,13 @@ def run_stream(
 
 @with_run_settings
 def sync_file(
-    path: str | PathLike[str] | Iterable[pd.DataFrame],
+    path: str
+    | PathLike[str]
+    | Iterable[pd.DataFrame]
+    | pl.DataFrame
+    | pl.LazyFrame
+    | duckdb.DuckDBPyRelation
+    | ArrowStreamExportable,
     client: Publitrac | None = None,
     *,
     results_path: str | PathLike[str] | None = None,
@@ -703,8 +715,11 @@ def sync_file(
     whole first). Rows that share an email are sent one after another in file order, across batches too.
 
     Args:
-        path: the file (its encoding and delimiter are detected as `read_leads` does), or an iterable of
-            DataFrames with the same columns, the batches of one stream of rows.
+        path: the file (its encoding and delimiter are detected as `read_leads` does), an iterable of
+            DataFrames with the same columns, the batches of one stream of rows, or a table of another library
+            (a Polars DataFrame or LazyFrame, an Arrow Table or RecordBatchReader, a DuckDB relation, any object
+            with `__arrow_c_stream__`), converted to pandas a batch of `batch_rows` rows at a time (an Arrow
+            reader or stream keeps its own batches).
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         results_path: write one line per input row there, in input order, as the run goes: row (0-based),
             email, status, http_status, attempts, error.
@@ -739,10 +754,21 @@ def sync_file(
     if isinstance(path, str | PathLike):
         opened: LeadBatches = read_batches(path, batch_rows=batch_rows, sep=sep, encoding=encoding)
         batches, source = opened, f"{opened.name} ({opened.details()})"
+    elif is_table(path):
+        table, lead_mapping = open_mapped(
+            path,
+            email=settings.email,
+            mapping=settings.mapping,
+            custom_fields=settings.custom_fields,
+            batch_rows=batch_rows,
+        )
+        batches = table.batches(sent=lead_mapping.columns, batch_rows=batch_rows)
     elif isinstance(path, Iterable) and not isinstance(path, bytes | pd.DataFrame):
         batches = path
     else:
-        raise TypeError(f"expected a file path or an iterable of DataFrames, got {type(path).__name__}")
+        raise TypeError(
+            f"expected a file path, an iterable of DataFrames or a table, got {type(path).__name__}"
+        )
     if settings.input_name is None and source is not None:
         settings = settings.replace(input_name=Path(os.fspath(path)).name)  # type: ignore[arg-type]
     return run_stream(

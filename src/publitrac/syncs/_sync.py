@@ -1,7 +1,10 @@
 """`publitrac.sync`: one entry for every kind of lead data, each handed to the sync made for it.
 
 A pandas DataFrame goes to the in-memory sync (`_frame`), an iterable of DataFrames to the streaming sync
-(`_stream`), a Dask DataFrame to the sync on Dask (`_dask`).
+(`_stream`), a Dask DataFrame to the sync on Dask (`_dask`). A table of another library (`files._tables`) is
+converted to pandas once: an eager one (a Polars DataFrame, an Arrow Table) goes to the in-memory sync, a lazy one
+(a Polars LazyFrame, an Arrow RecordBatchReader, a DuckDB relation, an Arrow stream) to the streaming sync, batch
+by batch (`_tables`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from ._settings import RunSettings, SyncOptions, with_run_settings
 from ._stream import StreamReport, run_stream
 from ._frame import run_frame
 
+from ..files._tables import ArrowStreamExportable, is_table
+from ._tables import open_mapped
+
 if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
     from dask.dataframe import DataFrame as DaskFrame
 
 __all__ = ["sync"]
@@ -40,9 +48,30 @@ def sync(
 ) -> StreamReport: ...
 
 
+@overload
+def sync(df: pl.DataFrame, client: Publitrac | None = None, **options: Unpack[SyncOptions]) -> SyncReport: ...
+
+
+# No overload for a bare `ArrowStreamExportable`: a pandas DataFrame has `__arrow_c_stream__` too, so a call with
+# `**settings` of Any would match both and type as Any; such an object is accepted at run time (the implementation
+# below) and types as a `StreamReport` through `pa.RecordBatchReader.from_stream(obj)` (pyarrow is untyped: Any).
+@overload
+def sync(
+    df: pl.LazyFrame | duckdb.DuckDBPyRelation,
+    client: Publitrac | None = None,
+    **options: Unpack[SyncOptions],
+) -> StreamReport: ...
+
+
 @with_run_settings
 def sync(
-    df: pd.DataFrame | DaskFrame | Iterable[pd.DataFrame],
+    df: pd.DataFrame
+    | DaskFrame
+    | Iterable[pd.DataFrame]
+    | pl.DataFrame
+    | pl.LazyFrame
+    | duckdb.DuckDBPyRelation
+    | ArrowStreamExportable,
     client: Publitrac | None = None,
     **options: Unpack[SyncOptions],
 ) -> SyncReport | StreamReport | DaskSyncReport:
@@ -55,7 +84,12 @@ def sync(
         df: the leads; never modified. A `dask.dataframe.DataFrame` is synced on Dask, each partition on a
             worker, and gives a `DaskSyncReport` (see `publitrac.sync_dask`, which has its extra options). An
             iterable of DataFrames (batches of one stream, e.g. `pd.read_csv(..., chunksize=)`) is synced
-            batch by batch and gives a `StreamReport` (see `publitrac.sync_file`).
+            batch by batch and gives a `StreamReport` (see `publitrac.sync_file`). A Polars DataFrame or an
+            Arrow Table is converted to pandas once and gives a SyncReport (its rows numbered from 0); a Polars
+            LazyFrame, an Arrow RecordBatchReader, a DuckDB relation or any object with `__arrow_c_stream__` is
+            synced batch by batch, memory bounded by the batch, and gives a StreamReport. Values go as the
+            table holds them (`007` stays text, integers with nulls stay integers, time zones are kept); a
+            sent column of a type that has no exact lead value (Decimal, List, Struct, Binary...) is refused.
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         email: the email column; detected from the column names when omitted.
         mapping: `{column: leadInfo field}` overrides (`None` drops a column), or a `LeadMapping`.
@@ -79,7 +113,8 @@ def sync(
         `.invalid_rows()`, `.rows_to_retry()`, `.problems`, `.to_csv(path)`, `.run_id` (the run in the ledger).
 
     Raises:
-        ConfigurationError: a bad mapping or setting, or a missing API key or base URL.
+        ConfigurationError: a bad mapping or setting, a missing API key or base URL, or a sent column of a table
+            whose type cannot be sent (the message names it and says what to do).
         AuthenticationError: the API key was refused (nothing is retried).
         ConnectionFailed: the API could not be reached.
         SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
@@ -100,6 +135,13 @@ def sync(
     settings = RunSettings.of(options, entry="sync")
     if is_dask_frame(df):
         return run_dask(cast(Any, df), client, settings)
+    if is_table(df):
+        table, lead_mapping = open_mapped(
+            df, email=settings.email, mapping=settings.mapping, custom_fields=settings.custom_fields
+        )
+        if table.lazy:
+            return run_stream(table.batches(sent=lead_mapping.columns), client, settings)
+        return run_frame(table.frame(sent=lead_mapping.columns), client, settings)
     if not isinstance(df, pd.DataFrame) and isinstance(df, Iterable) and not isinstance(df, str | bytes):
         return run_stream(df, client, settings)
-    return run_frame(df, client, settings)
+    return run_frame(cast(pd.DataFrame, df), client, settings)
