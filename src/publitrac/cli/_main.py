@@ -12,7 +12,8 @@ text (encoding and delimiter detected, `--encoding`/`--sep` override) so that va
 arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
 Exit statuses: 0 every row accepted or unchanged (for `validate`: no invalid row); 1 some rows invalid, failed or
-not sent (an interrupted run included); 2 usage, configuration, file or authentication errors.
+not sent (an interrupted run included); 2 usage, configuration, file or authentication errors, and a run refused
+by a guard (`--max-invalid`, `--max-changed`, `--canary`: `RunRefused`).
 
 A ledger remembers what Publitrac accepted: a rerun sends only the rows that changed (`--full` sends all,
 `--no-ledger` turns it off, `--ledger PATH` picks the file; a `--sandbox` run uses none unless given one).
@@ -48,6 +49,7 @@ from ._common import (
     mapping_options,
     positive_float,
     positive_int,
+    print_guards,
     sync_options,
 )
 from ._profiles import add_commands as profiles_commands, add_profile_argument
@@ -396,6 +398,8 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
+    if args.diff and not args.dry_run:
+        raise UsageError("--diff goes with --dry-run: publitrac sync FILE --dry-run --diff")
     if args.results is not None:
         check_results_path(args.results, args.file)
     if _cli_stream.wants_stream(args):
@@ -427,6 +431,7 @@ def _run_sync(args: argparse.Namespace, out: TextIO) -> int:
         print(report.describe(), file=out)
         if report.run_id is not None:
             print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
+        print_guards(report, args, out)
         _print_problems(report.problems, leads, out)
         statuses = report.results["status"]
         failed = np.flatnonzero((statuses == "failed").to_numpy(dtype=bool))

@@ -201,7 +201,7 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
         interrupted = True
         print("publitrac: interrupted: the run was stopped", file=sys.stderr)
     except publitrac.PublitracError as exc:
-        print(f"publitrac: error: {exc}", file=sys.stderr)
+        print(f"publitrac: error: {exc.in_words(CLI)}", file=sys.stderr)
         _summary(report, args, out)
         return 2
     _summary(report, args, out)
@@ -213,9 +213,12 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any) -> int:
 
 
 def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> None:
+    from ._common import print_guards
+
     print(report.describe(), file=out)
     if report.run_id is not None:
         print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
+    print_guards(report, args, out)
     if report.interrupted:
         read = report.rows - report.not_read
         after = "the rows after them were not read (not sent)"
