@@ -91,13 +91,18 @@ async def test_a_misspelled_setting_is_refused_by_the_awaitable_form() -> None:
         ("stop_if_failing", None),
         ("canary", 0),
         ("canary", 2.5),
-        ("dry_run", "yes"),
         ("allow_mass_change", 1),
     ],
 )
 def test_a_value_no_run_can_use_is_refused_naming_the_keyword(setting: str, value: object) -> None:
     with pytest.raises(publitrac.ConfigurationError, match=f"^{setting} must be"):
         publitrac.sync(FRAME, dry_run=True, **{setting: value})
+
+
+def test_dry_run_is_true_false_or_diff() -> None:
+    with pytest.raises(publitrac.ConfigurationError, match="^dry_run must be True, False or 'diff'"):
+        publitrac.sync(FRAME, dry_run="yes")  # type: ignore[call-overload]
+    assert RunSettings.of({"dry_run": "diff"}, entry="sync").dry_run == "diff"
 
 
 def test_numpy_numbers_are_settings_like_any_other() -> None:

@@ -142,26 +142,27 @@ def column_refusal(
         present = [column for column in last_mapping if column in frame.columns]
         empty = empty_columns(frame, present)
         where = "in the first batch" if first_batch else "on every row"
-        problems += [f"column {column!r} ({last_mapping[column]}) is missing" for column in missing]
-        problems += [f"column {column!r} ({last_mapping[column]}) is empty {where}" for column in empty]
+        problems += [f"column {column!r} (sent as {last_mapping[column]}) is missing" for column in missing]
+        problems += [
+            f"column {column!r} (sent as {last_mapping[column]}) is empty {where}" for column in empty
+        ]
         figures["missing_columns"] = missing
         figures["empty_columns"] = empty
+    over: dict[str, int] = {}
     if limit is not None and known >= MIN_ROWS:
-        over = {field: count for field, count in changes.items() if count * 100 > limit * known}
+        over = {name: count for name, count in changes.items() if count * 100 > limit * known}
         problems += [
-            f"{field} changes on {count:,} of the {known:,} leads the ledger knows ({percent(count, known)})"
-            for field, count in sorted(over.items(), key=lambda item: -item[1])
+            f"{name} changes on {count:,} of the {known:,} leads the ledger knows ({percent(count, known)})"
+            for name, count in sorted(over.items(), key=lambda item: -item[1])
         ]
-        figures["changed_fields"] = over
+    figures["changed_fields"] = over
     if not problems:
         return None
-    since = f" (run {run_id})" if run_id is not None else ""
-    return RunRefused(
-        f"compared with the last run to this destination{since}: " + "; ".join(problems),
-        f" (more than {_limit(limit)}%, " if limit is not None else " (",
-        Setting("max_changed", named=True),
-        "): nothing sent; if this is what you mean, pass ",
-        Setting("allow_mass_change", value=True),
-        setting="max_changed",
-        figures=figures,
-    )
+    since = f" (last run {run_id})" if run_id is not None else ""
+    parts: list[str | Setting] = [f"compared with what the ledger holds for this destination{since}: "]
+    parts.append("; ".join(problems))
+    if over:
+        assert limit is not None
+        parts += [", more than ", Setting("max_changed", value=_limit(limit)), "%"]
+    parts += [": nothing sent; if this is what you mean, pass ", Setting("allow_mass_change", value=True)]
+    return RunRefused(*parts, setting="max_changed", figures=figures)
