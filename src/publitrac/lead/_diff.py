@@ -156,5 +156,5 @@ def compare_bodies(
         if differing and rows_shown < examples:
             rows_shown += 1
             shown += [(label, email, name, before.get(name), after.get(name)) for name in differing]
-    table = pd.DataFrame(shown, columns=["row", "email", "field", "old", "new"])
+    table = pd.DataFrame(shown, columns=["row", "email", "field", "old", "new"], dtype=object)
     return changed, known, unknown, table
