@@ -281,3 +281,12 @@ def test_without_bodies_the_ledger_keeps_fingerprints_only(sandbox: SandboxServe
 
         keys = publitrac.ledger._fingerprints.email_keys(frame["Email"])  # type: ignore[attr-defined]
         assert store.bodies(destination_for(connect(sandbox)), keys) == [None] * 30  # type: ignore[attr-defined]
+
+
+def test_on_dask_a_canary_and_a_diff_are_refused_before_anything_runs() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    frame = dd.from_pandas(leads(4), npartitions=1)
+    with pytest.raises(publitrac.ConfigurationError, match="canary= is not available on Dask"):
+        publitrac.sync(frame, canary=2, dry_run=True, ledger=False)
+    with pytest.raises(publitrac.ConfigurationError, match="dry_run='diff' is not available on Dask"):
+        publitrac.sync(frame, dry_run="diff", ledger=False)
