@@ -3,7 +3,7 @@
 A body is a few hundred bytes of JSON whose keys repeat from lead to lead; deflate alone saves little on so
 short a text, but with a preset dictionary (`zlib`'s `zdict`) holding the keys and the usual pieces of a body,
 the repeated parts cost a few bits each. Raw deflate (no zlib header or checksum: the database keeps its own
-integrity) saves six more bytes a lead. Measured: 85 bytes for a typical 196-byte body (see
+integrity) saves six more bytes a lead. Measured: 86 bytes for a typical 196-byte body (see
 `benchmarks/ledger.py`). zlib is in every Python's standard library (zstd only from 3.14), and with a preset
 dictionary it packs these short texts as small as zstd would without a trained dictionary.
 
