@@ -4,7 +4,9 @@ and streamed; the command line's exit status 2 in subprocesses (`tests/test_cli_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -290,3 +292,12 @@ def test_on_dask_a_canary_and_a_diff_are_refused_before_anything_runs() -> None:
         publitrac.sync(frame, canary=2, dry_run=True, ledger=False)
     with pytest.raises(publitrac.ConfigurationError, match="dry_run='diff' is not available on Dask"):
         publitrac.sync(frame, dry_run="diff", ledger=False)
+
+
+def test_a_canary_as_big_as_the_run_is_the_run(make_sandbox: Callable[..., SandboxServer]) -> None:
+    sandbox = make_sandbox(error_200=1.0)
+    options: dict[str, Any] = {**OPTIONS, "canary": 10, "max_attempts": 1, "ledger": False}
+    report = publitrac.sync(leads(8), connect(sandbox), **options)
+    assert report.counts["failed"] == 8  # nothing left to hold back: reported, not refused
+    streamed = publitrac.sync(iter([leads(8)]), connect(sandbox), **options)
+    assert streamed.counts["failed"] == 8 and posts(sandbox) == 16

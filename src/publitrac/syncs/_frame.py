@@ -93,7 +93,7 @@ async def _sync(
             positions = incremental.decide(
                 df, lead_mapping, positions, serial, report, resend=settings.resend
             )
-            if incremental.bodies_kept:
+            if incremental.bodies_kept and (dry_run == "diff" or not settings.allow_mass_change):
                 changes = incremental.changes(examples=dry_run == "diff")
                 if dry_run == "diff":
                     report.diff = changes

@@ -391,9 +391,8 @@ async def _stream(
     window = _Window(report, results)
     lead_mapping: list[LeadMapping] = []
     invalid_so_far = [0]
-    refused: list[
-        RunRefused
-    ] = []  # a guard's refusal: the items stop, the rows out are answered, then it is raised
+    # a guard's refusal: the items stop, the rows out are answered, then it is raised
+    refused: list[RunRefused] = []
 
     def items() -> Iterator[Item]:
         start = 0
@@ -511,8 +510,11 @@ async def _stream(
                             canary=canary,
                             left=None,
                         )
-                        if refusal is not None:
-                            refused.append(refusal)
+                        following = None if refused else next(source, None)
+                        if following is not None:  # the canary was not the whole stream
+                            source = itertools.chain([following], source)
+                            if refusal is not None:
+                                refused.append(refusal)
                     if not refused:
                         await engine.run(source, None)
                     if refused:
