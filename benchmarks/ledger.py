@@ -8,7 +8,11 @@
    process: `IncrementalRun.decide`, i.e. every row's email and body keys computed column-wise, one bulk lookup,
    the comparison, the statuses set. Median of `--repeat` runs, and the two parts apart (keys, lookup).
 2. **Bytes per lead.** The ledger file's size after its WAL is checkpointed (`VACUUM`ed first), over N.
-3. **An unchanged rerun, end to end.** The N leads written to a CSV; a `publitrac sandbox` process; the ledger
+3. **Kept bodies** (the guards' diff and column guard): a run recording N new leads as accepted, as a sync does
+   (`IncrementalRun.accepted` per row, a commit every `FLUSH_ROWS` rows), once keeping fingerprints only and once
+   keeping the bodies too; the time to record, the file's bytes per lead each way (VACUUMed), the packed body's
+   mean size; and the diff of a mass change (every lead's `jobTitle` changed: `IncrementalRun.changes`).
+4. **An unchanged rerun, end to end.** The N leads written to a CSV; a `publitrac sandbox` process; the ledger
    seeded as in 1 for that sandbox's destination; then `publitrac sync leads.csv --base-url ...` as a
    subprocess, timed by wall clock: reading the file, mapping, validation, keys, lookup, the report, the
    results line. The sandbox's `delayedSync` count must stay 0 and every row must be reported unchanged.
@@ -118,6 +122,73 @@ def decide_benchmark(rows: int, repeat: int, work: Path) -> dict[str, Any]:
     }
 
 
+FLUSH_ROWS = 5_000  # rows committed together (a sync commits every second: a few thousand rows at full speed)
+
+
+def bodies_benchmark(rows: int, work: Path) -> dict[str, Any]:
+    import publitrac
+    from publitrac.engine._report import SyncReport
+    from publitrac.ledger._incremental import IncrementalRun
+    from publitrac.ledger._packing import pack_body
+    from publitrac.ledger._store import Destination, SQLiteLedger, key_fingerprint
+    from publitrac.lead._bodies import build_bodies
+
+    frame = make_leads(rows, tag="bodies")
+    mapping = publitrac.map_columns(frame, email="email", custom_fields=CUSTOM_COLUMNS)
+    destination = Destination("http://127.0.0.1:1/v2", key_fingerprint("benchmark"))
+    positions = np.arange(rows)
+    serial = np.zeros(rows, dtype=bool)
+    sample = [body for _, body in build_bodies(frame, mapping, positions[: min(rows, 10_000)])]
+    result: dict[str, Any] = {
+        "rows": rows,
+        "flush_rows": FLUSH_ROWS,
+        "json_bytes_per_body": statistics.mean(len(json.dumps(b, separators=(",", ":"))) for b in sample),
+        "packed_bytes_per_body": statistics.mean(len(pack_body(b)) for b in sample),
+    }
+    paths = {}
+    for keep in (False, True):
+        name = "with_bodies" if keep else "fingerprints_only"
+        path = paths[keep] = work / f"record-{name}.sqlite3"
+        ledger = SQLiteLedger(path)
+        report = SyncReport(frame)
+        run = IncrementalRun(
+            ledger, destination, owns_ledger=True, keep_bodies=keep, flush_interval=float("inf")
+        )
+        run.decide(frame, mapping, positions, serial, report, resend="changed")
+        run.start(report, input_name="benchmark", mapping=mapping)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        for first in range(0, rows, FLUSH_ROWS):
+            for position in range(first, min(first + FLUSH_ROWS, rows)):
+                run.accepted(position)
+            run.flush()
+        result[f"record_s_{name}"] = time.perf_counter() - start
+        result[f"record_cpu_s_{name}"] = time.process_time() - cpu_start
+        run.finish(report)
+        with sqlite3.connect(path) as db:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        result[f"bytes_per_lead_{name}"] = path.stat().st_size / rows
+    result["body_bytes_per_lead"] = (
+        result["bytes_per_lead_with_bodies"] - result["bytes_per_lead_fingerprints_only"]
+    )
+    result["record_overhead_s"] = result["record_s_with_bodies"] - result["record_s_fingerprints_only"]
+    result["record_overhead_us_per_row"] = 1e6 * result["record_overhead_s"] / rows
+    # a mass change against the kept bodies: what --dry-run --diff and the column guard compute
+    changed = frame.assign(jobTitle=frame["jobTitle"] + " (new)")
+    ledger = SQLiteLedger(paths[True])
+    run = IncrementalRun(ledger, destination, owns_ledger=True)
+    start = time.perf_counter()
+    run.decide(changed, mapping, positions, serial, SyncReport(changed), resend="changed")
+    decided = time.perf_counter()
+    diff = run.changes(examples=True)
+    result["mass_change_decide_s"] = decided - start
+    result["mass_change_diff_s"] = time.perf_counter() - decided
+    ledger.close()
+    if diff.changed != {"leadInfo.jobTitle": rows} or diff.known != rows:
+        raise RuntimeError(f"the diff of a mass change is wrong: {diff.changed}, {diff.known} known")
+    return result
+
+
 def rerun_benchmark(rows: int, work: Path) -> dict[str, Any]:
     from publitrac.ledger._store import Destination, key_fingerprint
 
@@ -162,20 +233,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows, and leads in the ledger")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the decision (median)")
     parser.add_argument("--skip-rerun", action="store_true", help="no end-to-end rerun")
+    parser.add_argument("--bodies-only", action="store_true", help="only the kept bodies' part (3)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="publitrac-ledger-bench-") as folder:
         work = Path(folder)
-        decide = decide_benchmark(args.rows, args.repeat, work)
+        decide = None
+        if not args.bodies_only:
+            decide = decide_benchmark(args.rows, args.repeat, work)
+            print(
+                f"decide unchanged: {decide['rows']:,} rows vs {decide['ledger_leads']:,} leads: "
+                f"{decide['decide_rows_per_s']:,.0f} rows/s ({decide['decide_rows_per_cpu_s']:,.0f} per CPU "
+                f"second; keys {decide['keys_rows_per_s']:,.0f}/s, "
+                f"lookup {decide['lookup_rows_per_s']:,.0f}/s); {decide['bytes_per_lead']:.1f} bytes per lead"
+            )
+        bodies = bodies_benchmark(args.rows, work)
         print(
-            f"decide unchanged: {decide['rows']:,} rows vs {decide['ledger_leads']:,} leads: "
-            f"{decide['decide_rows_per_s']:,.0f} rows/s ({decide['decide_rows_per_cpu_s']:,.0f} per CPU second; "
-            f"keys {decide['keys_rows_per_s']:,.0f}/s, "
-            f"lookup {decide['lookup_rows_per_s']:,.0f}/s); {decide['bytes_per_lead']:.1f} bytes per lead"
+            f"kept bodies: {bodies['rows']:,} leads recorded in {bodies['record_s_with_bodies']:.1f} s with bodies, "
+            f"{bodies['record_s_fingerprints_only']:.1f} s without ({bodies['record_overhead_us_per_row']:.1f} us "
+            f"a row more); {bodies['bytes_per_lead_with_bodies']:.1f} bytes per lead with bodies, "
+            f"{bodies['bytes_per_lead_fingerprints_only']:.1f} without (bodies {bodies['body_bytes_per_lead']:.1f}; "
+            f"packed {bodies['packed_bytes_per_body']:.1f} of {bodies['json_bytes_per_body']:.1f} JSON bytes); "
+            f"diff of a mass change {bodies['mass_change_diff_s']:.1f} s"
         )
         rerun = None
-        if not args.skip_rerun:
+        if not args.skip_rerun and not args.bodies_only:
             rerun = rerun_benchmark(args.rows, work)
             print(f"unchanged rerun end to end: {rerun['rows']:,} rows in {rerun['wall_s']:.1f} s "
                   f"({rerun['rows_per_s']:,.0f} rows/s, {rerun['cpu_s']:.1f} s of CPU), {rerun['posts']} sent")  # fmt: skip
@@ -186,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         "commit": suite.git_commit(),
         "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
         "decide": decide,
+        "bodies": bodies,
         "rerun": rerun,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -232,6 +232,9 @@ def test_the_ledger_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         assert math.isfinite(decide[figure]) and decide[figure] > 0
     assert 0 < decide["bytes_per_lead"] < 1000
     assert rerun["rows"] == 2000 and rerun["posts"] == 0 and rerun["exit_status"] == 0
+    bodies = result["bodies"]
+    assert bodies["rows"] == 2000 and 0 < bodies["packed_bytes_per_body"] < bodies["json_bytes_per_body"]
+    assert bodies["bytes_per_lead_with_bodies"] > bodies["bytes_per_lead_fingerprints_only"] > 0
     assert result["machine"]["nproc"] >= 1 and "before" in result["load_average_1min"]
 
 

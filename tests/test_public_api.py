@@ -22,6 +22,7 @@ PUBLIC = [
     "Ledger",
     "Publitrac",
     "PublitracError",
+    "RunRefused",
     "StreamReport",
     "SyncInterrupted",
     "SyncReport",
@@ -46,7 +47,7 @@ def test_all_is_pinned() -> None:
 
 
 def test_exception_tree() -> None:
-    for name in ("ApiError", "ConfigurationError", "ConnectionFailed", "SyncInterrupted"):
+    for name in ("ApiError", "ConfigurationError", "ConnectionFailed", "RunRefused", "SyncInterrupted"):
         assert issubclass(getattr(publitrac, name), publitrac.PublitracError)
     assert issubclass(publitrac.AuthenticationError, publitrac.ApiError)
 

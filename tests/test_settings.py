@@ -52,7 +52,7 @@ def test_help_shows_the_types_as_written() -> None:
     assert "concurrency: int = 16" in shown
     assert "mapping: Mapping[str, str | None] | LeadMapping | None = None" in shown
     assert shown.endswith("-> SyncReport | StreamReport | DaskSyncReport")
-    assert "'" not in shown.replace("'all'", "").replace("'changed'", "")  # no quoted annotations
+    assert "'" not in shown.replace("'all'", "").replace("'changed'", "").replace("'diff'", "")  # unquoted
 
 
 def test_the_sync_docstring_documents_every_setting() -> None:
@@ -85,11 +85,24 @@ async def test_a_misspelled_setting_is_refused_by_the_awaitable_form() -> None:
         ("max_attempts", 0),
         ("max_retry_time", -1),
         ("resend", "some"),
+        ("max_invalid", 101),
+        ("max_invalid", -1),
+        ("max_changed", "half"),
+        ("stop_if_failing", None),
+        ("canary", 0),
+        ("canary", 2.5),
+        ("allow_mass_change", 1),
     ],
 )
 def test_a_value_no_run_can_use_is_refused_naming_the_keyword(setting: str, value: object) -> None:
     with pytest.raises(publitrac.ConfigurationError, match=f"^{setting} must be"):
         publitrac.sync(FRAME, dry_run=True, **{setting: value})
+
+
+def test_dry_run_is_true_false_or_diff() -> None:
+    with pytest.raises(publitrac.ConfigurationError, match="^dry_run must be True, False or 'diff'"):
+        publitrac.sync(FRAME, dry_run="yes")  # type: ignore[call-overload]
+    assert RunSettings.of({"dry_run": "diff"}, entry="sync").dry_run == "diff"
 
 
 def test_numpy_numbers_are_settings_like_any_other() -> None:
@@ -151,6 +164,14 @@ def test_the_flags_defaults_are_the_settings_defaults() -> None:
         (["--ledger", "runs.sqlite3"], {"ledger": Path("runs.sqlite3")}),
         (["--no-ledger"], {"ledger": False}),
         (["--full"], {"resend": "all"}),
+        (["--dry-run", "--diff"], {"dry_run": "diff"}),
+        (["--max-invalid", "5"], {"max_invalid": 5}),
+        (["--max-invalid", "2.5%"], {"max_invalid": 2.5}),
+        (["--max-changed", "10"], {"max_changed": 10}),
+        (["--allow-mass-change"], {"allow_mass_change": True}),
+        (["--canary", "50"], {"canary": 50}),
+        (["--stop-if-failing", "5"], {"stop_if_failing": 5}),
+        (["--no-bodies"], {"keep_bodies": False}),
     ],
 )
 def test_each_flag_sets_its_setting(flags: list[str], changed: dict[str, object]) -> None:

@@ -31,6 +31,7 @@ from ._exceptions import (
     ConfigurationError,
     ConnectionFailed,
     PublitracError,
+    RunRefused,
     SyncInterrupted,
 )
 from .lead._mapping import LeadMapping, map_columns
@@ -56,6 +57,7 @@ __all__ = [
     "Ledger",
     "Publitrac",
     "PublitracError",
+    "RunRefused",
     "StreamReport",
     "SyncInterrupted",
     "SyncReport",

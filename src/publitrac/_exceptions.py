@@ -4,6 +4,8 @@
     ├── ConfigurationError      a missing or unsafe setting (API key, base URL, plain http to a remote host)
     ├── ConnectionFailed        the host could not be reached at all
     ├── SyncInterrupted         a blocking sync was interrupted (Ctrl-C); `.report` accounts for every row
+    ├── RunRefused              a guard stopped the run (too many invalid rows, a mass change, a failing canary);
+    │                           `.setting` names the guard, `.figures` holds its numbers, `.report` every row
     └── ApiError                the API answered what the toolkit cannot go on with (.status_code, .response)
         └── AuthenticationError the API key was refused (getToken answered 401)
 
@@ -15,6 +17,7 @@ Messages never hold the API key or a token.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._words import PYTHON, Setting, Worded
@@ -82,3 +85,30 @@ class SyncInterrupted(PublitracError):
     def __init__(self, report: SyncReport) -> None:
         super().__init__(f"Sync interrupted: {report.describe()}")
         self.report = report
+
+
+class RunRefused(PublitracError):
+    """A guard before sending stopped the run: the API is write-only, and a bad push cannot be undone.
+
+    Raised by `max_invalid` (too many invalid rows: nothing sent), the column guard (`max_changed`: a column
+    mapped last time is gone or empty, or a field would change on too many leads: nothing sent;
+    `allow_mass_change=True` goes on) and `canary` (too many of the first rows failed: the rest not sent).
+
+    Args:
+        parts: the message, in pieces of text and settings (each interface names the setting its own way).
+        setting: the guard's setting (`"max_invalid"`, `"max_changed"`, `"canary"`).
+        figures: the numbers the decision was made on (e.g. `{"invalid": 312, "rows": 1000, "limit": 20}`).
+
+    Attributes:
+        report: the run's report (every row accounted for: invalid, unchanged, accepted, failed, `not_sent`).
+
+    Example:
+        >>> refused = RunRefused("too many", setting="max_invalid", figures={"invalid": 3, "rows": 4})
+        >>> refused.setting, refused.figures["invalid"]
+        ('max_invalid', 3)
+    """
+
+    def __init__(self, *parts: str | Setting, setting: str, figures: Mapping[str, Any]) -> None:
+        super().__init__(*parts)
+        self.setting = setting
+        self.figures = dict(figures)

@@ -13,8 +13,9 @@ import argparse
 import dataclasses
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
+from .._words import CLI
 from ..syncs._settings import ColumnOptions, RunOptions, RunSettings
 
 if TYPE_CHECKING:
@@ -30,8 +31,10 @@ __all__ = [
     "describe_mapping",
     "ledger_option",
     "mapping_options",
+    "percentage",
     "positive_float",
     "positive_int",
+    "print_guards",
     "sync_options",
 ]
 
@@ -48,6 +51,12 @@ RUN_SETTING_FLAGS: Final[dict[str, tuple[str, ...]]] = {
     "dry_run": ("--dry-run",),
     "ledger": ("--ledger", "--no-ledger"),
     "resend": ("--full",),
+    "max_invalid": ("--max-invalid",),
+    "max_changed": ("--max-changed",),
+    "allow_mass_change": ("--allow-mass-change",),
+    "canary": ("--canary",),
+    "stop_if_failing": ("--stop-if-failing",),
+    "keep_bodies": ("--no-bodies",),
     "input_name": (),  # the FILE's name
 }
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunSettings)}
@@ -124,6 +133,17 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def percentage(text: str) -> float:
+    """An argparse type: a percentage from 0 to 100, written `20` or `20%`."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 100: {text!r}")
+    return int(value) if value.is_integer() else value
+
+
 def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of the settings that choose the columns (`email`, `mapping`, `custom_fields`)."""
     parser.add_argument("--email-column", metavar="COL", help="the email column (detected when omitted)")
@@ -182,6 +202,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="validate and report; send nothing")
     parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="with --dry-run: per field, how many leads would change against the ledger's last accepted "
+        "bodies, and the old and new values of the first rows",
+    )
+    parser.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress (a bar on a terminal, otherwise a line every few seconds on stderr)",
@@ -201,6 +227,45 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send every valid row, even those the ledger says Publitrac already has (refreshes the ledger)",
     )
+    guards = parser.add_argument_group("guards before sending (see the Guards guide)")
+    guards.add_argument(
+        "--max-invalid",
+        type=percentage,
+        default=_DEFAULTS["max_invalid"],
+        metavar="PCT",
+        help=f"send nothing when more than PCT%% of the rows are invalid ({_DEFAULTS['max_invalid']}%%; "
+        "a streamed file decides on its first batch and stops when the share goes over)",
+    )
+    guards.add_argument(
+        "--max-changed",
+        type=percentage,
+        default=_DEFAULTS["max_changed"],
+        metavar="PCT",
+        help="send nothing when a field changes on more than PCT%% of the leads the ledger knows, or a column "
+        f"mapped in the last run is missing or empty ({_DEFAULTS['max_changed']}%%)",
+    )
+    guards.add_argument(
+        "--allow-mass-change", action="store_true", help="go on past --max-changed's column guard"
+    )
+    guards.add_argument(
+        "--canary",
+        type=positive_int,
+        default=_DEFAULTS["canary"],
+        metavar="N",
+        help="send the first N rows first; stop when more than --stop-if-failing of them fail",
+    )
+    guards.add_argument(
+        "--stop-if-failing",
+        type=percentage,
+        default=_DEFAULTS["stop_if_failing"],
+        metavar="PCT",
+        help=f"with --canary: the share of failed canary rows that stops the run ({_DEFAULTS['stop_if_failing']}%%)",
+    )
+    guards.add_argument(
+        "--no-bodies",
+        action="store_true",
+        help="keep only fingerprints in the ledger, not the accepted bodies (no --diff, no column guard)",
+    )
 
 
 def sync_options(args: argparse.Namespace) -> RunOptions:
@@ -214,11 +279,34 @@ def sync_options(args: argparse.Namespace) -> RunOptions:
         "max_attempts": args.max_attempts,
         "max_retry_time": args.max_retry_time,
         "progress": not args.no_progress and interactive(),
-        "dry_run": args.dry_run,
+        "dry_run": ("diff" if args.diff else True) if args.dry_run else False,
         "ledger": ledger_option(args),
         "resend": "all" if args.full else "changed",
+        "max_invalid": args.max_invalid,
+        "max_changed": args.max_changed,
+        "allow_mass_change": args.allow_mass_change,
+        "canary": args.canary,
+        "stop_if_failing": args.stop_if_failing,
+        "keep_bodies": not args.no_bodies,
         "input_name": args.file.name,
     }
+
+
+def print_guards(report: Any, args: argparse.Namespace, out: TextIO) -> None:
+    """A dry run's verdict of the guards, and its diff with `--diff` (a `SyncReport` or a `StreamReport`)."""
+    refusal = getattr(report, "refusal", None)
+    if refusal is not None:
+        print(f"This run would be refused: {refusal.in_words(CLI)}", file=out)
+    if getattr(args, "diff", False):
+        if report.diff is None:
+            print(
+                "No diff: it needs a ledger that keeps bodies and a destination (--base-url or "
+                "PUBLITRAC_BASE_URL with the API key)",
+                file=out,
+            )
+        else:
+            for line in report.diff.lines():
+                print(line, file=out)
 
 
 def mapping_options(args: argparse.Namespace) -> ColumnOptions:

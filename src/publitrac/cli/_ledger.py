@@ -6,6 +6,7 @@
     publitrac ledger forget --email ana@exemple.fr     # the next sync sends this lead again
     publitrac ledger forget --all                      # ... every lead of the destination
     publitrac runs --output json                       # runs, runs show and ledger stats as one JSON document
+    publitrac ledger compact --older-than 90           # drop the bodies kept for leads untouched for 90 days
 
 The ledger is the default one (`PUBLITRAC_LEDGER`, else the user's data directory) unless `--ledger PATH` names
 another. The destination is the base URL (`--base-url` or `PUBLITRAC_BASE_URL`) with the API key of
@@ -80,6 +81,23 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     which.add_argument("--all", action="store_true", help="forget every lead of the destination")
     forget.set_defaults(run=run_forget)
+    compact = ledger_commands.add_parser(
+        "compact",
+        help="drop the accepted bodies the ledger keeps (for --dry-run --diff and the column guard); "
+        "the fingerprints stay, so reruns still skip unchanged leads",
+        description="Drop the last accepted bodies kept for leads (all of them, or those of leads last accepted "
+        "more than --older-than DAYS ago), for every destination unless --base-url or --profile names one; "
+        "a SQLite file then gives the space back (VACUUM).",
+    )
+    _add_ledger_path(compact)
+    compact.add_argument(
+        "--older-than", type=float, metavar="DAYS", help="only the bodies of leads untouched for DAYS days"
+    )
+    compact.add_argument("--base-url", metavar="URL", help="only this destination (with the key in use)")
+    from ._profiles import add_profile_argument
+
+    add_profile_argument(compact)
+    compact.set_defaults(run=run_compact)
 
 
 def _add_ledger_path(parser: argparse.ArgumentParser) -> None:
@@ -203,4 +221,32 @@ def run_forget(args: argparse.Namespace, out: TextIO | None = None) -> int:
     with ledger:
         forgotten = ledger.forget(destination, None if args.all else email_keys(args.email))
     print(f"Forgot {forgotten:,} lead{'s' if forgotten != 1 else ''} of {destination}", file=out)
+    return 0
+
+
+def run_compact(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """`publitrac ledger compact [--older-than DAYS]`: drop the kept bodies; the fingerprints stay."""
+    import time
+
+    from ..connection._client import Publitrac
+    from ..ledger._store import BodyLedger
+
+    out = out or sys.stdout
+    destination = None
+    if args.base_url or args.profile:
+        destination = destination_for(Publitrac(base_url=args.base_url, profile=args.profile))
+    ledger = _existing(args, out)
+    if ledger is None:
+        return 0
+    with ledger:
+        if not isinstance(ledger, BodyLedger):
+            print(f"{ledger.location} keeps no bodies: nothing to compact.", file=out)
+            return 0
+        before = None if args.older_than is None else time.time() - args.older_than * 86400
+        dropped = ledger.compact(destination, before=before)
+    which = "" if args.older_than is None else f" of leads untouched for {args.older_than:g} days"
+    print(
+        f"Dropped {dropped:,} kept bod{'y' if dropped == 1 else 'ies'}{which} from {ledger.location}",
+        file=out,
+    )
     return 0

@@ -12,8 +12,9 @@ text (encoding and delimiter detected, `--encoding`/`--sep` override) so that va
 arrive as written; JSON keeps its values; Parquet and Excel files keep their column types.
 
 Exit statuses: 0 every row accepted or unchanged (for `validate`: no invalid row); 1 some rows invalid, failed or
-not sent; 2 usage, configuration, file or authentication errors; 130 stopped by Ctrl-C (SIGINT) and 143 by SIGTERM
-(128 + the signal's number, as shells say it), the summary and the results file written all the same.
+not sent; 2 usage, configuration, file or authentication errors, and a run refused by a guard (`--max-invalid`,
+`--max-changed`, `--canary`: `RunRefused`); 130 stopped by Ctrl-C (SIGINT) and 143 by SIGTERM (128 + the signal's
+number, as shells say it), the summary and the results file written all the same.
 
 `--output json` (`sync`, `validate`, `runs`, `runs show`, `ledger stats`): one JSON document on stdout at the end,
 whatever ended the command, and the human text on stderr (`_output`).
@@ -53,6 +54,7 @@ from ._common import (
     mapping_options,
     positive_float,
     positive_int,
+    print_guards,
     sync_options,
 )
 from ._output import add_output_argument, document_of, human_out, wants_json
@@ -444,6 +446,8 @@ def _run_sync(args: argparse.Namespace, out: TextIO, stop: StopSignal) -> int:
 
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
+    if args.diff and not args.dry_run:
+        raise UsageError("--diff goes with --dry-run: publitrac sync FILE --dry-run --diff")
     if args.results is not None:
         check_results_path(args.results, args.file)
     if _cli_stream.wants_stream(args):
@@ -479,6 +483,7 @@ def _run_sync(args: argparse.Namespace, out: TextIO, stop: StopSignal) -> int:
         print(report.describe(), file=out)
         if report.run_id is not None:
             print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
+        print_guards(report, args, out)
         _print_problems(report.problems, leads, out)
         statuses = report.results["status"]
         failed = np.flatnonzero((statuses == "failed").to_numpy(dtype=bool))

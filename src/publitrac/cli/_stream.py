@@ -234,9 +234,12 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any, stop: StopSi
 
 
 def _summary(report: StreamReport, args: argparse.Namespace, out: TextIO) -> None:
+    from ._common import print_guards
+
     print(report.describe(), file=out)
     if report.run_id is not None:
         print(f"Run {report.run_id} recorded in the ledger {report.ledger}", file=out)
+    print_guards(report, args, out)
     if report.interrupted:
         read = report.rows - report.not_read
         after = "the rows after them were not read (not sent)"

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ..lead._diff import LeadDiff
 from ..lead._values import normalised_emails
 
 STATUSES: tuple[str, ...] = ("not_sent", "in_flight", "accepted", "failed", "invalid", "unchanged")
@@ -53,6 +54,9 @@ class SyncReport:
         interrupted: True when the run stopped before every row had its answer.
         dry_run: True for a dry run.
         run_id: the run's id in the ledger (`publitrac runs show ID`); None without a ledger or in a dry run.
+        diff: with `dry_run="diff"` and a ledger that keeps bodies, what would change, field by field
+            (a `LeadDiff`: `.fields`, `.examples`); else None.
+        refusal: in a dry run, the guard that would refuse the run (a `RunRefused`), or None.
         ledger: where the ledger is (a path), or None when no ledger was used.
         elapsed: seconds the run took (so far, while it runs).
 
@@ -97,6 +101,8 @@ class SyncReport:
         self.interrupted = False
         self.run_id: int | None = None
         self.ledger: str | None = None
+        self.diff: LeadDiff | None = None
+        self.refusal: Exception | None = None  # a RunRefused (named loosely: _exceptions names this module)
         self._started = time.perf_counter()
         self._finished: float | None = None
 

@@ -26,22 +26,26 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from os import PathLike
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._fingerprints import chain_groups, lead_keys
-from ._store import Destination, Ledger, destination_for, open_ledger
+from ._packing import pack_body, unpack_body
+from ._records import RunRecord
+from ._store import BodyLedger, Destination, Ledger, destination_for, open_ledger
+from ..lead._bodies import build_bodies
+from ..lead._diff import EXAMPLE_ROWS, LeadDiff, compare_bodies
 from ..lead._mapping import LeadMapping
 from ..engine._report import UNCHANGED, SyncReport
 
 if TYPE_CHECKING:
     from ..connection._client import Publitrac
 
-__all__ = ["FLUSH_INTERVAL", "IncrementalRun", "open_for_run", "store_errors"]
+__all__ = ["FLUSH_INTERVAL", "IncrementalRun", "mapping_targets", "open_for_run", "store_errors"]
 
 FLUSH_INTERVAL = 1.0
 logger = logging.getLogger("publitrac")
@@ -56,6 +60,8 @@ class IncrementalRun:
         owns_ledger: close the ledger in `finish` (it was opened for this sync).
         flush_interval: at most this many seconds between a row's acceptance and its commit.
         clock: monotonic seconds (tests inject one).
+        keep_bodies: keep each accepted row's body (packed) in a ledger that can (`BodyLedger`), for the diff
+            and the column guard of the next runs.
 
     Example (not run by the doctests: it needs a `ledger`, a connection `pt` and a run's data):
         >>> run = IncrementalRun(ledger, destination_for(pt), owns_ledger=False)   # doctest: +SKIP
@@ -70,8 +76,17 @@ class IncrementalRun:
         owns_ledger: bool,
         flush_interval: float = FLUSH_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        keep_bodies: bool = True,
     ) -> None:
         self.ledger = ledger
+        self._body_store: BodyLedger | None = (
+            ledger if keep_bodies and isinstance(ledger, BodyLedger) else None
+        )
+        self._frame: pd.DataFrame | None = None
+        self._mapping: LeadMapping | None = None
+        self._known_changed = np.zeros(0, dtype=np.int64)  # positions to send whose lead the ledger knows
+        self._unchanged = 0
+        self._unknown = 0
         self.destination = destination
         self._owns = owns_ledger
         self._interval = flush_interval
@@ -114,6 +129,7 @@ class IncrementalRun:
         self._previous = np.full(n, -1, dtype=np.int64)
         self._recorded = np.zeros(n, dtype=bool)
         report.ledger = self.ledger.location
+        self._frame, self._mapping = df, mapping
         if not len(positions):
             return positions
         emails, bodies = lead_keys(df, mapping, positions)
@@ -126,14 +142,19 @@ class IncrementalRun:
                 email = int(self._emails[position])
                 self._previous[position] = last_of.get(email, -1)
                 last_of[email] = position
-        if resend == "all":
-            return positions
-        if resend != "changed":
+        if resend not in ("changed", "all"):
             raise ValueError(f"resend must be 'changed' or 'all', got {resend!r}")
+        if resend == "all" and self._body_store is None:
+            return positions
         found, stored = self.ledger.lookup(self.destination, self._emails[positions])
         same = found & (stored == self._bodies[positions])
         if serial.any():
             same = self._group_prefixes(positions, same, serial)
+        if resend == "all":
+            same[:] = False
+        self._known_changed = positions[found & ~same]
+        self._unchanged = int(same.sum())
+        self._unknown = int((~found).sum())
         unchanged = positions[same]
         report._status[unchanged] = UNCHANGED
         self._recorded[unchanged] = True
@@ -153,11 +174,58 @@ class IncrementalRun:
                 previous = int(self._previous[previous])
         return same
 
-    def start(self, report: SyncReport, *, input_name: str | None) -> None:
-        """Record the run's start; sets `report.run_id`."""
+    @property
+    def bodies_kept(self) -> bool:
+        """Whether this run keeps the accepted bodies (and so can compare with the last ones: `changes`)."""
+        return self._body_store is not None
+
+    def changes(self, *, examples: bool = False) -> LeadDiff:
+        """What the rows to send (after `decide`) change, field by field, against the bodies last accepted.
+
+        Args:
+            examples: keep the old and new values of the first rows that change (`LeadDiff.examples`).
+        """
+        store, frame, mapping = self._body_store, self._frame, self._mapping
+        candidates = self._known_changed
+        if store is None or frame is None or mapping is None or not len(candidates):
+            return LeadDiff(known=self._unchanged, unknown=self._unknown, unchanged=self._unchanged)
+        packed = store.bodies(self.destination, self._emails[candidates])
+        emails = frame[mapping.email]
+        labels = frame.index
+
+        def pairs() -> Iterator[tuple[Any, Any, dict[str, Any] | None, dict[str, Any]]]:
+            for (position, body), old in zip(build_bodies(frame, mapping, candidates), packed, strict=True):
+                yield labels[position], emails.iloc[position], _unpacked(old), body
+
+        changed, known, missing, table = compare_bodies(pairs(), examples=EXAMPLE_ROWS if examples else 0)
+        return LeadDiff(
+            known=self._unchanged + known,
+            unknown=self._unknown + missing,
+            unchanged=self._unchanged,
+            changed=changed,
+            examples=table,
+        )
+
+    def last_run(self) -> RunRecord | None:
+        """The latest run to this destination whose mapping the ledger kept (None: none, or a plain `Ledger`)."""
+        if self._body_store is None:
+            return None
+        errors = store_errors(self.ledger)
+        try:
+            return self._body_store.last_run(self.destination)
+        except errors as exc:
+            logger.warning("ledger: could not read the last run (%s); the column guard is skipped", exc)
+            return None
+
+    def start(
+        self, report: SyncReport, *, input_name: str | None, mapping: LeadMapping | None = None
+    ) -> None:
+        """Record the run's start (and its mapping, when the ledger keeps it); sets `report.run_id`."""
         self.run_id = report.run_id = self.ledger.start_run(
             self.destination, input_name=input_name, rows=len(report)
         )
+        if mapping is not None and isinstance(self.ledger, BodyLedger):
+            self.ledger.record_mapping(self.run_id, mapping_targets(mapping))
 
     def accepted(self, position: int) -> None:
         """The engine's callback for an accepted row: queue it, and commit when the interval has passed."""
@@ -185,6 +253,18 @@ class IncrementalRun:
             )
             return
         self.recorded += len(rows)
+        self._record_bodies(rows)
+
+    def _record_bodies(self, rows: np.ndarray) -> None:
+        store, frame, mapping = self._body_store, self._frame, self._mapping
+        if store is None or frame is None or mapping is None:
+            return
+        errors = store_errors(self.ledger)
+        try:
+            packed = [pack_body(body) for _, body in build_bodies(frame, mapping, rows)]
+            store.record_bodies(self.destination, self._emails[rows], packed)
+        except errors as exc:
+            logger.warning("ledger: could not keep %d accepted bodies (%s)", len(rows), exc)
 
     async def flush_periodically(self) -> None:
         """Commit the queue every `flush_interval` seconds until cancelled."""
@@ -205,6 +285,29 @@ class IncrementalRun:
         finally:
             if self._owns:
                 self.ledger.close()
+
+
+def _unpacked(packed: bytes | None) -> dict[str, Any] | None:
+    if packed is None:
+        return None
+    try:
+        return unpack_body(packed)
+    except ValueError as exc:
+        logger.warning("ledger: a stored body cannot be read (%s); its lead counts as new", exc)
+        return None
+
+
+def mapping_targets(mapping: LeadMapping) -> dict[str, str]:
+    """A mapping as a run record keeps it: `{column: target}`, `leadInfo.x` or `leadCustomField.y`.
+
+    Example:
+        >>> from publitrac.lead._mapping import map_columns
+        >>> mapping_targets(map_columns(["Email", "Plan"], custom_fields=["Plan"]))
+        {'Email': 'leadInfo.email', 'Plan': 'leadCustomField.Plan'}
+    """
+    targets = {str(column): f"leadInfo.{field}" for column, field in mapping.fields.items()}
+    targets.update({str(column): f"leadCustomField.{name}" for column, name in mapping.custom.items()})
+    return targets
 
 
 def store_errors(ledger: Ledger) -> tuple[type[BaseException], ...]:

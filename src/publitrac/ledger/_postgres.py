@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -60,9 +60,21 @@ _SCHEMA: Final = (
     )""",
     "CREATE INDEX IF NOT EXISTS publitrac_runs_by_destination ON publitrac_runs (destination, id)",
 )
+# Migration step "bodies" (additive; run after `_SCHEMA` under the same advisory lock): the last accepted body of
+# each lead, packed (`_packing`), and each run's mapping. See `_store` for why the bodies have their own table.
+_BODIES_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS publitrac_lead_bodies (
+        destination BIGINT NOT NULL REFERENCES publitrac_destinations (id),
+        email_key BIGINT NOT NULL,
+        body BYTEA NOT NULL,
+        PRIMARY KEY (destination, email_key)
+    )""",
+    "ALTER TABLE publitrac_runs ADD COLUMN IF NOT EXISTS mapping TEXT",
+)
 _RUN_COLUMNS: Final = (
     "SELECT r.id, d.base_url, d.key_fingerprint, r.input_name, r.rows, r.started_at, r.finished_at, "
-    "r.counts, r.interrupted FROM publitrac_runs r JOIN publitrac_destinations d ON d.id = r.destination"
+    "r.counts, r.interrupted, r.mapping FROM publitrac_runs r "
+    "JOIN publitrac_destinations d ON d.id = r.destination"
 )
 
 
@@ -128,7 +140,7 @@ class PostgresLedger:
             )
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in _SCHEMA:
+                for statement in (*_SCHEMA, *_BODIES_SCHEMA):
                     self._db.execute(statement)
         except psycopg.Error as exc:
             message = str(exc).replace(url, self.location)
@@ -237,14 +249,86 @@ class PostgresLedger:
             dest = self._destination_id(destination, create=False)
             if dest is None:
                 return 0
-            if email_keys is None:
-                cursor = self._db.execute("DELETE FROM publitrac_leads WHERE destination = %s", (dest,))
-            else:
-                keys = np.unique(np.asarray(email_keys, dtype=np.int64)).tolist()
-                cursor = self._db.execute(
-                    "DELETE FROM publitrac_leads WHERE destination = %s AND email_key = ANY(%s::bigint[])",
-                    (dest, keys),
+            with self._db.transaction():
+                if email_keys is None:
+                    self._db.execute("DELETE FROM publitrac_lead_bodies WHERE destination = %s", (dest,))
+                    cursor = self._db.execute("DELETE FROM publitrac_leads WHERE destination = %s", (dest,))
+                else:
+                    keys = np.unique(np.asarray(email_keys, dtype=np.int64)).tolist()
+                    self._db.execute(
+                        "DELETE FROM publitrac_lead_bodies WHERE destination = %s "
+                        "AND email_key = ANY(%s::bigint[])",
+                        (dest, keys),
+                    )
+                    cursor = self._db.execute(
+                        "DELETE FROM publitrac_leads WHERE destination = %s AND email_key = ANY(%s::bigint[])",
+                        (dest, keys),
+                    )
+            return int(cursor.rowcount)
+
+    def record_bodies(
+        self, destination: Destination, email_keys: np.ndarray, bodies: Sequence[bytes | None]
+    ) -> None:
+        """Keep these packed bodies as the leads' last accepted ones, in one transaction (an upsert; a later
+        entry for an email wins; None drops the email's body)."""
+        keys = np.asarray(email_keys, dtype=np.int64).tolist()
+        if not keys:
+            return
+        last: dict[int, bytes | None] = dict(zip(keys, bodies, strict=True))
+        kept = sorted(key for key, body in last.items() if body is not None)
+        dropped = sorted(key for key, body in last.items() if body is None)
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            with self._db.transaction():
+                if kept:
+                    self._db.execute(
+                        "INSERT INTO publitrac_lead_bodies (destination, email_key, body) "
+                        "SELECT %s, e, b FROM unnest(%s::bigint[], %s::bytea[]) AS t (e, b) "
+                        "ON CONFLICT (destination, email_key) DO UPDATE SET body = EXCLUDED.body",
+                        (dest, kept, [last[key] for key in kept]),
+                    )
+                if dropped:
+                    self._db.execute(
+                        "DELETE FROM publitrac_lead_bodies WHERE destination = %s "
+                        "AND email_key = ANY(%s::bigint[])",
+                        (dest, dropped),
+                    )
+
+    def bodies(self, destination: Destination, email_keys: np.ndarray) -> list[bytes | None]:
+        """The packed last accepted body of each lead, aligned to `email_keys`."""
+        keys = np.asarray(email_keys, dtype=np.int64).tolist()
+        found: dict[int, bytes] = {}
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None:
+                return [None] * len(keys)
+            distinct = list(dict.fromkeys(keys))
+            for start in range(0, len(distinct), _LOOKUP_CHUNK):
+                rows = self._db.execute(
+                    "SELECT email_key, body FROM publitrac_lead_bodies "
+                    "WHERE destination = %s AND email_key = ANY(%s::bigint[])",
+                    (dest, distinct[start : start + _LOOKUP_CHUNK]),
+                ).fetchall()
+                found.update((int(key), bytes(body)) for key, body in rows)
+        return [found.get(key) for key in keys]
+
+    def compact(self, destination: Destination | None = None, *, before: float | None = None) -> int:
+        """Drop the bodies of leads last accepted before `before` (epoch seconds; None: every body), of one
+        destination (None: all). Returns how many (the server's autovacuum gives the space back)."""
+        where, params = "TRUE", []
+        with self._lock:
+            if destination is not None:
+                dest = self._destination_id(destination, create=False)
+                if dest is None:
+                    return 0
+                where, params = "b.destination = %s", [dest]
+            if before is not None:
+                where += (
+                    " AND EXISTS (SELECT 1 FROM publitrac_leads l WHERE l.destination = b.destination "
+                    "AND l.email_key = b.email_key AND l.accepted_at < %s)"
                 )
+                params.append(int(before))
+            cursor = self._db.execute(f"DELETE FROM publitrac_lead_bodies b WHERE {where}", params)
             return int(cursor.rowcount)
 
     # -- runs ----------------------------------------------------------------------------------------------
@@ -259,6 +343,26 @@ class PostgresLedger:
                 (dest, input_name, int(rows), float(self._clock())),
             ).fetchone()
         return int(row[0])
+
+    def record_mapping(self, run_id: int, mapping: Mapping[str, str]) -> None:
+        """Keep a run's mapping, `{column: target}`; the column guard compares the next run with it."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE publitrac_runs SET mapping = %s WHERE id = %s",
+                (json.dumps(dict(mapping)), int(run_id)),
+            )
+
+    def last_run(self, destination: Destination) -> RunRecord | None:
+        """The latest run to `destination` whose mapping is known, or None."""
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None:
+                return None
+            row = self._db.execute(
+                f"{_RUN_COLUMNS} WHERE r.destination = %s AND r.mapping IS NOT NULL ORDER BY r.id DESC LIMIT 1",
+                (dest,),
+            ).fetchone()
+        return None if row is None else RunRecord.from_row(row)
 
     def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
         """Record the end of a run with its counts by status."""

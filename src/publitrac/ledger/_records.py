@@ -42,12 +42,15 @@ class RunRecord:
     finished_at: dt.datetime | None
     counts: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    mapping: dict[str, str] | None = None
+    """`{column: target}` (`leadInfo.email`, `leadCustomField.Company`); None for runs before it was kept."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:
         """A run from a store's row: id, base URL, key fingerprint, input name, rows, started, finished (epoch
-        seconds), counts (JSON), interrupted."""
-        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row
+        seconds), counts (JSON), interrupted, and optionally the mapping (JSON)."""
+        run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row[:9]
+        mapping = row[9] if len(row) > 9 else None
         started_at = utc_time(started)
         assert started_at is not None
         return cls(
@@ -59,6 +62,7 @@ class RunRecord:
             finished_at=utc_time(finished),
             counts=json.loads(counts) if counts else {},
             interrupted=bool(interrupted),
+            mapping=json.loads(mapping) if mapping else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +76,7 @@ class RunRecord:
             "finished": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
             **self.counts,
             "interrupted": self.interrupted,
+            "mapping": self.mapping,
         }
 
 

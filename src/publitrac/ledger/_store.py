@@ -31,7 +31,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LEDGER_ENV",
+    "BodyLedger",
     "Destination",
     "Ledger",
     "LedgerStats",
@@ -160,6 +161,38 @@ class Ledger(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class BodyLedger(Ledger, Protocol):
+    """A ledger that also keeps the last accepted body of each lead (compressed, `_packing`) and the mapping of
+    each run: what `dry_run="diff"` and the column guard (`max_changed`) compare with. `SQLiteLedger` and
+    `PostgresLedger` are; a `Ledger` that is not simply has no diff and no column guard.
+    """
+
+    def record_bodies(
+        self, destination: Destination, email_keys: np.ndarray, bodies: Sequence[bytes | None]
+    ) -> None:
+        """Keep these packed bodies as the leads' last accepted ones (None: forget the body, keep the lead)."""
+        ...
+
+    def bodies(self, destination: Destination, email_keys: np.ndarray) -> list[bytes | None]:
+        """The packed last accepted body of each lead, aligned to `email_keys` (None where none is kept)."""
+        ...
+
+    def record_mapping(self, run_id: int, mapping: Mapping[str, str]) -> None:
+        """Keep a run's mapping, `{column: target}` (`leadInfo.x` or `leadCustomField.y`)."""
+        ...
+
+    def last_run(self, destination: Destination) -> RunRecord | None:
+        """The latest run to `destination` whose mapping is known, or None."""
+        ...
+
+    def compact(self, destination: Destination | None = None, *, before: float | None = None) -> int:
+        """Drop the bodies kept for leads last accepted before `before` (epoch seconds; None: every body), of
+        one destination or all; the fingerprints stay, so reruns still skip unchanged leads. Returns how many
+        bodies were dropped."""
+        ...
+
+
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS destinations (
     id INTEGER PRIMARY KEY,
@@ -187,6 +220,25 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_destination ON runs (destination, id);
 """
+# Migration step "bodies" (additive: a ledger file of an earlier version gains them when opened): the last
+# accepted body of each lead, packed (`_packing`), apart from the keys so that the bulk lookup's scan stays
+# small; and each run's mapping.
+_BODIES_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS lead_bodies (
+    destination INTEGER NOT NULL,
+    email_key INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (destination, email_key)
+) WITHOUT ROWID;
+"""
+
+
+def _add_bodies(db: sqlite3.Connection) -> None:
+    """Migration step "bodies": the `lead_bodies` table and the `runs.mapping` column, when missing."""
+    db.execute(_BODIES_SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if "mapping" not in columns:
+        db.execute("ALTER TABLE runs ADD COLUMN mapping TEXT")
 
 
 def default_ledger_path() -> Path:
@@ -240,6 +292,7 @@ class SQLiteLedger:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                _add_bodies(self._db)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open the ledger {self.path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -363,13 +416,89 @@ class SQLiteLedger:
                 return 0
             with self._write() as db:
                 if email_keys is None:
+                    db.execute("DELETE FROM lead_bodies WHERE destination = ?", (dest,))
                     return db.execute("DELETE FROM leads WHERE destination = ?", (dest,)).rowcount
+                keys = np.asarray(email_keys, dtype=np.int64).tolist()
+                db.executemany(
+                    "DELETE FROM lead_bodies WHERE destination = ? AND email_key = ?",
+                    ((dest, k) for k in keys),
+                )
                 return sum(
                     db.execute(
                         "DELETE FROM leads WHERE destination = ? AND email_key = ?", (dest, key)
                     ).rowcount
-                    for key in np.asarray(email_keys, dtype=np.int64).tolist()
+                    for key in keys
                 )
+
+    def record_bodies(
+        self, destination: Destination, email_keys: np.ndarray, bodies: Sequence[bytes | None]
+    ) -> None:
+        """Keep these packed bodies as the leads' last accepted ones, in one short transaction (a later entry for
+        an email wins; None drops the email's body).
+
+        Example (not run by the doctests: it needs an open `ledger` and a `destination`):
+            >>> ledger.record_bodies(destination, np.array([1]), [pack_body(body)])    # doctest: +SKIP
+        """
+        keys = np.asarray(email_keys, dtype=np.int64).tolist()
+        if not keys:
+            return
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            with self._write() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO lead_bodies (destination, email_key, body) VALUES (?, ?, ?)",
+                    ((dest, key, body) for key, body in zip(keys, bodies, strict=True) if body is not None),
+                )
+                dropped = [(dest, key) for key, body in zip(keys, bodies, strict=True) if body is None]
+                if dropped:
+                    db.executemany("DELETE FROM lead_bodies WHERE destination = ? AND email_key = ?", dropped)
+
+    def bodies(self, destination: Destination, email_keys: np.ndarray) -> list[bytes | None]:
+        """The packed last accepted body of each lead, aligned to `email_keys`; one query per 900 keys."""
+        keys = np.asarray(email_keys, dtype=np.int64).tolist()
+        found: dict[int, bytes] = {}
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None:
+                return [None] * len(keys)
+            distinct = list(dict.fromkeys(keys))
+            for start in range(0, len(distinct), _IN_CHUNK):
+                chunk = distinct[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self._db.execute(
+                        f"SELECT email_key, body FROM lead_bodies WHERE destination = ? AND email_key IN ({marks})",
+                        (dest, *chunk),
+                    ).fetchall()
+                )
+        return [found.get(key) for key in keys]
+
+    def compact(self, destination: Destination | None = None, *, before: float | None = None) -> int:
+        """Drop the bodies of leads last accepted before `before` (epoch seconds; None: every body), of one
+        destination (None: all), then give the space back to the file system (`VACUUM`). Returns how many.
+
+        Example (not run by the doctests: it needs an open `ledger`):
+            >>> ledger.compact(before=time.time() - 90 * 86400)    # doctest: +SKIP
+            120000
+        """
+        where, params = "1 = 1", []
+        with self._lock:
+            if destination is not None:
+                dest = self._destination_id(destination, create=False)
+                if dest is None:
+                    return 0
+                where, params = "destination = ?", [dest]
+            if before is not None:
+                where += (
+                    " AND email_key IN (SELECT l.email_key FROM leads l WHERE l.destination = "
+                    "lead_bodies.destination AND l.accepted_at < ?)"
+                )
+                params.append(int(before))
+            with self._write() as db:
+                dropped = int(db.execute(f"DELETE FROM lead_bodies WHERE {where}", params).rowcount)
+            if dropped:
+                self._db.execute("VACUUM")
+        return dropped
 
     # -- runs ----------------------------------------------------------------------------------------------
 
@@ -389,6 +518,24 @@ class SQLiteLedger:
             assert cursor.lastrowid is not None
             return int(cursor.lastrowid)
 
+    def record_mapping(self, run_id: int, mapping: Mapping[str, str]) -> None:
+        """Keep a run's mapping, `{column: target}`; the column guard compares the next run with it."""
+        with self._lock, self._write() as db:
+            db.execute("UPDATE runs SET mapping = ? WHERE id = ?", (json.dumps(dict(mapping)), int(run_id)))
+
+    def last_run(self, destination: Destination) -> RunRecord | None:
+        """The latest run to `destination` whose mapping is known, or None."""
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None:
+                return None
+            row = self._db.execute(
+                f"{self._RUN_COLUMNS} WHERE r.destination = ? AND r.mapping IS NOT NULL "
+                "ORDER BY r.id DESC LIMIT 1",
+                (dest,),
+            ).fetchone()
+        return None if row is None else RunRecord.from_row(row)
+
     def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
         """Record the end of a run.
 
@@ -403,7 +550,7 @@ class SQLiteLedger:
 
     _RUN_COLUMNS: Final = (
         "SELECT r.id, d.base_url, d.key_fingerprint, r.input_name, r.rows, r.started_at, r.finished_at, "
-        "r.counts, r.interrupted FROM runs r JOIN destinations d ON d.id = r.destination"
+        "r.counts, r.interrupted, r.mapping FROM runs r JOIN destinations d ON d.id = r.destination"
     )
 
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:

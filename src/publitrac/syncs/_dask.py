@@ -376,6 +376,19 @@ def run_dask(
 
     if not is_dask_frame(ddf):
         raise TypeError(f"expected a dask DataFrame, got {type(ddf).__name__}")
+    # The guards on Dask: each partition's sync applies max_invalid and the column guard to its own rows (the
+    # rows are shuffled by email, so each partition is a fair sample; a refusal in one partition does not stop
+    # the others that already sent). A canary and a diff need one order over the whole frame: not on Dask.
+    if settings.canary is not None:
+        raise ConfigurationError(
+            "canary= is not available on Dask (the partitions send at once): sync a sample first, "
+            "e.g. publitrac.sync(ddf.head(100), pt), then the whole frame"
+        )
+    if settings.dry_run == "diff":
+        raise ConfigurationError(
+            "dry_run='diff' is not available on Dask: use dry_run=True, or diff a pandas frame "
+            "(ddf.compute()) or a file (publitrac.sync_file)"
+        )
     lead_mapping = map_columns(
         list(frame.columns),
         email=settings.email,
@@ -430,7 +443,7 @@ def run_dask(
         {str(name): int(count) for name, count in tally.items()},
         lost_partitions=lost,
         results_path=path,
-        dry_run=settings.dry_run,
+        dry_run=bool(settings.dry_run),
         elapsed=time.perf_counter() - started,
     )
     if stopping is not None:

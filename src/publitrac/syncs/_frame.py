@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Unpack
+from collections.abc import Callable, Iterator
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,11 @@ from ._blocking import run_blocking
 from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
 from ..engine._engine import Engine, Rows, interactive
-from .._exceptions import PublitracError, SyncInterrupted
+from .._exceptions import PublitracError, RunRefused, SyncInterrupted
+from ._guards import canary_refusal, column_refusal, invalid_refusal
 from ..ledger._incremental import IncrementalRun, open_for_run
 from ..lead._mapping import LeadMapping, map_columns
-from ..engine._report import SyncReport
+from ..engine._report import ACCEPTED, FAILED, SyncReport
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 
@@ -67,7 +68,7 @@ def _prepare(
     checked = check(df, lead_mapping)
     emails = df[lead_mapping.email]
     report = SyncReport(
-        df, emails=emails, problems=checked.problems, invalid=checked.invalid, dry_run=settings.dry_run
+        df, emails=emails, problems=checked.problems, invalid=checked.invalid, dry_run=bool(settings.dry_run)
     )
     return report, lead_mapping, np.flatnonzero(~checked.invalid), checked.shared_email
 
@@ -80,19 +81,37 @@ async def _sync(
 ) -> SyncReport:
     global _last_report
     dry_run = settings.dry_run
-    client = run_connection(client, dry_run=dry_run, ledger=settings.ledger)
+    client = run_connection(client, dry_run=bool(dry_run), ledger=settings.ledger)
     report, lead_mapping, positions, serial = _prepare(df, settings)
     _last_report = report
     if started is not None:
         started(report)
-    incremental = _incremental(settings.ledger, client)
+    incremental = _incremental(settings.ledger, client, keep_bodies=settings.keep_bodies)
     try:
+        _guard(report, invalid_refusal(len(df) - len(positions), len(df), settings.max_invalid))
         if incremental is not None:
             positions = incremental.decide(
                 df, lead_mapping, positions, serial, report, resend=settings.resend
             )
+            if incremental.bodies_kept and (dry_run == "diff" or not settings.allow_mass_change):
+                changes = incremental.changes(examples=dry_run == "diff")
+                if dry_run == "diff":
+                    report.diff = changes
+                if not settings.allow_mass_change:
+                    last = incremental.last_run()
+                    _guard(
+                        report,
+                        column_refusal(
+                            df,
+                            None if last is None else last.mapping,
+                            changes.changed,
+                            changes.known,
+                            settings.max_changed,
+                            run_id=None if last is None else last.id,
+                        ),
+                    )
             if not dry_run:
-                incremental.start(report, input_name=settings.input_name)
+                incremental.start(report, input_name=settings.input_name, mapping=lead_mapping)
         if dry_run or len(positions) == 0:
             report._finish()
             return report
@@ -105,13 +124,29 @@ async def _sync(
     return report
 
 
-def _incremental(ledger: LedgerSetting, client: Publitrac | None) -> IncrementalRun | None:
+def _guard(report: SyncReport, refusal: RunRefused | None) -> None:
+    """Stop the run on a guard's refusal (a dry run, which sends nothing, keeps it as `report.refusal`)."""
+    if refusal is None:
+        return
+    if report.dry_run:
+        if report.refusal is None:
+            report.refusal = refusal
+        return
+    report._finish(interrupted=True)
+    refusal.report = report
+    logger.info("sync refused: %s", refusal)
+    raise refusal
+
+
+def _incremental(
+    ledger: LedgerSetting, client: Publitrac | None, *, keep_bodies: bool = True
+) -> IncrementalRun | None:
     """The ledger side of a sync, or None (no ledger, or no destination)."""
     opened = open_for_run(ledger, client)
     if opened is None:
         return None
     store, destination, owned = opened
-    return IncrementalRun(store, destination, owns_ledger=owned)
+    return IncrementalRun(store, destination, owns_ledger=owned, keep_bodies=keep_bodies)
 
 
 async def _send(
@@ -138,8 +173,24 @@ async def _send(
                 progress=len(positions) if show else None,
                 on_done=None if incremental is None else _recorder(incremental),
             )
-            items = ((report, position, body) for position, body in build_bodies(df, lead_mapping, positions))
-            await engine.run(items, serial)
+
+            def items(chosen: np.ndarray) -> Iterator[tuple[SyncReport, int, dict[str, Any]]]:
+                return ((report, position, body) for position, body in build_bodies(df, lead_mapping, chosen))
+
+            canary = settings.canary
+            if canary is not None and len(positions) > canary:
+                # the canary's rows are answered before any other row leaves
+                first, positions = positions[:canary], positions[canary:]
+                await engine.run(items(first), serial)
+                codes = report._codes()[first]
+                sent = int(np.isin(codes, (ACCEPTED, FAILED)).sum())
+                failed = int((codes == FAILED).sum())
+                refusal = canary_refusal(
+                    failed, sent, settings.stop_if_failing, canary=canary, left=len(positions)
+                )
+                if refusal is not None:
+                    raise refusal
+            await engine.run(items(positions), serial)
     except PublitracError as exc:
         report._finish(interrupted=True)
         exc.report = report

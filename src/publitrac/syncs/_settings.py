@@ -66,9 +66,15 @@ class RunOptions(TypedDict, total=False):
     max_attempts: int
     max_retry_time: float
     progress: bool | None
-    dry_run: bool
+    dry_run: bool | Literal["diff"]
     ledger: str | PathLike[str] | Ledger | Literal[False] | None
     resend: Literal["changed", "all"]
+    max_invalid: float | None
+    max_changed: float | None
+    allow_mass_change: bool
+    canary: int | None
+    stop_if_failing: float
+    keep_bodies: bool
     input_name: str | None
 
 
@@ -98,9 +104,15 @@ class RunSettings:
     max_attempts: int = 5
     max_retry_time: float = 60.0
     progress: bool | None = None
-    dry_run: bool = False
+    dry_run: bool | Literal["diff"] = False
     ledger: str | PathLike[str] | Ledger | Literal[False] | None = None
     resend: Literal["changed", "all"] = "changed"
+    max_invalid: float | None = 20
+    max_changed: float | None = 50
+    allow_mass_change: bool = False
+    canary: int | None = None
+    stop_if_failing: float = 20
+    keep_bodies: bool = True
     input_name: str | None = None
 
     def __post_init__(self) -> None:
@@ -151,10 +163,27 @@ class RunSettings:
             )
         if self.resend not in ("changed", "all"):
             raise ConfigurationError(f"resend must be 'changed' or 'all', got {self.resend!r}")
+        if self.dry_run not in (True, False, "diff"):
+            raise ConfigurationError(f"dry_run must be True, False or 'diff', got {self.dry_run!r}")
+        for name in ("max_invalid", "max_changed", "stop_if_failing"):
+            value = getattr(self, name)
+            if (value is not None or name == "stop_if_failing") and not _percent(value):
+                raise ConfigurationError(f"{name} must be a percentage from 0 to 100, got {value!r}")
+        if self.canary is not None and (not _whole(self.canary) or self.canary < 1):
+            raise ConfigurationError(
+                f"canary must be a whole number of rows >= 1 or None, got {self.canary!r}"
+            )
+        for name in ("allow_mass_change", "keep_bodies"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
 
 def _whole(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _percent(value: object) -> bool:
+    return _number_above(value, 0, inclusive=True) and float(value) <= 100  # type: ignore[arg-type]
 
 
 def _number_above(value: object, floor: float, *, inclusive: bool = False) -> bool:

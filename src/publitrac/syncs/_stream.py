@@ -41,6 +41,7 @@ import collections
 import contextlib
 import csv
 import io
+import itertools
 import logging
 import os
 import signal
@@ -62,9 +63,11 @@ from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
 from ..engine._engine import Engine, Item, Rows, interactive
 from ..ledger._fingerprints import KeySet
-from .._exceptions import ConfigurationError, PublitracError, SyncInterrupted
-from ..ledger._incremental import IncrementalRun, open_for_run, store_errors
-from ..ledger._store import Destination, Ledger
+from .._exceptions import ConfigurationError, PublitracError, RunRefused, SyncInterrupted
+from ..ledger._incremental import IncrementalRun, mapping_targets, open_for_run, store_errors
+from ..ledger._store import BodyLedger, Destination, Ledger
+from ..lead._diff import LeadDiff
+from ._guards import canary_refusal, column_refusal, invalid_refusal
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
@@ -96,6 +99,8 @@ class StreamReport:
         failures: the first failed rows, as `(position, email, error)`.
         results_path: the results file, or None.
         interrupted, dry_run, run_id, ledger: as in a SyncReport.
+        diff: with `dry_run="diff"`, what would change field by field, over every batch (a `LeadDiff`).
+        refusal: in a dry run, the guard that would refuse the run (`RunRefused`), or None.
         not_read: rows of a file listed as `not_sent` after a stop without being validated (see the module's
             docstring); they are in `rows` and `counts["not_sent"]`.
         results_complete: False when the results file may lack rows after the last one listed (the listing of
@@ -128,6 +133,8 @@ class StreamReport:
         self._email_column: Any = None
         self.run_id: int | None = None
         self.ledger: str | None = None
+        self.diff: LeadDiff | None = None
+        self.refusal: RunRefused | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 
@@ -293,9 +300,16 @@ class _Ledgered:
     """The ledger side of a stream: one run, and one `IncrementalRun` per batch (its rows' keys)."""
 
     def __init__(
-        self, store: Ledger, destination: Destination, *, owns: bool, resend: Literal["changed", "all"]
+        self,
+        store: Ledger,
+        destination: Destination,
+        *,
+        owns: bool,
+        resend: Literal["changed", "all"],
+        keep_bodies: bool = True,
     ):
         self.store = store
+        self.keep_bodies = keep_bodies
         self.destination = destination
         self.owns = owns
         self.resend = resend
@@ -317,7 +331,9 @@ class _Ledgered:
 
         `serial` is the validation's mask of the valid rows sharing an email within the batch.
         """
-        incremental = IncrementalRun(self.store, self.destination, owns_ledger=False)
+        incremental = IncrementalRun(
+            self.store, self.destination, owns_ledger=False, keep_bodies=self.keep_bodies
+        )
         to_send = incremental.decide(frame, mapping, positions, serial, batch.report, resend=self.resend)
         incremental.run_id = self.run_id
         batch.incremental = incremental
@@ -334,6 +350,14 @@ class _Ledgered:
         if len(to_send):
             self._sent.add(keys[to_send])
         return to_send
+
+    def record_mapping(self, mapping: LeadMapping) -> None:
+        """Keep the run's mapping (the next run's column guard compares with it)."""
+        if self.run_id is not None and isinstance(self.store, BodyLedger):
+            try:
+                self.store.record_mapping(self.run_id, mapping_targets(mapping))
+            except store_errors(self.store) as exc:
+                logger.warning("ledger: could not record the mapping of run %s (%s)", self.run_id, exc)
 
     def finish(self, report: StreamReport) -> None:
         try:
@@ -352,12 +376,13 @@ def _ledger_side(
     ledger: LedgerSetting,
     client: Publitrac | None,
     resend: Literal["changed", "all"],
+    keep_bodies: bool = True,
 ) -> _Ledgered | None:
     opened = open_for_run(ledger, client)
     if opened is None:
         return None
     store, destination, owned = opened
-    return _Ledgered(store, destination, owns=owned, resend=resend)
+    return _Ledgered(store, destination, owns=owned, resend=resend, keep_bodies=keep_bodies)
 
 
 async def _stream(
@@ -371,6 +396,9 @@ async def _stream(
     dry_run = settings.dry_run
     window = _Window(report, results)
     lead_mapping: list[LeadMapping] = []
+    invalid_so_far = [0]
+    # a guard's refusal: the items stop, the rows out are answered, then it is raised
+    refused: list[RunRefused] = []
 
     def items() -> Iterator[Item]:
         start = 0
@@ -402,15 +430,50 @@ async def _stream(
             problems, invalid = checked.problems, checked.invalid
             shell = frame.iloc[:, :0]  # the index only: the report needs no other column
             batch_report = SyncReport(
-                shell, emails=frame[chosen.email], problems=problems, invalid=invalid, dry_run=dry_run
+                shell, emails=frame[chosen.email], problems=problems, invalid=invalid, dry_run=bool(dry_run)
             )
             batch = _Batch(start, batch_report)
+            first = report.batches == 0
             report.rows += len(frame)
             report.batches += 1
             window.add(batch)
             positions = np.flatnonzero(~invalid)
-            if ledgered is not None and len(positions):
+            invalid_so_far[0] += len(frame) - len(positions)
+            refusal = invalid_refusal(
+                invalid_so_far[0],
+                report.rows,
+                settings.max_invalid,
+                first_batch=first,
+                sent=0 if first else report.answered,
+            )
+            if ledgered is not None and len(positions) and refusal is None:
                 positions = ledgered.decide(frame, chosen, positions, checked.shared_email, batch)
+                incremental = batch.incremental
+                if incremental is not None and incremental.bodies_kept and (first or dry_run == "diff"):
+                    changes = incremental.changes(examples=dry_run == "diff")
+                    if dry_run == "diff":
+                        report.diff = changes if report.diff is None else report.diff.add(changes)
+                    if first and not settings.allow_mass_change:
+                        last = incremental.last_run()
+                        refusal = column_refusal(
+                            frame,
+                            None if last is None else last.mapping,
+                            changes.changed,
+                            changes.known,
+                            settings.max_changed,
+                            run_id=None if last is None else last.id,
+                            first_batch=True,
+                        )
+            if refusal is not None:
+                if dry_run:
+                    report.refusal = report.refusal or refusal
+                else:
+                    refused.append(refusal)
+                    batch.read = True
+                    window.flush()
+                    return
+            if first and ledgered is not None and not dry_run:
+                ledgered.record_mapping(chosen)
             if not dry_run:
                 batch.pending = len(positions)
                 for local, body in build_bodies(frame, chosen, positions):
@@ -441,7 +504,27 @@ async def _stream(
                 ticker = asyncio.create_task(_show_progress(engine, report)) if show else None
                 flusher = asyncio.create_task(_flush_periodically(window)) if ledgered is not None else None
                 try:
-                    await engine.run(items(), None)
+                    source = items()
+                    canary = settings.canary
+                    if canary is not None:
+                        # the canary's rows are answered before any other row leaves
+                        await engine.run(itertools.islice(source, canary), None)
+                        refusal = canary_refusal(
+                            report.failed_so_far,
+                            report.answered,
+                            settings.stop_if_failing,
+                            canary=canary,
+                            left=None,
+                        )
+                        following = None if refused else next(source, None)
+                        if following is not None:  # the canary was not the whole stream
+                            source = itertools.chain([following], source)
+                            if refusal is not None:
+                                refused.append(refusal)
+                    if not refused:
+                        await engine.run(source, None)
+                    if refused:
+                        raise refused[0]
                 finally:
                     for task in (ticker, flusher):
                         if task is not None:
@@ -658,16 +741,16 @@ def run_stream(
 ) -> StreamReport:
     """`sync_stream` with the settings already checked (`publitrac.sync` on an iterable comes here)."""
     dry_run = settings.dry_run
-    client = run_connection(client, dry_run=dry_run, ledger=settings.ledger)
+    client = run_connection(client, dry_run=bool(dry_run), ledger=settings.ledger)
     handle, path = _open_results(results_path)
     if report is None:
-        report = StreamReport(dry_run=dry_run, results_path=path, source=source)
+        report = StreamReport(dry_run=bool(dry_run), results_path=path, source=source)
     caller = CallerThread()
     rows = _Source(batches, caller)
     with contextlib.ExitStack() as stack:
         if handle is not None:
             stack.callback(handle.close)
-        ledgered = _ledger_side(settings.ledger, client, settings.resend)
+        ledgered = _ledger_side(settings.ledger, client, settings.resend, settings.keep_bodies)
         if ledgered is not None:
             # the run's record is finished last: its counts include the rows listed after a stop
             stack.callback(ledgered.finish, report)

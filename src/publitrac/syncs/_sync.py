@@ -100,12 +100,26 @@ def sync(
         max_retry_time: seconds a row may spend retrying before it is given up as failed.
         progress: show a progress bar; None: when interactive (a terminal or a notebook).
         dry_run: validate and report without sending: invalid rows `invalid`, unchanged rows `unchanged`, the
-            others `not_sent` (they would be sent).
+            others `not_sent` (they would be sent); a guard that would refuse the run is `report.refusal`.
+            `"diff"`: also compare with the bodies the ledger last accepted, as `report.diff` (per field, how
+            many leads would change; the old and new values of the first rows).
         ledger: where to remember what Publitrac accepted, so that rows it already has are `unchanged` and not
             sent again: None for the default file (`PUBLITRAC_LEDGER`, else the user's data directory), a
             path for another SQLite file, a `Ledger`, or False for none (every row is sent).
         resend: "changed" sends only rows whose body differs from the one last accepted for their email at this
             destination; "all" sends every valid row and refreshes the ledger.
+        max_invalid: send nothing when more than this percentage of the rows are invalid (a wrong file, a
+            wrong delimiter); None: no limit. Applies from 20 rows; a stream decides on its first batch, then
+            stops when the running share goes over.
+        max_changed: send nothing when, compared with the last run to this destination in the ledger, a field
+            changes on more than this percentage of the leads the ledger knows (from 20 known leads), or a
+            column mapped then is missing or empty on every row; None: columns only.
+        allow_mass_change: go on past the column guard (`max_changed`).
+        canary: send the first N rows to send first, and stop (`RunRefused`, the rest `not_sent`) when more
+            than `stop_if_failing` of them fail; None: no canary. Not on Dask.
+        stop_if_failing: with `canary`, the percentage of failed canary rows that stops the run.
+        keep_bodies: keep each accepted body (compressed) in the ledger, for `dry_run="diff"` and the column
+            guard; False keeps the fingerprints only.
         input_name: the name recorded with the run in the ledger (the CLI gives the file's name).
 
     Returns:
@@ -118,6 +132,8 @@ def sync(
         AuthenticationError: the API key was refused (nothing is retried).
         ConnectionFailed: the API could not be reached.
         SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
+        RunRefused: a guard stopped the run (`max_invalid`, `max_changed`, `canary`); `.figures` says why,
+            `.report` accounts for every row.
 
     Example (against a local sandbox; `publitrac.Publitrac()` reads your account from the environment):
         >>> import pandas as pd, publitrac
