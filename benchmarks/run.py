@@ -85,7 +85,9 @@ class Plan:
 class Sandbox:
     """A `publitrac sandbox` process on a free port, with an added latency per call."""
 
-    def __init__(self, *, latency_ms: float, api_key: str, log_path: Path) -> None:
+    def __init__(
+        self, *, latency_ms: float, api_key: str, log_path: Path, options: Sequence[str] = ()
+    ) -> None:
         self.latency_ms = latency_ms
         self.api_key = api_key
         self.port = _free_port()
@@ -97,6 +99,7 @@ class Sandbox:
             str(self.port),
             "--latency-ms",
             _format_number(latency_ms),
+            *options,  # further `publitrac sandbox` options: faults, a rate limit (adaptive.py)
         ]
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(

@@ -11,6 +11,7 @@ import pytest
 
 from publitrac.engine._limiter import (
     BACKOFF,
+    FIRST_BACKOFF,
     LATENCY_WARMUP,
     MIN_LIMIT,
     AdaptiveGate,
@@ -40,7 +41,9 @@ def answer(limit: AdaptiveLimit, clock: Clock, signal: Signal, latency: float = 
     limit.finish(permit, signal)
 
 
-def saturated(limit: AdaptiveLimit, clock: Clock, answers: int, signal: Signal, latency: float = 0.01) -> None:
+def saturated(
+    limit: AdaptiveLimit, clock: Clock, answers: int, signal: Signal, latency: float = 0.01
+) -> None:
     """Many workers with rows to send: every free slot is taken at once; the oldest request is answered next.
 
     Each request takes `latency`; with the window full, answers come `latency / slots` apart.
@@ -71,22 +74,27 @@ def test_an_overload_cuts_the_window_once_per_round_trip() -> None:
     limit = AdaptiveLimit(64, clock=clock, initial=20)
     permits = [limit.start() for _ in range(20)]
     clock.now += 0.01
-    for permit in permits:  # twenty 429s from one round trip: one cut
+    for permit in permits:  # twenty 429s from one round trip: one cut, which ends slow start (halved)
         limit.finish(permit, Signal.OVERLOAD)
-    assert limit.limit == pytest.approx(20 * BACKOFF)
+    assert limit.limit == pytest.approx(20 * FIRST_BACKOFF)
     assert limit.decreases == 1 and not limit.slow_start
-    # a request sent after the cut and refused too: a second cut
+    # a request sent after the cut and refused too: a second cut, a gentler one
     answer(limit, clock, Signal.OVERLOAD)
-    assert limit.limit == pytest.approx(20 * BACKOFF**2)
+    assert limit.limit == pytest.approx(20 * FIRST_BACKOFF * BACKOFF)
+    permits = [limit.start() for _ in range(limit.slots)]
+    clock.now += 0.01
+    for permit in permits:
+        limit.finish(permit, Signal.OVERLOAD)
+    assert limit.limit == pytest.approx(20 * FIRST_BACKOFF * BACKOFF**2)
 
 
 def test_after_a_cut_the_window_grows_by_one_per_round_trip() -> None:
     clock = Clock()
     limit = AdaptiveLimit(64, clock=clock, initial=10)
     answer(limit, clock, Signal.OVERLOAD)
-    assert limit.limit == pytest.approx(7.0)
-    saturated(limit, clock, 7 + 8 + 9, Signal.GOOD)  # three round trips' worth of answers
-    assert limit.limit == pytest.approx(10.0, abs=0.3)  # additive: one a round trip, not doubling
+    assert limit.limit == pytest.approx(5.0)
+    saturated(limit, clock, 5 + 6 + 7, Signal.GOOD)  # three round trips' worth of answers
+    assert limit.limit == pytest.approx(8.0, abs=0.3)  # additive: one a round trip, not doubling
 
 
 def test_the_window_grows_only_while_it_is_used() -> None:
@@ -149,8 +157,8 @@ def test_below_one_good_answers_grow_the_window_slowly() -> None:
     limit.slow_start = False
     for _ in range(10):
         answer(limit, clock, Signal.GOOD)
-    assert limit.limit == pytest.approx(0.5 * 1.02**10)  # 2% an answer
-    for _ in range(26):
+    assert limit.limit == pytest.approx(0.5 * 1.01**10)  # 1% an answer
+    for _ in range(60):
         answer(limit, clock, Signal.GOOD)
     assert limit.limit == 1.0  # up to one, then one a round trip
     answer(limit, clock, Signal.GOOD)

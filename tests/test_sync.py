@@ -647,6 +647,30 @@ def test_retry_after_and_rate_limit_against_the_sandbox(make_sandbox: Callable[.
     assert report.elapsed >= 2.0  # 500 calls at 150/s, with one second's burst
 
 
+def test_the_adaptive_window_finds_a_token_bucket_of_small_burst(make_sandbox: Callable[..., Any]) -> None:
+    # 100 calls a second with a bucket of 5: far below one call per round trip on loopback. A fixed window of 64
+    # would meet ~59 refusals for every 5 admitted; the adaptive one slows down to the bucket instead.
+    sandbox = make_sandbox(rate_limit=100, burst=5, retry_after=1, apply_delay=0.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(300), pt, concurrency=64, progress=False, ledger=False)
+    assert report.ok, report
+    refused = sandbox.stats()["faults"].get("rate_limit", 0)
+    assert 0 < refused < 300
+
+
+def test_random_429s_cost_only_their_own_rows_an_attempt_against_the_sandbox(
+    make_sandbox: Callable[..., Any],
+) -> None:
+    sandbox = make_sandbox(error_429=0.05, retry_after=1, apply_delay=0.0, seed=3)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(400), pt, concurrency=32, progress=False, ledger=False)
+    assert report.ok, report
+    injected = sandbox.stats()["faults"]["429"]
+    attempts = report.results["attempts"]
+    assert injected > 0 and attempts.sum() == 400 + injected  # each 429 cost its own row one more attempt
+    assert sandbox.stats()["accepted"] == 400
+
+
 def test_client_side_rate_limit_avoids_429s(make_sandbox: Callable[..., Any]) -> None:
     sandbox = make_sandbox(rate_limit=100, retry_after=1, apply_delay=0.0)
     pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)

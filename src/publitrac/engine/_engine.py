@@ -6,7 +6,7 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
   are in flight adapts to the answers (`_limiter`: AIMD with a latency check): it drops quickly on 429, 503, a
   call not answered in time or a rising latency, and grows slowly while answers are good, never past
   `concurrency`, the ceiling. There are more workers than that (`WORKERS_PER_SLOT`), so that rows waiting for
-  their retry do not leave the window unused. An optional rate limit (requests per second, `aiolimiter`) is a
+  their retry do not leave the window unused; at most `concurrency` rows are taken that are not waiting so. An optional rate limit (requests per second, `aiolimiter`) is a
   hard cap on every attempt.
 - A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status` "success". A
   2xx whose body reports an error counts by the body's `code`; one whose body is not understood is retried.
@@ -29,6 +29,7 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sys
 import time
@@ -58,6 +59,8 @@ WORKERS_PER_SLOT = 4
 ADAPTIVE = True
 
 logger = logging.getLogger("publitrac")
+# Whether the current worker's row holds one of the engine's `concurrency` places (each worker is a task).
+_holds_place: contextvars.ContextVar[bool] = contextvars.ContextVar("publitrac_holds_place", default=False)
 
 
 class Rows(Protocol):
@@ -108,6 +111,9 @@ class Engine:
         adaptive = ADAPTIVE if adaptive is None else adaptive
         self.window = AdaptiveLimit(concurrency, clock=clock) if adaptive else None
         self._gate = AdaptiveGate(self.window, sleep=sleep) if self.window is not None else None
+        # At most `concurrency` rows taken and not waiting for a retry, as with one worker each before: rows are
+        # read no further ahead than that, whatever the number of workers.
+        self._intake = asyncio.Semaphore(concurrency) if self._gate is not None else None
         self._limiter = rate_limiter(rate_limit)
         self._max_attempts = max_attempts
         self._max_retry_time = max_retry_time
@@ -174,27 +180,39 @@ class Engine:
         chains = self._chains
         loop = asyncio.get_running_loop()
         while not self._stopping:
-            item = next(items, None)
-            if item is None:
-                return
-            rows, position, body = item
-            if serial is not None and not serial[position]:
-                await self._send(rows, position, body)
-                continue
-            # Registered before any await, so chains follow the iteration order, which is the row order.
-            key = str(body["leadInfo"].get("email", "")).lower()
-            previous = chains.get(key)
-            mine: asyncio.Future[None] = loop.create_future()
-            chains[key] = mine
+            if self._intake is not None:
+                await self._intake.acquire()
+                _holds_place.set(True)
             try:
-                if previous is not None:
-                    await asyncio.shield(previous)
-                await self._send(rows, position, body)
+                item = next(items, None)
+                if item is None:
+                    return
+                rows, position, body = item
+                if serial is not None and not serial[position]:
+                    await self._send(rows, position, body)
+                    continue
+                # Registered before any await, so chains follow the iteration order, which is the row order.
+                key = str(body["leadInfo"].get("email", "")).lower()
+                previous = chains.get(key)
+                mine: asyncio.Future[None] = loop.create_future()
+                chains[key] = mine
+                try:
+                    if previous is not None:
+                        await asyncio.shield(previous)
+                    await self._send(rows, position, body)
+                finally:
+                    if not mine.done():
+                        mine.set_result(None)
+                    if chains.get(key) is mine:
+                        del chains[key]
             finally:
-                if not mine.done():
-                    mine.set_result(None)
-                if chains.get(key) is mine:
-                    del chains[key]
+                self._leave_place()
+
+    def _leave_place(self) -> None:
+        """This worker's row no longer needs its place among the `concurrency` rows taken: done, or waiting."""
+        if self._intake is not None and _holds_place.get():
+            _holds_place.set(False)
+            self._intake.release()
 
     async def _attempt(self, report: Rows, position: int, request: LeadSyncRequest) -> LeadAnswer:
         if self._gate is None:
@@ -305,6 +323,7 @@ class Engine:
         pending: Transient | None = first
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
+            self._leave_place()  # waiting for its retry, the row lets another one be taken
             failure = state.outcome.exception() if state.outcome is not None else None
             if isinstance(failure, Transient):
                 report._status[position] = RETRY_WAIT

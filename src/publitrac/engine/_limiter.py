@@ -12,11 +12,11 @@ semaphore or bucket (`aiometer`, `aiolimiter`, `pyrate-limiter`). The hard cap i
   single slot is paced: a request starts no sooner than `srtt / limit` after the previous one, so that a server
   whose rate limit is below one request per round trip can still be slowed down.
 - **Decrease, quickly:** an overload answer (429, 503, no answer in time) multiplies the window by `backoff`
-  (0.7), a latency that has risen past `latency_tolerance` (2x) times its slow average by `latency_backoff`
-  (0.9); at most once per round trip: an answer to a request that started before the last decrease was caused
-  by the window already cut, and does not cut it again.
+  (0.9; the first time, ending slow start, by 0.5), a latency that has risen past `latency_tolerance` (2x) times
+  its slow average by `latency_backoff` (0.9); at most once per round trip: an answer to a request that started
+  before the last decrease was caused by the window already cut, and does not cut it again.
 - **Increase, slowly:** after the first decrease, each good answer adds `1 / limit` (one request per round trip
-  of answers); below one, the window grows by 2% an answer. Before any decrease (slow start) each good answer
+  of answers); below one, the window grows by 1% an answer. Before any decrease (slow start) each good answer
   adds one, doubling the window every round trip from `initial` to the ceiling. The window grows only while it
   is used: with fewer requests in flight than it allows, a good answer proves nothing about a larger one.
 """
@@ -31,7 +31,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 MIN_LIMIT = 1 / 64
-BACKOFF = 0.7
+# Slow start doubles the window each round trip, so it has overshot by up to twice when the first refusal comes.
+FIRST_BACKOFF = 0.5
+# Then gently, as Netflix's concurrency-limits AIMD does by default (0.9): a 429 that the load did not cause (5%
+# of calls refused at random) would otherwise keep the window far below what the server takes; a real overload
+# still halves it within seven round trips.
+BACKOFF = 0.9
 LATENCY_BACKOFF = 0.9
 LATENCY_TOLERANCE = 2.0
 # Smoothing of the latency: the recent one (about the last 8 answers) against the slow average (about 200).
@@ -39,7 +44,7 @@ SHORT_WEIGHT = 1 / 8
 LONG_WEIGHT = 1 / 200
 # Answers before the latency is trusted: the first ones include the token fetch and the connections' set-up.
 LATENCY_WARMUP = 32
-PACED_GROWTH = 1.02
+PACED_GROWTH = 1.01
 
 
 class Signal(enum.Enum):
@@ -72,8 +77,11 @@ class AdaptiveLimit:
         >>> now = [0.0]
         >>> limit = AdaptiveLimit(16, clock=lambda: now[0], initial=4)
         >>> permit = limit.start(); now[0] += 0.01; limit.finish(permit, Signal.OVERLOAD)
-        >>> limit.limit
-        2.8
+        >>> limit.limit  # the first refusal ends slow start: halved
+        2.0
+        >>> permit = limit.start(); now[0] += 0.01; limit.finish(permit, Signal.OVERLOAD)
+        >>> round(limit.limit, 2)
+        1.8
     """
 
     def __init__(
@@ -161,6 +169,8 @@ class AdaptiveLimit:
     def _decrease(self, permit: Permit, factor: float, now: float) -> None:
         if permit.started < self._last_decrease:
             return  # sent before the last cut: its answer reflects the window before it
+        if self.slow_start:
+            factor = min(factor, FIRST_BACKOFF)
         self.limit = max(MIN_LIMIT, self.limit * factor)
         self._last_decrease = now
         self.slow_start = False
