@@ -92,7 +92,7 @@ class Sandbox:
         self.api_key = api_key
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v2"
-        self._stats_url = f"http://127.0.0.1:{self.port}/_sandbox/stats"
+        self.stats_url = f"http://127.0.0.1:{self.port}/_sandbox/stats"
         command = [
             *_sandbox_command(),
             "--port",
@@ -126,7 +126,7 @@ class Sandbox:
 
     def stats(self) -> dict[str, Any]:
         """The sandbox's counters (`GET /_sandbox/stats`)."""
-        response = httpx.get(self._stats_url, timeout=10)
+        response = httpx.get(self.stats_url, timeout=10)
         response.raise_for_status()
         return dict(response.json())
 

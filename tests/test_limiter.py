@@ -88,6 +88,28 @@ def test_an_overload_cuts_the_window_once_per_round_trip() -> None:
     assert limit.limit == pytest.approx(20 * FIRST_BACKOFF * BACKOFF**2)
 
 
+def test_a_cut_lands_near_what_got_through_at_a_rate_limit() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(64, clock=clock, initial=30)
+    limit.slow_start = False
+    # a round trip of 30 requests (10 ms), of which the server took 5 and refused the rest
+    permits = [limit.start() for _ in range(30)]
+    for number, permit in enumerate(permits):
+        clock.now += 0.01 / 30
+        limit.finish(permit, Signal.GOOD if number < 5 else Signal.OVERLOAD, latency=0.01)
+    assert limit.limit == pytest.approx(5 / 2 + 1)  # 5 good answers in the last two round trips, plus one
+
+
+def test_random_refusals_leave_the_cut_to_the_factor() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(64, clock=clock, initial=20)
+    limit.slow_start = False
+    saturated(limit, clock, 60, Signal.GOOD, latency=0.01)  # three round trips, all good
+    window = limit.limit
+    limit.finish(limit.start(), Signal.OVERLOAD, latency=0.01)  # one refusal among the answers
+    assert limit.limit == pytest.approx(window * BACKOFF)
+
+
 def test_after_a_cut_the_window_grows_by_one_per_round_trip() -> None:
     clock = Clock()
     limit = AdaptiveLimit(64, clock=clock, initial=10)
@@ -103,6 +125,16 @@ def test_the_window_grows_only_while_it_is_used() -> None:
     for _ in range(50):
         answer(limit, clock, Signal.GOOD)  # one request at a time: the window of 10 is never full
     assert limit.limit == 10
+
+
+def test_requests_waiting_for_a_slot_count_as_use() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(64, clock=clock, initial=10)
+    limit.slow_start = False
+    limit.waiting = 9  # answers handled together: the waiters have not yet taken the slots they free
+    for _ in range(10):
+        answer(limit, clock, Signal.GOOD)
+    assert limit.limit > 10.5
 
 
 def test_neutral_answers_change_nothing() -> None:
@@ -261,7 +293,7 @@ async def test_a_waiter_cancelled_in_line_leaves_it() -> None:
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
     gate.release(holder, Signal.NEUTRAL)
-    assert gate.limit.in_flight == 0 and not gate._waiters
+    assert gate.limit.in_flight == 0 and not gate._waiters and gate.limit.waiting == 0
     assert isinstance(await gate.acquire(), Permit)
 
 

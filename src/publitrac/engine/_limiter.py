@@ -14,11 +14,14 @@ semaphore or bucket (`aiometer`, `aiolimiter`, `pyrate-limiter`). The hard cap i
 - **Decrease, quickly:** an overload answer (429, 503, no answer in time) multiplies the window by `backoff`
   (0.9; the first time, ending slow start, by 0.5), a latency that has risen past `latency_tolerance` (2x) times
   its slow average by `latency_backoff` (0.9); at most once per round trip: an answer to a request that started
-  before the last decrease was caused by the window already cut, and does not cut it again.
+  before the last decrease was caused by the window already cut, and does not cut it again. An overload cut
+  goes no higher than one more than the good answers per round trip of late: at a rate limit, that lands near
+  the limit at once.
 - **Increase, slowly:** after the first decrease, each good answer adds `1 / limit` (one request per round trip
   of answers); below one, the window grows by 1% an answer. Before any decrease (slow start) each good answer
   adds one, doubling the window every round trip from `initial` to the ceiling. The window grows only while it
-  is used: with fewer requests in flight than it allows, a good answer proves nothing about a larger one.
+  is used: with fewer requests in flight (or waiting) than it allows, a good answer proves nothing about a
+  larger one.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ LONG_WEIGHT = 1 / 200
 # Answers before the latency is trusted: the first ones include the token fetch and the connections' set-up.
 LATENCY_WARMUP = 32
 PACED_GROWTH = 1.01
+# Round trips over which the good answers are counted for a cut's floor (see `_decrease`).
+DELIVERY_WINDOW = 2
 
 
 class Signal(enum.Enum):
@@ -105,6 +110,8 @@ class AdaptiveLimit:
         self._latency_backoff = latency_backoff
         self._tolerance = latency_tolerance
         self.in_flight = 0
+        # Requests waiting for a slot (kept by `AdaptiveGate`): demand beyond the window.
+        self.waiting = 0
         self.slow_start = True
         self._last_decrease = -math.inf
         self._last_start = -math.inf
@@ -112,6 +119,7 @@ class AdaptiveLimit:
         self._long: float | None = None
         self._samples = 0
         self.decreases = 0
+        self._answered: deque[float] = deque()  # when the recent good answers came
 
     @property
     def slots(self) -> int:
@@ -152,6 +160,7 @@ class AdaptiveLimit:
         if signal is Signal.OVERLOAD:
             self._decrease(permit, self._backoff, now)
         elif signal is Signal.GOOD:
+            self._answered.append(now)
             if self._latency_rose(now - permit.started if latency is None else latency):
                 self._decrease(permit, self._latency_backoff, now)
             else:
@@ -171,15 +180,31 @@ class AdaptiveLimit:
             return  # sent before the last cut: its answer reflects the window before it
         if self.slow_start:
             factor = min(factor, FIRST_BACKOFF)
-        self.limit = max(MIN_LIMIT, self.limit * factor)
+        limit = self.limit * factor
+        delivered = self._delivered(now)
+        if delivered >= 1:
+            # A rate limit refuses what a window takes beyond it: a cut to one more than got through (per round
+            # trip, of late) lands near the limit at once; random refusals let nearly all through and leave the
+            # factor to decide.
+            limit = min(limit, delivered + 1)
+        self.limit = max(MIN_LIMIT, limit)
         self._last_decrease = now
         self.slow_start = False
         self.decreases += 1
 
+    def _delivered(self, now: float) -> float:
+        """Good answers per round trip, over the last DELIVERY_WINDOW round trips."""
+        span = DELIVERY_WINDOW * self.srtt
+        answered = self._answered
+        while answered and answered[0] < now - span:
+            answered.popleft()
+        return len(answered) / DELIVERY_WINDOW if span > 0 else 0.0
+
     def _increase(self) -> None:
-        # Counted with this answer's request. In slow start half the window is enough (as TCP's cwnd validation
-        # has it): the window doubles each round trip, so that half of it was in use a moment ago.
-        used = self.in_flight + 1
+        # Counted with this answer's request, and with the requests waiting for a slot: answers that come
+        # together are handled before the waiters take the slots they free. In slow start half the window is
+        # enough (as TCP's cwnd validation has it): it doubles each round trip, so half was in use a moment ago.
+        used = self.in_flight + 1 + self.waiting
         if used < (self.slots / 2 if self.slow_start else self.slots):
             return
         if self.slow_start:
@@ -224,6 +249,7 @@ class AdaptiveGate:
                 self._waiters.appendleft(waiter)  # woken for a slot another task took first
             else:
                 self._waiters.append(waiter)
+            self.limit.waiting += 1
             try:
                 await waiter
             except asyncio.CancelledError:
@@ -232,6 +258,8 @@ class AdaptiveGate:
                 else:
                     self._discard(waiter)
                 raise
+            finally:
+                self.limit.waiting -= 1
             woken = True
 
     def release(self, permit: Permit, signal: Signal, latency: float | None = None) -> None:
