@@ -1,7 +1,7 @@
 """Adaptive concurrency against the fixed engine: rows/s against a sandbox that limits or refuses calls.
 
-    python benchmarks/adaptive.py               # 3 scenarios x 2 engines x 3 repetitions (~6 min on 2 cores)
-    python benchmarks/adaptive.py --quick       # a few rows, 1 repetition (the smoke test's): results/adaptive-quick.json
+    python benchmarks/adaptive.py                 # 3 scenarios x 2 engines x 3 repetitions (~6 min on 2 cores)
+    python benchmarks/adaptive.py --quick         # a few rows, 1 repetition: results/adaptive-quick.json
     python benchmarks/adaptive.py --fixed-from 54e0371   # the fixed engine taken from a commit (git archive)
 
 Scenarios, each against a fresh `publitrac sandbox` in its own process with 20 ms added to every call:
@@ -11,19 +11,19 @@ Scenarios, each against a fresh `publitrac sandbox` in its own process with 20 m
 - `random429`: 5% of calls answered 429 with `Retry-After: 1` whatever the load (`--fault 429=0.05`).
 - `clean`: no fault (the control: what the window costs when nothing goes wrong).
 
-Engines, each run in its own client process: `publitrac.sync(frame, pt, concurrency=64, ledger=False)`, default
-settings otherwise (5 attempts, 60 s of retries); `adaptive` is the default engine, `fixed` the engine before
-adaptive concurrency (64 requests in flight at all times; a Retry-After holds back every worker): the engine's
-internal switch (`publitrac.engine._engine.ADAPTIVE = False`), or with `--fixed-from REF` the package as it was
-at a commit, extracted with `git archive` and put first on the client's `PYTHONPATH`. The engines alternate
-(fixed, adaptive, fixed, ...); medians of the repetitions.
+Engines, each run in its own client process: `publitrac.sync(frame, pt, concurrency=64, ledger=False)`,
+default settings otherwise (5 attempts, 60 s of retries); `adaptive` is the default engine, `fixed` the engine
+before adaptive concurrency (64 requests in flight at all times; a Retry-After holds back every worker): the
+engine's internal switch (`publitrac.engine._engine.ADAPTIVE = False`), or with `--fixed-from REF` the package
+as it was at a commit, extracted with `git archive` and put first on the client's `PYTHONPATH`. The engines
+alternate (fixed, adaptive, fixed, ...); medians of the repetitions.
 
-rows/s counts accepted rows over the wall time of `sync` (token, mapping, validation, sending, report); rows the
-engine gave up on (5 refusals) are counted apart as `failed`. The steady rate is read from the sandbox's count of
-accepted calls, sampled every 0.25 s: rows per second between the moments 10% and 90% of the rows were accepted
-(without the start-up, nor the tail of the last refused rows waiting out their `Retry-After`). The fixed engine is slow enough under 429s that it
-pushes a slice (`--fixed-rows`); its rate does not depend on N. Each run is checked against the sandbox's counters:
-it accepted exactly the rows the report calls accepted.
+rows/s counts accepted rows over the wall time of `sync` (token, mapping, validation, sending, report); rows
+the engine gave up on (5 refusals) are counted apart as `failed`. The steady rate is read from the sandbox's
+count of accepted calls, sampled every 0.25 s: rows per second between the moments 10% and 90% of the rows were
+accepted (without the start-up, nor the tail of the last refused rows waiting out their `Retry-After`). The
+fixed engine is slow enough under 429s that it pushes a slice (`--fixed-rows`); its rate does not depend on N.
+Each run is checked against the sandbox's counters: it accepted exactly the rows the report calls accepted.
 
 Results: a table on stdout and `benchmarks/results/adaptive.json` (`adaptive-quick.json` for `--quick`).
 """

@@ -264,21 +264,19 @@ def test_the_encodings_benchmark_runs_and_judges_every_file() -> None:
 def test_the_adaptive_benchmark_runs_both_engines_side_by_side(tmp_path: Path) -> None:
     output = tmp_path / "adaptive.json"
     completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "adaptive.py"), "--quick", "--scenarios", "bucket", "random429",
-         "--rows", "40", "--fixed-rows", "20", "--output", str(output)],
+        [sys.executable, str(BENCHMARKS / "adaptive.py"), "--quick", "--scenarios", "bucket",
+         "--rows", "20", "--fixed-rows", "10", "--output", str(output)],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     result = json.loads(output.read_text(encoding="utf-8"))
     summary = {(s["scenario"], s["engine"]): s for s in result["summary"]}
-    assert set(summary) == {
-        (scenario, engine) for scenario in ("bucket", "random429") for engine in ("fixed", "adaptive")
-    }
+    assert set(summary) == {("bucket", "fixed"), ("bucket", "adaptive")}
     for entry in summary.values():
         assert _is_figure(entry["rows_per_s"]) and entry["rows_per_s"] > 0
         assert entry["repetitions"] == 1 and entry["attempts_per_row"] >= 1
     assert _is_figure(summary["bucket", "adaptive"]["fraction_of_limit"])
-    assert _is_figure(summary["random429", "adaptive"]["over_fixed"])
+    assert _is_figure(summary["bucket", "adaptive"]["over_fixed"])
     runs = result["runs"]
     # each report adds up, and was checked against the sandbox's own count of accepted calls (else the script fails)
     assert [run["accepted"] + run["failed"] for run in runs] == [run["rows"] for run in runs]

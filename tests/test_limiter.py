@@ -1,4 +1,4 @@
-"""The adaptive window (`engine/_limiter.py`): its control law on an injected clock, and its gate for asyncio tasks.
+"""The adaptive window (`engine/_limiter.py`): its control law on an injected clock, and its gate for tasks.
 
 Nothing sleeps: the clock is a number the tests move, and the gate's pacing sleep only moves it.
 """
@@ -228,7 +228,7 @@ def test_an_explicit_latency_replaces_the_time_since_the_slot_was_taken() -> Non
     assert limit.srtt == pytest.approx(0.02)
 
 
-# -- the gate ---------------------------------------------------------------------------------------------------
+# -- the gate -------------------------------------------------------------------------------------------------
 
 
 async def test_the_gate_keeps_requests_in_flight_within_the_window() -> None:

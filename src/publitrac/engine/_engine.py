@@ -6,8 +6,8 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
   are in flight adapts to the answers (`_limiter`: AIMD with a latency check): it drops quickly on 429, 503, a
   call not answered in time or a rising latency, and grows slowly while answers are good, never past
   `concurrency`, the ceiling. There are more workers than that (`WORKERS_PER_SLOT`), so that rows waiting for
-  their retry do not leave the window unused; at most `concurrency` rows are taken that are not waiting so. An optional rate limit (requests per second, `aiolimiter`) is a
-  hard cap on every attempt.
+  their retry do not leave the window unused; at most `concurrency` rows are taken that are not waiting so. An
+  optional rate limit (requests per second, `aiolimiter`) is a hard cap on every attempt.
 - A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status` "success". A
   2xx whose body reports an error counts by the body's `code`; one whose body is not understood is retried.
   Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full jitter,

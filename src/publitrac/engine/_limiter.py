@@ -161,6 +161,7 @@ class AdaptiveLimit:
             self._decrease(permit, self._backoff, now)
         elif signal is Signal.GOOD:
             self._answered.append(now)
+            self._delivered(now)  # keeps only the last round trips' answers
             if self._latency_rose(now - permit.started if latency is None else latency):
                 self._decrease(permit, self._latency_backoff, now)
             else:
