@@ -96,9 +96,10 @@ def scenarios(rate_limit: float, burst: float) -> dict[str, list[str]]:
 
 
 def fixed_package(ref: str, work: Path) -> Path:
-    """`src/` of the repository at `ref`, extracted into `work`: the package as it was then."""
+    """`src/` (and the spec) of the repository at `ref`, extracted into `work`: the package as it was then."""
     archive = work / "fixed.tar"
-    subprocess.run(["git", "archive", "--format=tar", "-o", str(archive), ref, "src"], cwd=ROOT, check=True)
+    paths = ["src", "openapi.yaml"]  # the package reads the spec from beside `src` in a checkout
+    subprocess.run(["git", "archive", "--format=tar", "-o", str(archive), ref, *paths], cwd=ROOT, check=True)
     with tarfile.open(archive) as tar:
         tar.extractall(work / "fixed", filter="data")
     return work / "fixed" / "src"
