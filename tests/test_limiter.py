@@ -92,12 +92,32 @@ def test_a_cut_lands_near_what_got_through_at_a_rate_limit() -> None:
     clock = Clock()
     limit = AdaptiveLimit(64, clock=clock, initial=30)
     limit.slow_start = False
-    # a round trip of 30 requests (10 ms), of which the server took 5 and refused the rest
-    permits = [limit.start() for _ in range(30)]
-    for number, permit in enumerate(permits):
-        clock.now += 0.01 / 30
-        limit.finish(permit, Signal.GOOD if number < 5 else Signal.OVERLOAD, latency=0.01)
-    assert limit.limit == pytest.approx(5 / 2 + 1)  # 5 good answers in the last two round trips, plus one
+    for _ in range(50):  # half a second of round trips of 10 ms; the server takes 5 a round trip, refuses the rest
+        permits = [limit.start() for _ in range(limit.slots)]
+        for number, permit in enumerate(permits):
+            clock.now += 0.01 / len(permits)
+            limit.finish(permit, Signal.GOOD if number < 5 else Signal.OVERLOAD, latency=0.01)
+    # 5 a round trip got through: the window sits just above, not at 0.9^n of 30 nor at the floor
+    assert 5 <= limit.limit <= 6.5
+
+
+def test_a_paced_window_lands_near_what_got_through_too() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(64, clock=clock, initial=1)
+    limit.slow_start = False
+    # a server answering in 1 ms that takes one call every 10 ms: 0.1 a round trip
+    next_token = 0.0
+    for _ in range(400):
+        delay = limit.delay()
+        assert delay is not None
+        clock.now += delay
+        permit = limit.start()
+        clock.now += 0.001
+        admitted = clock.now >= next_token
+        if admitted:
+            next_token = clock.now + 0.01
+        limit.finish(permit, Signal.GOOD if admitted else Signal.OVERLOAD, latency=0.001)
+    assert 0.05 <= limit.limit <= 0.2
 
 
 def test_random_refusals_leave_the_cut_to_the_factor() -> None:

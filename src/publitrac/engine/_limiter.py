@@ -48,8 +48,10 @@ LONG_WEIGHT = 1 / 200
 # Answers before the latency is trusted: the first ones include the token fetch and the connections' set-up.
 LATENCY_WARMUP = 32
 PACED_GROWTH = 1.01
-# Round trips over which the good answers are counted for a cut's floor (see `_decrease`).
+# Good answers are counted over the last two round trips, or the last quarter second when that is longer (a
+# paced window gets less than one answer a round trip), for the ceiling of a cut (see `_decrease`).
 DELIVERY_WINDOW = 2
+DELIVERY_SPAN = 0.25
 
 
 class Signal(enum.Enum):
@@ -120,6 +122,7 @@ class AdaptiveLimit:
         self._samples = 0
         self.decreases = 0
         self._answered: deque[float] = deque()  # when the recent good answers came
+        self._first_answer: float | None = None
 
     @property
     def slots(self) -> int:
@@ -160,6 +163,8 @@ class AdaptiveLimit:
         if signal is Signal.OVERLOAD:
             self._decrease(permit, self._backoff, now)
         elif signal is Signal.GOOD:
+            if self._first_answer is None:
+                self._first_answer = now
             self._answered.append(now)
             self._delivered(now)  # keeps only the last round trips' answers
             if self._latency_rose(now - permit.started if latency is None else latency):
@@ -183,23 +188,26 @@ class AdaptiveLimit:
             factor = min(factor, FIRST_BACKOFF)
         limit = self.limit * factor
         delivered = self._delivered(now)
-        if delivered >= 1:
+        if delivered > 0:
             # A rate limit refuses what a window takes beyond it: a cut to one more than got through (per round
             # trip, of late) lands near the limit at once; random refusals let nearly all through and leave the
             # factor to decide.
-            limit = min(limit, delivered + 1)
+            limit = min(limit, delivered + min(1.0, delivered / 4))
         self.limit = max(MIN_LIMIT, limit)
         self._last_decrease = now
         self.slow_start = False
         self.decreases += 1
 
     def _delivered(self, now: float) -> float:
-        """Good answers per round trip, over the last DELIVERY_WINDOW round trips."""
-        span = DELIVERY_WINDOW * self.srtt
+        """Good answers per round trip of late (0 before any)."""
+        srtt = self.srtt
+        span = max(DELIVERY_WINDOW * srtt, DELIVERY_SPAN)
         answered = self._answered
         while answered and answered[0] < now - span:
             answered.popleft()
-        return len(answered) / DELIVERY_WINDOW if span > 0 else 0.0
+        if self._first_answer is not None:
+            span = min(span, now - self._first_answer)  # a run younger than the span: what it has seen
+        return len(answered) * srtt / span if span > 0 and srtt > 0 else 0.0
 
     def _increase(self) -> None:
         # Counted with this answer's request, and with the requests waiting for a slot: answers that come
