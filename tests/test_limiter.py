@@ -92,7 +92,9 @@ def test_a_cut_lands_near_what_got_through_at_a_rate_limit() -> None:
     clock = Clock()
     limit = AdaptiveLimit(64, clock=clock, initial=30)
     limit.slow_start = False
-    for _ in range(50):  # half a second of round trips of 10 ms; the server takes 5 a round trip, refuses the rest
+    for _ in range(
+        50
+    ):  # half a second of round trips of 10 ms; the server takes 5 a round trip, refuses the rest
         permits = [limit.start() for _ in range(limit.slots)]
         for number, permit in enumerate(permits):
             clock.now += 0.01 / len(permits)
