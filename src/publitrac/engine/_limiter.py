@@ -15,8 +15,8 @@ semaphore or bucket (`aiometer`, `aiolimiter`, `pyrate-limiter`). The hard cap i
   (0.9; the first time, ending slow start, by 0.5), a latency that has risen past `latency_tolerance` (2x) times
   its slow average by `latency_backoff` (0.9); at most once per round trip: an answer to a request that started
   before the last decrease was caused by the window already cut, and does not cut it again. An overload cut
-  goes no higher than one more than the good answers per round trip of late: at a rate limit, that lands near
-  the limit at once.
+  goes no higher than the good answers per round trip of late (over two round trips or a quarter second,
+  whichever is longer) plus a quarter, at most one: at a rate limit, that lands near the limit at once.
 - **Increase, slowly:** after the first decrease, each good answer adds `1 / limit` (one request per round trip
   of answers); below one, the window grows by 1% an answer. Before any decrease (slow start) each good answer
   adds one, doubling the window every round trip from `initial` to the ceiling. The window grows only while it
