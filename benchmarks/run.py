@@ -85,18 +85,21 @@ class Plan:
 class Sandbox:
     """A `publitrac sandbox` process on a free port, with an added latency per call."""
 
-    def __init__(self, *, latency_ms: float, api_key: str, log_path: Path) -> None:
+    def __init__(
+        self, *, latency_ms: float, api_key: str, log_path: Path, options: Sequence[str] = ()
+    ) -> None:
         self.latency_ms = latency_ms
         self.api_key = api_key
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v2"
-        self._stats_url = f"http://127.0.0.1:{self.port}/_sandbox/stats"
+        self.stats_url = f"http://127.0.0.1:{self.port}/_sandbox/stats"
         command = [
             *_sandbox_command(),
             "--port",
             str(self.port),
             "--latency-ms",
             _format_number(latency_ms),
+            *options,  # further `publitrac sandbox` options: faults, a rate limit (adaptive.py)
         ]
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
@@ -123,7 +126,7 @@ class Sandbox:
 
     def stats(self) -> dict[str, Any]:
         """The sandbox's counters (`GET /_sandbox/stats`)."""
-        response = httpx.get(self._stats_url, timeout=10)
+        response = httpx.get(self.stats_url, timeout=10)
         response.raise_for_status()
         return dict(response.json())
 

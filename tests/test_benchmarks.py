@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import adaptive  # noqa: E402
 import measure  # noqa: E402
 import run as bench_run  # noqa: E402
 import targets  # noqa: E402
@@ -290,3 +291,30 @@ def test_the_tables_benchmark_runs_end_to_end_and_stays_out_of_git() -> None:
         ["git", "check-ignore", "-q", "benchmarks/results/tables-quick.json"], cwd=ROOT, check=False
     )
     assert ignored.returncode == 0
+def test_the_adaptive_benchmark_runs_both_engines_side_by_side(tmp_path: Path) -> None:
+    output = tmp_path / "adaptive.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "adaptive.py"), "--quick", "--scenarios", "bucket",
+         "--rows", "20", "--fixed-rows", "10", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = json.loads(output.read_text(encoding="utf-8"))
+    summary = {(s["scenario"], s["engine"]): s for s in result["summary"]}
+    assert set(summary) == {("bucket", "fixed"), ("bucket", "adaptive")}
+    for entry in summary.values():
+        assert _is_figure(entry["rows_per_s"]) and entry["rows_per_s"] > 0
+        assert entry["repetitions"] == 1 and entry["attempts_per_row"] >= 1
+    assert _is_figure(summary["bucket", "adaptive"]["fraction_of_limit"])
+    assert _is_figure(summary["bucket", "adaptive"]["over_fixed"])
+    runs = result["runs"]
+    # each report adds up, and was checked against the sandbox's own count of accepted calls (else the script fails)
+    assert [run["accepted"] + run["failed"] for run in runs] == [run["rows"] for run in runs]
+    assert result["settings"]["rate_limit"] == 300 and "| bucket | adaptive |" in completed.stdout
+
+
+def test_the_steady_rate_is_read_between_10_and_90_percent_of_the_rows() -> None:
+    samples = [(0.0, 0), (1.0, 0), (2.0, 100), (3.0, 200), (4.0, 300), (5.0, 400), (10.0, 400)]
+    # 40 rows in at t=1.4, 360 at t=4.6: 320 rows in 3.2 s; the idle start and the long tail do not count
+    assert adaptive.steady_rate(samples, 400) == pytest.approx(100.0)
+    assert adaptive.steady_rate(samples[:3], 400) is None  # never reached 90%

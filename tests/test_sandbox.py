@@ -424,6 +424,57 @@ def test_the_rate_limit_answers_429_beyond_r_per_second(
     assert sandbox.stats()["faults"] == {"rate_limit": 2}
 
 
+def test_the_burst_sizes_the_rate_limits_bucket(make_sandbox: MakeSandbox, client: httpx.Client) -> None:
+    clock = ManualClock()
+    sandbox = make_sandbox(rate_limit=10, burst=3, retry_after=1, clock=clock)
+    url, headers = f"{sandbox.base_url}/auth/getToken", {"Authorization": sandbox.api_key}
+    # a full bucket of 3 after an idle spell, not one second's worth (10)
+    assert [client.get(url, headers=headers).status_code for _ in range(4)] == [200, 200, 200, 429]
+    clock.advance(0.1)  # 10 a second: one token back
+    assert [client.get(url, headers=headers).status_code for _ in range(2)] == [200, 429]
+    clock.advance(60)  # idle: the bucket refills to its size, no further
+    assert [client.get(url, headers=headers).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert sandbox.stats()["faults"] == {"rate_limit": 3}
+
+
+def test_a_call_over_the_bucket_gets_429_with_retry_after_on_delayed_sync(
+    make_sandbox: MakeSandbox, client: httpx.Client
+) -> None:
+    clock = ManualClock()
+    sandbox = make_sandbox(rate_limit=1, burst=2, retry_after=1, clock=clock, apply_delay=0)
+    token = get_token(client, sandbox)  # takes one of the two tokens
+    url = f"{sandbox.base_url}/lead/delayedSync"
+    body = {"leadInfo": {"email": "ann@example.com"}}
+    assert client.post(url, headers={"Token": token}, json=body).status_code == 200
+    refused = client.post(url, headers={"Token": token}, json=body)
+    assert_error(refused, 429)
+    assert refused.headers["retry-after"] == "1"
+    clock.advance(1.0)
+    assert client.post(url, headers={"Token": token}, json=body).status_code == 200
+    assert sandbox.stats()["accepted"] == 2
+
+
+def test_the_bucket_and_the_random_429s_are_counted_apart(
+    make_sandbox: MakeSandbox, client: httpx.Client
+) -> None:
+    clock = ManualClock()
+    sandbox = make_sandbox(rate_limit=5, burst=5, error_429=1.0, retry_after=0, clock=clock)
+    url, headers = f"{sandbox.base_url}/auth/getToken", {"Authorization": sandbox.api_key}
+    assert {client.get(url, headers=headers).status_code for _ in range(8)} == {429}
+    assert sandbox.stats()["faults"] == {"429": 5, "rate_limit": 3}
+
+
+def test_the_command_takes_a_rate_limit_with_a_burst(client: httpx.Client) -> None:
+    process, _, base_url = start_cli("--rate-limit", "0.001", "--burst", "2", "--retry-after", "7")
+    try:
+        url, headers = f"{base_url}/auth/getToken", {"Authorization": DEFAULT_API_KEY}
+        answers = [client.get(url, headers=headers) for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [200, 200, 429]
+        assert answers[2].headers["retry-after"] == "7"
+    finally:
+        stop_cli(process)
+
+
 def test_latency_is_added_to_every_api_call(make_sandbox: MakeSandbox, client: httpx.Client) -> None:
     def elapsed(sandbox: SandboxServer) -> float:
         get_token(client, sandbox)  # a warm connection
@@ -585,6 +636,8 @@ def test_a_client_that_disconnects_mid_request_leaves_no_traceback(client: httpx
         {"error_200": -0.1},
         {"revoke_every": 0},
         {"rate_limit": 0},
+        {"rate_limit": 10, "burst": 0.5},
+        {"burst": 5},
         {"ttl": 0},
         {"apply_delay": -1},
         {"api_key": []},

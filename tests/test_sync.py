@@ -109,6 +109,7 @@ async def run_engine(
     concurrency: int = 8,
     emails: list[str] | None = None,
     sleeps: Sleeps | None = None,
+    adaptive: bool | None = None,
 ) -> tuple[SyncReport, Sleeps]:
     pt = connect(api)
     emails = emails or [f"lead{i}@example.com" for i in range(n)]
@@ -126,6 +127,7 @@ async def run_engine(
             progress=None,
             sleep=sleeps,
             clock=sleeps.clock,
+            adaptive=adaptive,
         )
         await engine.run(((report, i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
     report._finish()
@@ -176,7 +178,58 @@ async def test_retry_after_is_honoured() -> None:
     assert all(7 <= wait <= 8 for wait in sleeps.waits)
 
 
-async def test_retry_after_holds_back_the_other_workers() -> None:
+async def test_retry_after_delays_only_the_row_that_got_it() -> None:
+    others_sent = asyncio.Event()
+    order: list[tuple[str, int]] = []
+
+    def script(email: str, attempt: int) -> httpx.Response:
+        order.append((email, attempt))
+        if len(order) == 4:
+            others_sent.set()
+        if email == "lead0@example.com" and attempt == 1:
+            return error(429, "slow down", **{"Retry-After": "5"})
+        return ok()
+
+    class WaitForTheOthers(Sleeps):
+        # lead0's wait ends only once every other row was sent: an engine that held them back until then
+        # would never get there (and the test fails on its timeout instead of hanging).
+        async def __call__(self, seconds: float) -> None:
+            await super().__call__(seconds)
+            await asyncio.wait_for(others_sent.wait(), timeout=10)
+
+    sleeps = WaitForTheOthers()
+    report, _ = await run_engine(FakeApi(script, delay=2), 4, concurrency=2, sleeps=sleeps)
+    assert (report.results["status"] == "accepted").all()
+    assert order[-1] == ("lead0@example.com", 2)  # retried after the others, which did not wait for it
+    assert len(sleeps.waits) == 1 and sleeps.waits[0] >= 5.0  # the row itself waited its Retry-After
+    assert report.results["attempts"].tolist() == [2, 1, 1, 1]
+
+
+async def test_an_overload_shrinks_the_window_for_every_row() -> None:
+    sleeps = Sleeps()
+    api = FakeApi(lambda email, attempt: error(503, "busy") if attempt == 1 else ok(), delay=3)
+    pt = connect(api)
+    emails = [f"lead{i}@example.com" for i in range(60)]
+    report = SyncReport(pd.DataFrame({"Email": emails}), emails=emails)
+    async with pt.async_client() as client:
+        engine = Engine(
+            client,
+            redact=pt.redact,
+            concurrency=16,
+            rate_limit=None,
+            max_attempts=3,
+            max_retry_time=60.0,
+            progress=None,
+            sleep=sleeps,
+            clock=sleeps.clock,
+        )
+        await engine.run(((report, i, {"leadInfo": {"email": e}}) for i, e in enumerate(emails)))
+    assert (report.results["status"] == "accepted").all()
+    assert engine.window is not None and engine.window.decreases >= 1 and not engine.window.slow_start
+    assert api.max_in_flight <= 16
+
+
+async def test_the_fixed_engine_holds_back_every_worker_on_retry_after() -> None:
     sleeps = Sleeps()
     sent_at: dict[str, float] = {}
 
@@ -187,7 +240,7 @@ async def test_retry_after_holds_back_the_other_workers() -> None:
         return ok()
 
     api = FakeApi(script, delay=2)
-    report, _ = await run_engine(api, 4, concurrency=2, sleeps=sleeps, max_attempts=1)
+    report, _ = await run_engine(api, 4, concurrency=2, sleeps=sleeps, max_attempts=1, adaptive=False)
     assert report.results["status"].tolist() == ["failed", "accepted", "accepted", "accepted"]
     assert sent_at["lead2@example.com"] >= 5.0 and sent_at["lead3@example.com"] >= 5.0
     assert 5.0 in sleeps.waits  # the gate's wait, without jitter
@@ -592,6 +645,30 @@ def test_retry_after_and_rate_limit_against_the_sandbox(make_sandbox: Callable[.
     stats = sandbox.stats()
     assert stats["faults"].get("rate_limit", 0) > 0  # it did hit the limit, and came through
     assert report.elapsed >= 2.0  # 500 calls at 150/s, with one second's burst
+
+
+def test_the_adaptive_window_finds_a_token_bucket_of_small_burst(make_sandbox: Callable[..., Any]) -> None:
+    # 100 calls a second with a bucket of 5: far below one call per round trip on loopback. A fixed window of 64
+    # would meet ~59 refusals for every 5 admitted; the adaptive one slows down to the bucket instead.
+    sandbox = make_sandbox(rate_limit=100, burst=5, retry_after=1, apply_delay=0.0)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(300), pt, concurrency=64, progress=False, ledger=False)
+    assert report.ok, report
+    refused = sandbox.stats()["faults"].get("rate_limit", 0)
+    assert 0 < refused < 300
+
+
+def test_random_429s_cost_only_their_own_rows_an_attempt_against_the_sandbox(
+    make_sandbox: Callable[..., Any],
+) -> None:
+    sandbox = make_sandbox(error_429=0.05, retry_after=1, apply_delay=0.0, seed=3)
+    pt = Publitrac(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    report = publitrac.sync(leads(400), pt, concurrency=32, progress=False, ledger=False)
+    assert report.ok, report
+    injected = sandbox.stats()["faults"]["429"]
+    attempts = report.results["attempts"]
+    assert injected > 0 and attempts.sum() == 400 + injected  # each 429 cost its own row one more attempt
+    assert sandbox.stats()["accepted"] == 400
 
 
 def test_client_side_rate_limit_avoids_429s(make_sandbox: Callable[..., Any]) -> None:

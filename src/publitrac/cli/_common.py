@@ -177,7 +177,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=_DEFAULTS["concurrency"],
         metavar="N",
-        help=f"requests at once ({_DEFAULTS['concurrency']})",
+        help=f"at most N requests at once; below it the number adapts to the answers ({_DEFAULTS['concurrency']})",
     )
     parser.add_argument(
         "--rate-limit",

@@ -2,8 +2,12 @@
 
 How it sends (the in-memory sync, the streaming sync and each Dask partition all use it):
 
-- `concurrency` workers pull items and send them through the generated client, on one pooled connection; an
-  optional rate limit (requests per second, `aiolimiter`) applies to every attempt.
+- Workers pull items and send them through the generated client, on one pooled connection. How many requests
+  are in flight adapts to the answers (`_limiter`: AIMD with a latency check): it drops quickly on 429, 503, a
+  call not answered in time or a rising latency, and grows slowly while answers are good, never past
+  `concurrency`, the ceiling. There are more workers than that (`WORKERS_PER_SLOT`), so that rows waiting for
+  their retry do not leave the window unused; at most `concurrency` rows are taken that are not waiting so. An
+  optional rate limit (requests per second, `aiolimiter`) is a hard cap on every attempt.
 - A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status` "success". A
   2xx whose body reports an error counts by the body's `code`; one whose body is not understood is retried.
   Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full jitter,
@@ -12,8 +16,9 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
 - A try that gets no answer within the connection's timeout, begun after another got none either and with
   nothing answered in between, stops the run (`ConnectionFailed`): the server takes connections but does not
   answer. So many rows in a row without any answer stop it too (the host is gone). A 429 or 503 with
-  `Retry-After` holds back every worker until then, so that a rate-limited run does not spend its attempts on
-  more refusals.
+  `Retry-After` delays the retry of the row that got it, not the other rows: the smaller window slows everyone.
+- `adaptive=False` (internal, for the benchmark's side-by-side) is the engine as it was before: `concurrency`
+  requests in flight at all times, and a `Retry-After` holds back every worker.
 - Each item names where its outcome goes: `rows` (a `SyncReport`, or one batch of a stream) and the row's
   position in it; the engine writes status, HTTP status, attempts, time and error there, and calls `on_done` once
   a row has its final status.
@@ -24,6 +29,7 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sys
 import time
@@ -38,6 +44,7 @@ from publitrac_client.models import LeadSyncRequest
 
 from ..connection._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Transient, post_lead, request_left
 from .._exceptions import ConnectionFailed
+from ._limiter import AdaptiveGate, AdaptiveLimit, Signal
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, NOT_SENT, RETRY_WAIT
 
 BACKOFF_INITIAL = 0.25
@@ -46,8 +53,14 @@ PROGRESS_INTERVAL = 0.2
 # So many rows in a row failing without any HTTP answer means the host is gone: stop rather than wait out the
 # retry budget of every remaining row.
 UNREACHABLE_AFTER = 64
+# Workers per slot of the window: a row waiting out its Retry-After holds a worker but no slot.
+WORKERS_PER_SLOT = 4
+# Whether engines adapt their window when not told (`adaptive=None`): a switch for the benchmark's fixed mode.
+ADAPTIVE = True
 
 logger = logging.getLogger("publitrac")
+# Whether the current worker's row holds one of the engine's `concurrency` places (each worker is a task).
+_holds_place: contextvars.ContextVar[bool] = contextvars.ContextVar("publitrac_holds_place", default=False)
 
 
 class Rows(Protocol):
@@ -72,6 +85,8 @@ class Engine:
         progress: the number of rows to send, for a progress bar; None: no bar.
         sleep, clock: injected by tests.
         on_done: called with `(rows, position, accepted)` once a row has its final status.
+        adaptive: adapt the number of requests in flight (the default, `ADAPTIVE`); False: always
+            `concurrency`, and a `Retry-After` holds back every worker (the engine before adaptive concurrency).
     """
 
     def __init__(
@@ -87,11 +102,18 @@ class Engine:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_done: Callable[[Rows, int, bool], None] | None = None,
+        adaptive: bool | None = None,
     ) -> None:
         self._client = client
         self._on_done = on_done
         self._redact = redact
         self._concurrency = concurrency
+        adaptive = ADAPTIVE if adaptive is None else adaptive
+        self.window = AdaptiveLimit(concurrency, clock=clock) if adaptive else None
+        self._gate = AdaptiveGate(self.window, sleep=sleep) if self.window is not None else None
+        # At most `concurrency` rows taken and not waiting for a retry, as with one worker each before: rows are
+        # read no further ahead than that, whatever the number of workers.
+        self._intake = asyncio.Semaphore(concurrency) if self._gate is not None else None
         self._limiter = rate_limiter(rate_limit)
         self._max_attempts = max_attempts
         self._max_retry_time = max_retry_time
@@ -110,6 +132,7 @@ class Engine:
         # the server takes connections and does not answer: the run stops (see `_attempt`).
         self._silence: int | None = None
         self._silences = 0
+        self._stopping = False
 
     async def run(self, items: Iterable[Item], serial: np.ndarray | None = None) -> None:
         """Send every item; return when all are answered, raise what stops the run.
@@ -121,7 +144,8 @@ class Engine:
         """
         self._items = iter(items)
         self._serial = serial
-        workers = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
+        count = self._concurrency * (WORKERS_PER_SLOT if self._gate is not None else 1)
+        workers = [asyncio.create_task(self._worker()) for _ in range(count)]
         progress = asyncio.create_task(self._show_progress()) if self._progress is not None else None
         try:
             done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
@@ -135,36 +159,77 @@ class Engine:
             if progress is not None:
                 progress.cancel()
                 await asyncio.gather(progress, return_exceptions=True)
+            if self.window is not None:
+                logger.debug(
+                    "window at the end: %.2f requests in flight, %d decreases",
+                    self.window.limit,
+                    self.window.decreases,
+                )
 
     async def _worker(self) -> None:
+        try:
+            await self._work()
+        except BaseException:
+            # The run stops: workers that have not yet had their turn take no more rows.
+            self._stopping = True
+            raise
+
+    async def _work(self) -> None:
         items = self._items
         serial = self._serial
         chains = self._chains
         loop = asyncio.get_running_loop()
-        while True:
-            item = next(items, None)
-            if item is None:
-                return
-            rows, position, body = item
-            if serial is not None and not serial[position]:
-                await self._send(rows, position, body)
-                continue
-            # Registered before any await, so chains follow the iteration order, which is the row order.
-            key = str(body["leadInfo"].get("email", "")).lower()
-            previous = chains.get(key)
-            mine: asyncio.Future[None] = loop.create_future()
-            chains[key] = mine
+        while not self._stopping:
+            if self._intake is not None:
+                await self._intake.acquire()
+                _holds_place.set(True)
             try:
-                if previous is not None:
-                    await asyncio.shield(previous)
-                await self._send(rows, position, body)
+                item = next(items, None)
+                if item is None:
+                    return
+                rows, position, body = item
+                if serial is not None and not serial[position]:
+                    await self._send(rows, position, body)
+                    continue
+                # Registered before any await, so chains follow the iteration order, which is the row order.
+                key = str(body["leadInfo"].get("email", "")).lower()
+                previous = chains.get(key)
+                mine: asyncio.Future[None] = loop.create_future()
+                chains[key] = mine
+                try:
+                    if previous is not None:
+                        await asyncio.shield(previous)
+                    await self._send(rows, position, body)
+                finally:
+                    if not mine.done():
+                        mine.set_result(None)
+                    if chains.get(key) is mine:
+                        del chains[key]
             finally:
-                if not mine.done():
-                    mine.set_result(None)
-                if chains.get(key) is mine:
-                    del chains[key]
+                self._leave_place()
+
+    def _leave_place(self) -> None:
+        """This worker's row no longer needs its place among the `concurrency` rows taken: done, or waiting."""
+        if self._intake is not None and _holds_place.get():
+            _holds_place.set(False)
+            self._intake.release()
 
     async def _attempt(self, report: Rows, position: int, request: LeadSyncRequest) -> LeadAnswer:
+        if self._gate is None:
+            return await self._attempt_fixed(report, position, request)
+        permit = await self._gate.acquire()
+        signal, latency = Signal.NEUTRAL, None
+        try:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            started = self._clock()
+            outcome = await self._post(report, position, request)
+            signal, latency = answer_signal(outcome), self._clock() - started
+            return outcome
+        finally:
+            self._gate.release(permit, signal, latency)
+
+    async def _attempt_fixed(self, report: Rows, position: int, request: LeadSyncRequest) -> LeadAnswer:
         if self._resume_at:
             # The server asked everyone to hold back (429 or 503 with Retry-After): sending before then would
             # only collect more refusals and burn attempts.
@@ -173,6 +238,13 @@ class Engine:
                 await self._sleep(delay)
         if self._limiter is not None:
             await self._limiter.acquire()
+        outcome = await self._post(report, position, request)
+        retry_after = outcome.retry_after
+        if retry_after is not None and outcome.code in (429, 503):
+            self._resume_at = max(self._resume_at, self._clock() + min(retry_after, self._max_retry_time))
+        return outcome
+
+    async def _post(self, report: Rows, position: int, request: LeadSyncRequest) -> LeadAnswer:
         report._status[position] = IN_FLIGHT
         report._attempts[position] += 1
         silence = self._silence
@@ -192,9 +264,6 @@ class Engine:
                 self._silence = self._silences
         elif outcome.status_code != TRANSPORT_ERROR:
             self._silence = None
-        retry_after = outcome.retry_after
-        if retry_after is not None and outcome.code in (429, 503):
-            self._resume_at = max(self._resume_at, self._clock() + min(retry_after, self._max_retry_time))
         return outcome
 
     def _stop_silent(self, report: Rows, position: int, outcome: LeadAnswer) -> None:
@@ -254,6 +323,7 @@ class Engine:
         pending: Transient | None = first
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
+            self._leave_place()  # waiting for its retry, the row lets another one be taken
             failure = state.outcome.exception() if state.outcome is not None else None
             if isinstance(failure, Transient):
                 report._status[position] = RETRY_WAIT
@@ -309,6 +379,24 @@ class Engine:
         if self.failed != shown_failed:
             bar.set_postfix(failed=self.failed, refresh=False)
         bar.update(self.done - bar.n)
+
+
+def answer_signal(outcome: LeadAnswer) -> Signal:
+    """What an answer says about the server's load, for the window.
+
+    Example:
+        >>> answer_signal(LeadAnswer(429, "HTTP 429: slow down", retry_after=1.0))
+        <Signal.OVERLOAD: 'overload'>
+        >>> answer_signal(LeadAnswer(400, "HTTP 400: invalid lead"))
+        <Signal.GOOD: 'good'>
+    """
+    if outcome.timed_out or outcome.code in (429, 503):
+        return Signal.OVERLOAD
+    if outcome.status_code == TRANSPORT_ERROR:
+        return Signal.NEUTRAL  # refused or reset: the host may be gone, which the unreachable count handles
+    if outcome.error is None or not outcome.retryable:
+        return Signal.GOOD  # accepted, or refused for the lead's own sake: the server is answering well
+    return Signal.NEUTRAL
 
 
 def rate_limiter(rate_limit: float | None) -> AsyncLimiter | None:

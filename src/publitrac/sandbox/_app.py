@@ -210,6 +210,7 @@ def create_app(
     junk_200: float = 0.0,
     revoke_every: int | None = None,
     rate_limit: float | None = None,
+    burst: float | None = None,
     retry_after: int = 1,
     apply_delay: float = 0.05,
     db_path: str | None = None,
@@ -231,7 +232,8 @@ def create_app(
         junk_200: Probability that `delayedSync` answers HTTP 200 with an HTML page or an empty body and does
             not take the lead.
         revoke_every: Revoke all tokens on every N-th API call (`None`: never).
-        rate_limit: API calls admitted per second; excess calls get a 429 (`None`: unlimited).
+        rate_limit: API calls admitted per second, a token bucket; excess calls get a 429 (`None`: unlimited).
+        burst: The bucket's size, the calls admitted at once after an idle spell (`None`: one second's worth).
         retry_after: Whole seconds in the `Retry-After` header of every 429 (0 for fast tests).
         apply_delay: Seconds between accepting a lead and applying it to the store.
         db_path: SQLite file for the leads (kept across restarts); `None` keeps them in memory.
@@ -265,6 +267,7 @@ def create_app(
         junk_200=junk_200,
         revoke_every=revoke_every,
         rate_limit=rate_limit,
+        burst=burst,
         retry_after=retry_after,
         seed=seed,
     )

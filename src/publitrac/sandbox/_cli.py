@@ -2,7 +2,7 @@
 
     publitrac sandbox --port 8765 [--host 127.0.0.1] [--ttl S] [--latency-ms L] [--fault 429=0.05]
                       [--fault 5xx=0.02] [--fault drop=0.01] [--fault hang=0.01] [--fault 200error=0.05]
-                      [--fault 200junk=0.02] [--fault revoke=100] [--rate-limit R] [--retry-after S]
+                      [--fault 200junk=0.02] [--fault revoke=100] [--rate-limit R [--burst B]] [--retry-after S]
                       [--seed N] [--db FILE] [--apply-delay S]
 
 The API key is the demo key unless `PUBLITRAC_API_KEY` (or `--api-key`) says otherwise; a key of your own is
@@ -86,7 +86,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "an empty body, lead not taken); revoke=N (all tokens revoked every N calls)",
     )
     parser.add_argument(
-        "--rate-limit", type=float, metavar="R", help="API calls admitted per second (excess: 429)"
+        "--rate-limit",
+        type=float,
+        metavar="R",
+        help="API calls admitted per second, a token bucket (excess: 429 with Retry-After)",
+    )
+    parser.add_argument(
+        "--burst",
+        type=float,
+        metavar="B",
+        help="size of the --rate-limit bucket: calls admitted at once after an idle spell (default: R, at least 1)",
     )
     parser.add_argument(
         "--retry-after", type=int, default=1, metavar="S", help="Retry-After seconds of 429s (default: 1)"
@@ -131,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             ttl=args.ttl,
             latency_ms=args.latency_ms,
             rate_limit=args.rate_limit,
+            burst=args.burst,
             retry_after=args.retry_after,
             seed=args.seed,
             db_path=args.db,

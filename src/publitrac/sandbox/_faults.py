@@ -46,8 +46,10 @@ class FaultSettings:
         junk_200: Probability that `delayedSync` answers HTTP 200 with a body that is not the API's JSON and
             does not take the lead: an HTML page or an empty body, in equal shares.
         revoke_every: Revoke every token on every N-th API call (`None`: never).
-        rate_limit: Requests per second admitted (a token bucket holding one second's worth); excess calls get a
-            429 (`None`: no limit).
+        rate_limit: Requests per second admitted (a token bucket); excess calls get a 429 with `Retry-After`
+            (`None`: no limit).
+        burst: The token bucket's size: the calls admitted at once after an idle spell (`None`: one second's
+            worth, `rate_limit`, at least 1).
         retry_after: The `Retry-After` value, in whole seconds, of every 429 (0 suits fast tests).
         seed: Seed of the fault draws (`None`: unpredictable).
 
@@ -69,6 +71,7 @@ class FaultSettings:
     junk_200: float = 0.0
     revoke_every: int | None = None
     rate_limit: float | None = None
+    burst: float | None = None
     retry_after: int = 1
     seed: int | None = 0
 
@@ -83,8 +86,13 @@ class FaultSettings:
             raise ValueError("latency_ms cannot be negative")
         if self.revoke_every is not None and self.revoke_every < 1:
             raise ValueError("revoke_every must be at least 1")
-        if self.rate_limit is not None and self.rate_limit <= 0:
+        if self.rate_limit is not None and not 0 < self.rate_limit < float("inf"):
             raise ValueError("rate_limit must be positive")
+        if self.burst is not None:
+            if self.rate_limit is None:
+                raise ValueError("burst needs rate_limit: it is the size of the rate limit's bucket")
+            if not 1 <= self.burst < float("inf"):
+                raise ValueError("burst must be at least 1 call")
         if self.retry_after < 0:
             raise ValueError("retry_after cannot be negative")
 
@@ -99,11 +107,12 @@ _PROBABILITIES = ("drop", "error_429", "error_5xx", "hang", "error_200", "junk_2
 
 
 class RateLimiter:
-    """A token bucket: `rate` calls a second, bursts of up to one second's worth.
+    """A token bucket: `rate` calls a second, bursts of up to `burst` calls (default: one second's worth).
 
     Args:
         rate: Calls admitted per second.
         clock: A callable returning monotonic seconds.
+        burst: The bucket's size, at least 1 (`None`: `rate`, at least 1). It starts full.
 
     Example:
         >>> from publitrac.sandbox import ManualClock
@@ -115,9 +124,9 @@ class RateLimiter:
         True
     """
 
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float], burst: float | None = None) -> None:
         self.rate = rate
-        self.capacity = max(1.0, rate)
+        self.capacity = max(1.0, rate) if burst is None else float(burst)
         self._clock = clock
         self._tokens = self.capacity
         self._last = clock()
@@ -195,7 +204,9 @@ class FaultInjector:
         self.tokens = tokens
         self.stats = stats
         self._random = random.Random(settings.seed)
-        self._limiter = RateLimiter(settings.rate_limit, clock) if settings.rate_limit else None
+        self._limiter = (
+            RateLimiter(settings.rate_limit, clock, settings.burst) if settings.rate_limit else None
+        )
         self._calls = 0
         self._released = asyncio.Event()
 

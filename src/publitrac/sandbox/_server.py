@@ -172,6 +172,7 @@ def run_sandbox(
     junk_200: float = 0.0,
     revoke_every: int | None = None,
     rate_limit: float | None = None,
+    burst: float | None = None,
     retry_after: int = 1,
     apply_delay: float = 0.05,
     db_path: str | None = None,
@@ -196,7 +197,8 @@ def run_sandbox(
         error_200: Probability that `delayedSync` answers HTTP 200 with an error body (code 400, 429 or 503).
         junk_200: Probability that `delayedSync` answers HTTP 200 with an HTML page or an empty body.
         revoke_every: Revoke all tokens on every N-th API call.
-        rate_limit: API calls admitted per second (excess: 429).
+        rate_limit: API calls admitted per second, a token bucket (excess: 429).
+        burst: The bucket's size (`None`: one second's worth).
         retry_after: `Retry-After` seconds of every 429.
         apply_delay: Seconds between accepting and applying a lead.
         db_path: SQLite file for the leads; `None` keeps them in memory.
@@ -232,6 +234,7 @@ def run_sandbox(
         junk_200=junk_200,
         revoke_every=revoke_every,
         rate_limit=rate_limit,
+        burst=burst,
         retry_after=retry_after,
         apply_delay=apply_delay,
         db_path=db_path,

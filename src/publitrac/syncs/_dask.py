@@ -319,8 +319,8 @@ def sync_dask(
         client: the connection whose base URL and settings the workers reuse (never its API key); None: each
             worker reads `PUBLITRAC_BASE_URL` from its environment.
         email, mapping, custom_fields: the columns, as for `publitrac.sync`.
-        concurrency: requests in flight at once per partition being synced (a worker thread syncs one
-            partition at a time).
+        concurrency: the most requests in flight at once per partition being synced (a worker thread syncs one
+            partition at a time); below it each partition's number adapts to the answers it gets.
         rate_limit: requests per second per partition being synced (None: no limit): divide the API's rate
             by the number of worker threads.
         max_attempts, max_retry_time, dry_run, resend, input_name: as for `publitrac.sync`.

@@ -94,7 +94,8 @@ def sync(
         email: the email column; detected from the column names when omitted.
         mapping: `{column: leadInfo field}` overrides (`None` drops a column), or a `LeadMapping`.
         custom_fields: columns to send as custom fields: a list, a dict `{column: name}`, or `"all"`.
-        concurrency: requests in flight at once.
+        concurrency: the most requests in flight at once; below it the number adapts to the API's answers
+            (fewer on 429, 503 or a rising latency, more while answers are good).
         rate_limit: at most this many requests per second (retries included); None: no limit.
         max_attempts: attempts per row for transient errors (1: no retry).
         max_retry_time: seconds a row may spend retrying before it is given up as failed.
