@@ -291,6 +291,8 @@ def test_the_tables_benchmark_runs_end_to_end_and_stays_out_of_git() -> None:
         ["git", "check-ignore", "-q", "benchmarks/results/tables-quick.json"], cwd=ROOT, check=False
     )
     assert ignored.returncode == 0
+
+
 def test_the_adaptive_benchmark_runs_both_engines_side_by_side(tmp_path: Path) -> None:
     output = tmp_path / "adaptive.json"
     completed = subprocess.run(
