@@ -47,6 +47,8 @@ RUN_SETTING_FLAGS: Final[dict[str, tuple[str, ...]]] = {
     "ledger": ("--ledger", "--no-ledger"),
     "resend": ("--full",),
     "input_name": (),  # the FILE's name
+    "input_file": (),  # the FILE itself (its absolute path and SHA-256 go in the run's record)
+    "retry_of": (),  # set by `publitrac retry`, from the results file's run
 }
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunSettings)}
 
@@ -193,6 +195,7 @@ def sync_options(args: argparse.Namespace) -> RunOptions:
         "ledger": ledger_option(args),
         "resend": "all" if args.full else "changed",
         "input_name": args.file.name,
+        "input_file": args.file,
     }
 
 

@@ -58,6 +58,7 @@ class Rows(Protocol):
     _attempts: np.ndarray
     _elapsed_ms: np.ndarray
     _errors: np.ndarray
+    _sent_at: np.ndarray
 
 
 Item = tuple[Rows, int, dict[str, Any]]
@@ -72,6 +73,7 @@ class Engine:
         progress: the number of rows to send, for a progress bar; None: no bar.
         sleep, clock: injected by tests.
         on_done: called with `(rows, position, accepted)` once a row has its final status.
+        wall_clock: seconds since the epoch, for each row's `sent_at` (tests inject one).
     """
 
     def __init__(
@@ -87,8 +89,10 @@ class Engine:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_done: Callable[[Rows, int, bool], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
+        self._wall_clock = wall_clock
         self._on_done = on_done
         self._redact = redact
         self._concurrency = concurrency
@@ -175,12 +179,15 @@ class Engine:
             await self._limiter.acquire()
         report._status[position] = IN_FLIGHT
         report._attempts[position] += 1
+        sent_before = report._sent_at[position]
+        report._sent_at[position] = self._wall_clock()
         silence = self._silence
         try:
             outcome = await post_lead(self._client, request, self._redact)
         except BaseException:
             if not request_left():
                 # Stopped (a refused key, a cancellation) while waiting for a token: this attempt never left.
+                report._sent_at[position] = sent_before
                 report._attempts[position] -= 1
                 report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
             raise

@@ -31,9 +31,10 @@ from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
 from ..engine._engine import Engine, Rows, interactive
 from .._exceptions import PublitracError, SyncInterrupted
-from ..ledger._incremental import IncrementalRun, open_for_run
+from ..ledger._incremental import IncrementalRun, key_rows, open_for_run
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import SyncReport
+from ._provenance import run_source
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 
@@ -92,7 +93,11 @@ async def _sync(
                 df, lead_mapping, positions, serial, report, resend=settings.resend
             )
             if not dry_run:
-                incremental.start(report, input_name=settings.input_name)
+                incremental.start(
+                    report, input_name=settings.input_name, source=run_source(settings, lead_mapping)
+                )
+        else:
+            key_rows(df, lead_mapping, positions, serial, report)
         if dry_run or len(positions) == 0:
             report._finish()
             return report

@@ -70,6 +70,8 @@ class RunOptions(TypedDict, total=False):
     ledger: str | PathLike[str] | Ledger | Literal[False] | None
     resend: Literal["changed", "all"]
     input_name: str | None
+    input_file: str | PathLike[str] | None
+    retry_of: int | None
 
 
 class SyncOptions(ColumnOptions, RunOptions, total=False):
@@ -102,6 +104,8 @@ class RunSettings:
     ledger: str | PathLike[str] | Ledger | Literal[False] | None = None
     resend: Literal["changed", "all"] = "changed"
     input_name: str | None = None
+    input_file: str | PathLike[str] | None = None
+    retry_of: int | None = None
 
     def __post_init__(self) -> None:
         self._check()
@@ -151,6 +155,10 @@ class RunSettings:
             )
         if self.resend not in ("changed", "all"):
             raise ConfigurationError(f"resend must be 'changed' or 'all', got {self.resend!r}")
+        if self.retry_of is not None and (not _whole(self.retry_of) or self.retry_of < 1):
+            raise ConfigurationError(
+                f"retry_of must be a run id (a whole number >= 1), got {self.retry_of!r}"
+            )
 
 
 def _whole(value: object) -> bool:
@@ -179,7 +187,7 @@ def with_run_settings(function: F) -> F:
         >>> shown = str(inspect.signature(with_run_settings(entry)))
         >>> shown.startswith("(df: object, *, email: str | None = None, mapping: Mapping[str, str | None] |")
         True
-        >>> shown.endswith("input_name: str | None = None, results_path: str | None = None) -> None")
+        >>> shown.endswith("retry_of: int | None = None, results_path: str | None = None) -> None")
         True
     """
     signature = inspect.signature(function)

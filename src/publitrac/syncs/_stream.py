@@ -62,10 +62,20 @@ from ..connection._client import Publitrac
 from ..engine._engine import Engine, Item, Rows, interactive
 from ..ledger._fingerprints import KeySet
 from .._exceptions import ConfigurationError, PublitracError, SyncInterrupted
-from ..ledger._incremental import IncrementalRun, open_for_run, store_errors
+from ..ledger._incremental import IncrementalRun, key_rows, open_for_run, store_errors
 from ..ledger._store import Destination, Ledger
 from ..lead._mapping import LeadMapping, map_columns
-from ..engine._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
+from ..engine._report import (
+    CSV_COLUMNS,
+    FAILED,
+    NOT_SENT,
+    STATUSES,
+    SUMMARY_ORDER,
+    ChangeCounts,
+    SyncReport,
+    iso_times,
+)
+from ._provenance import run_source
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 
@@ -78,7 +88,7 @@ class StreamReport:
     """The outcome of a streaming sync: counts, the first problems and failures, the results file.
 
     The per-row results are not kept in memory: they go to `results_path` as the run goes (one line per input
-    row, in input order: row, email, status, http_status, attempts, error).
+    row, in input order: row, email, status, http_status, attempts, error, run_id, sent_at, body_key).
 
     Attributes:
         counts: rows per status, every status present, in the order accepted, invalid, failed, in_flight,
@@ -122,11 +132,17 @@ class StreamReport:
         self._email_column: Any = None
         self.run_id: int | None = None
         self.ledger: str | None = None
+        self.changes: ChangeCounts | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 
     def __len__(self) -> int:
         return self.rows
+
+    @property
+    def counts_by_change(self) -> dict[str, int] | None:
+        """What the run changed at the destination, by the ledger (see `SyncReport.counts_by_change`)."""
+        return None if self.changes is None else self.changes.as_dict()
 
     @property
     def elapsed(self) -> float:
@@ -152,7 +168,11 @@ class StreamReport:
         """
         if self.results_path is None:
             raise ConfigurationError("this run kept no per-row results: pass results_path= to write them")
-        return pd.read_csv(self.results_path, dtype={"email": str, "error": str}, keep_default_na=False)
+        return pd.read_csv(
+            self.results_path,
+            dtype={"email": str, "error": str, "sent_at": str, "run_id": str, "body_key": str},
+            keep_default_na=False,
+        )
 
     def describe(self) -> str:
         """One line: the row counts by status and the time taken."""
@@ -163,7 +183,8 @@ class StreamReport:
         seconds = self.elapsed
         rate = f", {sent / seconds:,.0f} rows/s" if sent and seconds > 0 else ""
         flags = " (dry run)" if self.dry_run else " (interrupted)" if self.interrupted else ""
-        return f"{self.rows:,} rows: {parts or 'no rows'} in {seconds:.1f} s{rate}{flags}"
+        changes = f"; {self.changes.sentence()}" if self.changes is not None and not self.dry_run else ""
+        return f"{self.rows:,} rows: {parts or 'no rows'} in {seconds:.1f} s{rate}{flags}{changes}"
 
     def __repr__(self) -> str:
         return f"StreamReport: {self.describe()}"
@@ -192,6 +213,7 @@ class _Batch:
         "_elapsed_ms",
         "_errors",
         "_http_status",
+        "_sent_at",
         "_status",
         "incremental",
         "pending",
@@ -208,6 +230,7 @@ class _Batch:
         self._attempts = report._attempts
         self._elapsed_ms = report._elapsed_ms
         self._errors = report._errors
+        self._sent_at = report._sent_at
         self.pending = 0  # rows to send without a final status
         self.read = False  # every item of the batch handed to the engine
         self.incremental: IncrementalRun | None = None
@@ -245,18 +268,25 @@ class _Window:
         """Record and drop the finished batches at the front (every batch, whatever its state, at the end)."""
         while self._batches and (everything or (self._batches[0].read and self._batches[0].pending <= 0)):
             batch = self._batches.popleft()
+            report = self._report
             if batch.incremental is not None:
                 batch.incremental.flush()
-            self._report._add(batch.start, batch.report)
+                if not report.dry_run and batch.incremental.run_id is not None:
+                    changes = batch.incremental.changes(batch.report)
+                    report.changes = changes if report.changes is None else report.changes + changes
+                    batch.incremental.record_outcomes(batch.report)
+            report._add(batch.start, batch.report)
             if self._results is not None:
-                _write_lines(self._results, batch.start, batch.report)
+                _write_lines(self._results, batch.start, batch.report, report.run_id)
 
 
-def _write_lines(handle: IO[str], start: int, report: SyncReport) -> None:
+def _write_lines(handle: IO[str], start: int, report: SyncReport, run_id: int | None) -> None:
     codes = report._codes()
     http = report._http_status
     writer = csv.writer(handle, lineterminator="\n")
     names = STATUSES
+    run = "" if run_id is None else run_id
+    keys = np.where(report._keyed, report._body_keys, 0).tolist()
     writer.writerows(
         (
             start + local,
@@ -265,14 +295,20 @@ def _write_lines(handle: IO[str], start: int, report: SyncReport) -> None:
             "" if status == 0 else int(status),
             int(attempts),
             "" if error is None else error,
+            run,
+            sent,
+            key if keyed else "",
         )
-        for local, (email, code, status, attempts, error) in enumerate(
+        for local, (email, code, status, attempts, error, sent, key, keyed) in enumerate(
             zip(
                 report._emails,
                 codes.tolist(),
                 http.tolist(),
                 report._attempts.tolist(),
                 report._errors,
+                iso_times(report._sent_at),
+                keys,
+                report._keyed.tolist(),
                 strict=True,
             )
         )
@@ -299,6 +335,11 @@ class _Ledgered:
     def start(self, report: StreamReport, input_name: str | None) -> None:
         self.run_id = report.run_id = self.store.start_run(self.destination, input_name=input_name, rows=0)
 
+    def record_source(self, settings: RunSettings, mapping: LeadMapping) -> None:
+        """Record where the stream's rows come from, once its mapping is known (the first batch)."""
+        if self.run_id is not None:
+            self.store.record_source(self.run_id, run_source(settings, mapping))
+
     def decide(
         self,
         frame: pd.DataFrame,
@@ -324,6 +365,7 @@ class _Ledgered:
             if len(forced):
                 batch.report._status[forced] = NOT_SENT
                 incremental._recorded[forced] = False
+                incremental._sendable[forced] = True
                 to_send = np.union1d(to_send, forced)
         if len(to_send):
             self._sent.add(keys[to_send])
@@ -385,6 +427,8 @@ async def _stream(
                     )
                 )
                 report._email_column = lead_mapping[0].email
+                if ledgered is not None:
+                    ledgered.record_source(settings, lead_mapping[0])
             elif list(frame.columns) != columns:
                 raise ConfigurationError(
                     f"batch {report.batches + 1} has other columns than the first: {list(frame.columns)}"
@@ -405,6 +449,8 @@ async def _stream(
             positions = np.flatnonzero(~invalid)
             if ledgered is not None and len(positions):
                 positions = ledgered.decide(frame, chosen, positions, checked.shared_email, batch)
+            else:
+                key_rows(frame, chosen, positions, checked.shared_email, batch_report)
             if not dry_run:
                 batch.pending = len(positions)
                 for local, body in build_bodies(frame, chosen, positions):
@@ -534,6 +580,7 @@ def _list_unread(
         report.results_complete = False
         return False
     start = report.rows
+    run = "" if report.run_id is None else report.run_id
     message = (
         f"Listing the rows not read (from row {start:,} on) as not_sent in {report.results_path}... "
         "(Ctrl-C again to stop there)"
@@ -554,7 +601,7 @@ def _list_unread(
                 emails = frame[column].tolist()
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerows(
-                    (start + local, "" if _missing(value) else value, "not_sent", "", 0, "")
+                    (start + local, "" if _missing(value) else value, "not_sent", "", 0, "", run, "", "")
                     for local, value in enumerate(emails)
                 )
                 handle.write(text.getvalue())  # whole batches: the counts say what the file holds
@@ -745,6 +792,8 @@ def sync_file(
         raise TypeError(f"expected a file path or an iterable of DataFrames, got {type(path).__name__}")
     if settings.input_name is None and source is not None:
         settings = settings.replace(input_name=Path(os.fspath(path)).name)  # type: ignore[arg-type]
+    if settings.input_file is None and source is not None:
+        settings = settings.replace(input_file=path)
     return run_stream(
         batches,
         client,
