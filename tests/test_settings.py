@@ -156,7 +156,9 @@ def test_the_flags_defaults_are_the_settings_defaults() -> None:
     ],
 )
 def test_each_flag_sets_its_setting(flags: list[str], changed: dict[str, object]) -> None:
-    assert _parsed(*flags) == RunSettings(input_name="leads.csv", input_file=Path("leads.csv"), progress=False, **changed)
+    assert _parsed(*flags) == RunSettings(
+        input_name="leads.csv", input_file=Path("leads.csv"), progress=False, **changed
+    )
 
 
 # --- mypy: the overloads still give the report of each kind of data, and a misspelled keyword is an error

@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._ledger import add_commands
 
     add_commands(commands)  # publitrac runs, publitrac ledger
+    from ._retry import add_command as retry_command
+
+    retry_command(commands)  # publitrac retry
     profiles_commands(commands)  # publitrac login, profiles, logout
     return parser
 
