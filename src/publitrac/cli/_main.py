@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--results",
         type=Path,
         metavar="OUT.csv",
-        help="write one line per input row: row, email, status, http_status, attempts, error",
+        help="write one line per input row: row, email, status, http_status, attempts, error, run_id, sent_at, "
+        "body_key",
     )
     sync.add_argument(
         "--timeout",

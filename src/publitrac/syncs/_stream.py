@@ -754,7 +754,7 @@ def sync_file(
             DataFrames with the same columns, the batches of one stream of rows.
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         results_path: write one line per input row there, in input order, as the run goes: row (0-based),
-            email, status, http_status, attempts, error.
+            email, status, http_status, attempts, error, run_id, sent_at, body_key.
         batch_rows: rows read, validated and recorded together.
         sep: the delimiter of a text file (detected when None).
         encoding: the encoding of a text or JSON file (detected when None).
