@@ -71,7 +71,7 @@ def test_results_are_aligned_and_typed() -> None:
     assert results["elapsed_ms"].iloc[0] == 12.3
     assert results["email"].tolist() == frame["Email"].tolist()
     assert results["run_id"].tolist() == [7] * 6 and str(results["run_id"].dtype) == "Int64"
-    assert str(results["sent_at"].dtype) == "datetime64[ns, UTC]"
+    assert str(results["sent_at"].dtype) == "datetime64[ms, UTC]"
     assert results["sent_at"].iloc[0] == pd.Timestamp("2027-01-15T08:00:00.25Z")
     assert results["sent_at"].isna().tolist() == [False, False, True, False, False, True]
     assert results["body_key"].isna().tolist() == [False, False, True, False, False, False]

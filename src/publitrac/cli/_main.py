@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(commands)  # publitrac runs, publitrac ledger
     from ._retry import add_command as retry_command
 
-    retry_command(commands)  # publitrac retry
+    retry_command(commands, guard=sigterm_as_interrupt, check_results=check_results_path)  # publitrac retry
     profiles_commands(commands)  # publitrac login, profiles, logout
     return parser
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -44,8 +45,19 @@ _SHOWN = 10
 _OWN_SETTINGS: tuple[str, ...] = ("concurrency", "rate_limit", "max_attempts", "max_retry_time")
 
 
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    guard: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+    check_results: Callable[[Path, Path], None] | None = None,
+) -> None:
     """Add `retry` to the `publitrac` command line.
+
+    Args:
+        commands: the subparsers of the main parser.
+        guard: what `publitrac sync` runs in (SIGTERM stopping the run as Ctrl-C does), handed down by the
+            parser's builder so that this module does not import it back.
+        check_results: `publitrac sync`'s check of a `--results` path before anything is sent.
 
     Example:
         >>> parser = argparse.ArgumentParser(prog="publitrac"); add_command(parser.add_subparsers())
@@ -129,18 +141,24 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     retry.add_argument("--dry-run", action="store_true", help="say which rows would be sent; send nothing")
     retry.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
-    retry.set_defaults(run=run_retry)
+    retry.set_defaults(run=functools.partial(run_retry, guard=guard, check_results=check_results))
 
 
-def run_retry(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run_retry(
+    args: argparse.Namespace,
+    out: TextIO | None = None,
+    *,
+    guard: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+    check_results: Callable[[Path, Path], None] | None = None,
+) -> int:
     """`publitrac retry RESULTS [FILE]`: resend the rows left unsent; the exit status says how it went."""
-    from ._main import sigterm_as_interrupt
-
-    with sigterm_as_interrupt():
-        return _run_retry(args, out or sys.stdout)
+    with guard():
+        return _run_retry(args, out or sys.stdout, check_results)
 
 
-def _run_retry(args: argparse.Namespace, out: TextIO) -> int:
+def _run_retry(
+    args: argparse.Namespace, out: TextIO, check_results: Callable[[Path, Path], None] | None
+) -> int:
     import publitrac
     from ..ledger._store import destination_for
 
@@ -170,9 +188,8 @@ def _run_retry(args: argparse.Namespace, out: TextIO) -> int:
         results = args.results or args.results_file.with_name(
             f"{args.results_file.stem}.retry-{run.id}{args.results_file.suffix or '.csv'}"
         )
-        from ._main import check_results_path
-
-        check_results_path(results, source)
+        if check_results is not None:
+            check_results(results, source)
         frame = read_rows(args, source, rows, out)
         mapping = _mapping(args, run, frame)
         _check_emails(frame[mapping.email], table, rows, out)

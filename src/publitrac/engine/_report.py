@@ -368,9 +368,18 @@ def provenance(
     keys[~keyed] = pd.NA
     return {
         "run_id": run,
-        "sent_at": pd.to_datetime(sent_at, unit="s", utc=True),
+        # milliseconds, as the results file writes them, whatever the values (pandas picks a unit by value)
+        "sent_at": _utc_milliseconds(sent_at),
         "body_key": keys,
     }
+
+
+def _utc_milliseconds(seconds: np.ndarray) -> pd.DatetimeIndex:
+    values = np.asarray(seconds, dtype=np.float64)
+    missing = np.isnan(values)
+    stamps = np.where(missing, 0, np.round(values * 1000.0)).astype(np.int64).astype("datetime64[ms]")
+    stamps[missing] = np.datetime64("NaT")
+    return pd.DatetimeIndex(stamps).tz_localize("UTC")
 
 
 def iso_times(seconds: np.ndarray) -> list[str]:

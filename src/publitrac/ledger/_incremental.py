@@ -51,7 +51,7 @@ from ..engine._report import (
 if TYPE_CHECKING:
     from ..connection._client import Publitrac
 
-__all__ = ["FLUSH_INTERVAL", "IncrementalRun", "key_rows", "open_for_run", "store_errors"]
+__all__ = ["FLUSH_INTERVAL", "IncrementalRun", "key_rows", "open_for_run", "record_source", "store_errors"]
 
 FLUSH_INTERVAL = 1.0
 logger = logging.getLogger("publitrac")
@@ -148,7 +148,7 @@ class IncrementalRun:
         same = found & (stored == self._bodies[positions])
         self._known[positions] = found
         self._same[positions] = same
-        self._failed_before[positions] = self.ledger.failed_before(self.destination, self._emails[positions])
+        self._failed_before[positions] = self._failed_before_run(self._emails[positions])
         self._sendable[positions] = True
         if resend == "all":
             return positions
@@ -160,6 +160,18 @@ class IncrementalRun:
         self._sendable[unchanged] = False
         to_send: np.ndarray = positions[~same]
         return to_send
+
+    def _failed_before_run(self, keys: np.ndarray) -> np.ndarray:
+        """Which emails an earlier run left unsent; none when the ledger cannot say (or fails: logged)."""
+        method = getattr(self.ledger, "failed_before", None)
+        if method is None:
+            return np.zeros(len(keys), dtype=bool)
+        try:
+            found: np.ndarray = np.asarray(method(self.destination, keys), dtype=bool)
+        except store_errors(self.ledger) as exc:
+            logger.warning("ledger: could not look up the rows earlier runs left unsent (%s)", exc)
+            return np.zeros(len(keys), dtype=bool)
+        return found
 
     def changes(self, report: SyncReport) -> ChangeCounts:
         """What this run changed at the destination (rows), from the ledger as it was before the run."""
@@ -186,9 +198,12 @@ class IncrementalRun:
         accepted = sent & (codes == ACCEPTED)
         names = np.array(STATUSES, dtype=object)
         assert set(names[[FAILED, IN_FLIGHT, NOT_SENT]]) == set(LEFT_UNSENT)
+        method = getattr(self.ledger, "record_outcomes", None)
+        if method is None:
+            return
         errors = store_errors(self.ledger)
         try:
-            self.ledger.record_outcomes(
+            method(
                 self.destination,
                 self.run_id,
                 self._emails[accepted],
@@ -217,7 +232,7 @@ class IncrementalRun:
             self.destination, input_name=input_name, rows=len(report)
         )
         if source is not None:
-            self.ledger.record_source(self.run_id, source)
+            record_source(self.ledger, self.run_id, source)
 
     def accepted(self, position: int) -> None:
         """The engine's callback for an accepted row: queue it, and commit when the interval has passed."""
@@ -268,6 +283,17 @@ class IncrementalRun:
         finally:
             if self._owns:
                 self.ledger.close()
+
+
+def record_source(ledger: Ledger, run_id: int, source: RunSource) -> None:
+    """Record a run's provenance, when the ledger keeps it (a failure is logged, never raised)."""
+    method = getattr(ledger, "record_source", None)
+    if method is None:
+        return
+    try:
+        method(run_id, source)
+    except store_errors(ledger) as exc:
+        logger.warning("ledger: could not record where run %s came from (%s)", run_id, exc)
 
 
 def key_rows(

@@ -107,6 +107,14 @@ class Ledger(Protocol):
     `publitrac.sync` takes any object with these methods as `ledger=`. Each call is one short transaction;
     lookups and records come in bulk (arrays), never one row per call.
 
+    Both stores also have three methods a ledger may lack (one written for an earlier version then syncs as
+    before, without them): `record_source(run_id, source)` (a run's `RunSource`: input file, SHA-256,
+    settings, retry of; `publitrac retry` reads it back through `run`), `failed_before(destination,
+    email_keys)` (a boolean array: emails an earlier run to this destination left failed, in flight or not
+    sent) and `record_outcomes(destination, run_id, accepted_keys, unsent_keys, unsent_statuses)` (forget
+    the failures of the emails now accepted, remember those left unsent): the summary's "previously failed
+    now sent".
+
     Example (not run by the doctests: it writes `ledger.sqlite3` in the current directory):
         >>> with publitrac.open_ledger("ledger.sqlite3") as ledger:    # doctest: +SKIP
         ...     [(run.id, run.counts) for run in ledger.runs(limit=3)]
@@ -131,27 +139,6 @@ class Ledger(Protocol):
 
     def finish_run(self, run_id: int, *, counts: Mapping[str, int], interrupted: bool) -> None:
         """Record the end of a run with its counts by status."""
-        ...
-
-    def record_source(self, run_id: int, source: RunSource) -> None:
-        """Record where a run's rows came from and how it ran (`publitrac retry` reads it back)."""
-        ...
-
-    def failed_before(self, destination: Destination, email_keys: np.ndarray) -> np.ndarray:
-        """Aligned to `email_keys`: whether an earlier run to this destination left that email failed, in
-        flight or not sent (and no run since got it accepted)."""
-        ...
-
-    def record_outcomes(
-        self,
-        destination: Destination,
-        run_id: int | None,
-        accepted_keys: np.ndarray,
-        unsent_keys: np.ndarray,
-        unsent_statuses: np.ndarray,
-    ) -> None:
-        """Remember the emails a run left unsent (`unsent_keys`, with their status) and forget those it got
-        accepted (`accepted_keys`), in one commit."""
         ...
 
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:

@@ -62,7 +62,7 @@ from ..connection._client import Publitrac
 from ..engine._engine import Engine, Item, Rows, interactive
 from ..ledger._fingerprints import KeySet
 from .._exceptions import ConfigurationError, PublitracError, SyncInterrupted
-from ..ledger._incremental import IncrementalRun, key_rows, open_for_run, store_errors
+from ..ledger._incremental import IncrementalRun, key_rows, open_for_run, record_source, store_errors
 from ..ledger._store import Destination, Ledger
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import (
@@ -338,7 +338,7 @@ class _Ledgered:
     def record_source(self, settings: RunSettings, mapping: LeadMapping) -> None:
         """Record where the stream's rows come from, once its mapping is known (the first batch)."""
         if self.run_id is not None:
-            self.store.record_source(self.run_id, run_source(settings, mapping))
+            record_source(self.store, self.run_id, run_source(settings, mapping))
 
     def decide(
         self,
