@@ -226,6 +226,7 @@ def _run_retry(
             if exc.report is not None:
                 _write(exc.report, results, rows)
                 print(f"Results written to {results} (one line per retried row)", file=sys.stderr)
+                exc.report = None  # written here, numbered as in the input file: not again by the caller
             raise
         _summary(report, run, rows, results, out)
     if interrupted:
