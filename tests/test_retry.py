@@ -247,6 +247,8 @@ def test_an_interrupted_streamed_run_is_retried_from_its_not_sent_rows(
         invalid = INVALID_POSITIONS & set(expected)
         assert invalid and retry.returncode == 1, retry.stdout + retry.stderr
         assert f"{len(expected) - len(invalid)} accepted, {len(invalid)} invalid" in retry.stdout
+        # the rows read and not sent, and those never read, were remembered as left unsent by run 1
+        assert f"{len(expected) - len(invalid)} previously failed now sent" in retry.stdout
         assert posts(sandbox) - sent == len(expected) - len(invalid)
         assert [int(row["row"]) for row in read(tmp_path / "results.retry-1.csv")] == expected
         # every valid row of the file is now accepted: a plain sync finds them all unchanged

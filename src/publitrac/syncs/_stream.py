@@ -60,7 +60,7 @@ from ._blocking import CallerThread, run_blocking
 from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
 from ..engine._engine import Engine, Item, Rows, interactive
-from ..ledger._fingerprints import KeySet
+from ..ledger._fingerprints import KeySet, email_keys
 from .._exceptions import ConfigurationError, PublitracError, SyncInterrupted
 from ..ledger._incremental import IncrementalRun, key_rows, open_for_run, record_source, store_errors
 from ..ledger._store import Destination, Ledger
@@ -335,6 +335,24 @@ class _Ledgered:
     def start(self, report: StreamReport, input_name: str | None) -> None:
         self.run_id = report.run_id = self.store.start_run(self.destination, input_name=input_name, rows=0)
 
+    def unread(self, emails: list[Any]) -> None:
+        """Remember the emails of rows a stopped run never read as left unsent (never raises: logged)."""
+        method = getattr(self.store, "record_outcomes", None)
+        present = [email for email in emails if not _missing(email) and str(email).strip()]
+        if method is None or self.run_id is None or not present:
+            return
+        keys = email_keys(present)
+        try:
+            method(
+                self.destination,
+                self.run_id,
+                np.zeros(0, dtype=np.int64),
+                keys,
+                np.full(len(keys), "not_sent", dtype=object),
+            )
+        except store_errors(self.store) as exc:
+            logger.warning("ledger: could not record the rows run %s did not read (%s)", self.run_id, exc)
+
     def record_source(self, settings: RunSettings, mapping: LeadMapping) -> None:
         """Record where the stream's rows come from, once its mapping is known (the first batch)."""
         if self.run_id is not None:
@@ -567,8 +585,10 @@ def _list_unread(
     *,
     listable: bool,
     announce: Callable[[str], None] | None,
+    unsent: Callable[[list[Any]], None] | None = None,
 ) -> bool:
-    """After a stop, write the rows never read as `not_sent` (see the module's docstring).
+    """After a stop, write the rows never read as `not_sent` (see the module's docstring); `unsent` is told
+    each listed batch's emails (the ledger remembers them as left unsent).
 
     Returns:
         True when a second Ctrl-C (or SIGTERM) stopped the listing.
@@ -605,6 +625,8 @@ def _list_unread(
                     for local, value in enumerate(emails)
                 )
                 handle.write(text.getvalue())  # whole batches: the counts say what the file holds
+                if unsent is not None:
+                    unsent(emails)
                 start += len(emails)
                 report.rows += len(emails)
                 report.not_read += len(emails)
@@ -718,7 +740,8 @@ def run_stream(
         coroutine = _stream(rows, client, report, handle, ledgered, settings)
 
         def finish() -> bool:
-            return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
+            unsent = None if ledgered is None or dry_run else ledgered.unread
+            return _list_unread(rows, report, handle, listable=list_unread, announce=announce, unsent=unsent)
 
         try:
             result = run_blocking(coroutine, caller)
