@@ -3,6 +3,7 @@
 - `_main`: the parser and the commands `sync`, `validate`, `sandbox`, `app`.
 - `_common`: what the command line's modules share.
 - `_ledger`: `publitrac runs` and `publitrac ledger`.
+- `_retry`: `publitrac retry`, the rows a run left unsent sent again.
 - `_profiles`: `publitrac login`, `profiles`, `logout` (saved accounts) and the `--profile` flag.
 - `_stream`: `sync` and `validate` on files too big to hold.
 

@@ -392,11 +392,18 @@ def iso_times(seconds: np.ndarray) -> list[str]:
     values = np.asarray(seconds, dtype=np.float64)
     missing = np.isnan(values)
     milliseconds = np.where(missing, 0, np.round(values * 1000.0)).astype(np.int64)
-    # numpy's own formatting: several times faster than pandas' strftime (about 3 s for a million rows)
-    text = np.datetime_as_string(milliseconds.astype("datetime64[ms]"), unit="ms", timezone="UTC")
-    text[missing] = ""
-    result: list[str] = text.tolist()
-    return result
+    # A run sends a few thousand rows a second: each distinct second is formatted once (numpy), and a row's
+    # text is its second's and its milliseconds', joined; pandas' strftime takes 15 s for a million rows.
+    whole, fraction = np.divmod(milliseconds, 1000)
+    distinct, which = np.unique(whole, return_inverse=True)
+    names = np.datetime_as_string(distinct.astype("datetime64[s]"), unit="s").tolist()
+    texts = [names[second] + _MILLISECONDS[part] for second, part in zip(which.tolist(), fraction.tolist())]
+    for position in np.flatnonzero(missing).tolist():
+        texts[position] = ""
+    return texts
+
+
+_MILLISECONDS: list[str] = [f".{part:03d}Z" for part in range(1000)]
 
 
 def _problem_texts(problems: pd.DataFrame, positions: np.ndarray) -> list[str | None]:
