@@ -318,8 +318,17 @@ def test_the_streamed_summary_and_results_carry_the_same_provenance(
     assert set(table["run_id"]) == {str(report.run_id)}
     # the same body keys as the in-memory sync computes (the example's one duplicate email aside: a stream
     # chains rows of one email within a batch only)
-    memory = publitrac.sync(publitrac.read_leads(LEADS).frame, pt, dry_run=True, ledger=False, progress=False)
+    frame = publitrac.read_leads(LEADS).frame
+    memory = publitrac.sync(frame, pt, dry_run=True, ledger=tmp_path / "other.sqlite3", progress=False)
     keys = memory.results["body_key"].astype("string").fillna("").tolist()
+    assert sum(key != "" for key in keys) == report.counts["accepted"]
+    # without a ledger, a dry run (publitrac validate) does not compute them
+    bare = publitrac.sync(frame, pt, dry_run=True, ledger=False, progress=False)
+    assert bare.results["body_key"].isna().all()
+    # a real run without a ledger computes them, as the ledger would
+    sent = publitrac.sync(frame, pt, ledger=False, progress=False)
+    assert sent.results["body_key"].astype("string").fillna("").tolist() == keys
+    assert sent.results["run_id"].isna().all() and sent.counts_by_change is None
     same = [i for i in range(300) if i not in (42, 251)]
     assert [table["body_key"][i] for i in same] == [keys[i] for i in same]
     with publitrac.open_ledger(ledger) as store:  # type: ignore[union-attr]

@@ -149,7 +149,8 @@ class SyncReport:
         `http_status` is missing when no HTTP answer was received (not sent, in flight, connection errors);
         `error` is missing for accepted rows. `run_id` is the run in the ledger (missing without one);
         `sent_at` when the row's last attempt was sent (UTC; missing when never sent); `body_key` the
-        fingerprint of the row's body as the ledger keeps it (missing for invalid rows).
+        fingerprint of the row's body as the ledger keeps it (missing for invalid rows, and in a dry run
+        without a ledger).
 
         Example (not run by the doctests: it needs a `report`):
             >>> report.results.query("status == 'failed'")    # doctest: +SKIP

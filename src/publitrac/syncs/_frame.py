@@ -96,7 +96,7 @@ async def _sync(
                 incremental.start(
                     report, input_name=settings.input_name, source=run_source(settings, lead_mapping)
                 )
-        else:
+        elif not dry_run:  # the results' body_key; a dry run without a ledger (validate) is spared the cost
             key_rows(df, lead_mapping, positions, serial, report)
         if dry_run or len(positions) == 0:
             report._finish()

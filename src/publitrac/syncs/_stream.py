@@ -467,7 +467,7 @@ async def _stream(
             positions = np.flatnonzero(~invalid)
             if ledgered is not None and len(positions):
                 positions = ledgered.decide(frame, chosen, positions, checked.shared_email, batch)
-            else:
+            elif not dry_run:  # the results' body_key; `validate` (a dry run without a ledger) is spared it
                 key_rows(frame, chosen, positions, checked.shared_email, batch_report)
             if not dry_run:
                 batch.pending = len(positions)
