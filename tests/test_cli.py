@@ -83,7 +83,10 @@ def test_dry_run_writes_every_row_in_order(tmp_path: Path, capsys: pytest.Captur
     results = tmp_path / "results.csv"
     assert main(["sync", str(LEADS), "--dry-run", "--results", str(results), "--no-progress"]) == 1
     rows = read_results(results)
-    assert list(rows[0]) == ["row", "email", "status", "http_status", "attempts", "error"]
+    assert list(rows[0]) == [
+        *["row", "email", "status", "http_status", "attempts", "error"],
+        *["run_id", "sent_at", "body_key"],
+    ]
     assert [int(row["row"]) for row in rows] == list(range(300))
     assert {int(row["row"]) for row in rows if row["status"] == "invalid"} == INVALID_POSITIONS
     assert {row["status"] for row in rows if int(row["row"]) not in INVALID_POSITIONS} == {"not_sent"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,11 +115,12 @@ def test_runs_and_ledger_commands(make_sandbox: Any, tmp_path: Path) -> None:
     assert lines[1].split()[0] == "2" and lines[2].split()[0] == "1"  # newest first
     assert "leads.csv" in lines[1] and sandbox.base_url in lines[1]
     shown = run_cli("runs", "show", "1", env=env)
-    assert (
-        shown.returncode == 0
-        and f"accepted:    {VALID}" in shown.stdout
-        and "interrupted: no" in shown.stdout
-    )
+    assert shown.returncode == 0
+    assert re.search(rf"^accepted: +{VALID}$", shown.stdout, flags=re.MULTILINE), shown.stdout
+    assert re.search(r"^interrupted: +no$", shown.stdout, flags=re.MULTILINE)
+    # the run's provenance (publitrac retry): the input file's absolute path and SHA-256
+    assert re.search(rf"^input path: +{re.escape(str(LEADS))}$", shown.stdout, flags=re.MULTILINE)
+    assert re.search(r"^input sha256: +[0-9a-f]{64}$", shown.stdout, flags=re.MULTILINE)
     assert run_cli("runs", "show", "99", env=env).returncode == 1
 
     stats = run_cli("ledger", "stats", env=env)

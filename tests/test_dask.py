@@ -209,6 +209,29 @@ def test_dry_run_needs_no_key_and_writes_parquet(dask_client: Client, tmp_path: 
     assert counts[counts > 0].to_dict() == {"not_sent": 490, "invalid": 10}
 
 
+def test_the_parquet_results_carry_run_id_sent_at_and_body_key(
+    dask_client: Client, keyed_sandbox: Callable[..., SandboxServer], tmp_path: Any
+) -> None:
+    sandbox = keyed_sandbox()
+    frame = leads(120, distinct=120, invalid_every=40)
+    publitrac.sync_dask(
+        dd.from_pandas(frame, npartitions=2),
+        Publitrac(base_url=sandbox.base_url, api_key=KEY),
+        concurrency=4,
+        results_path=tmp_path / "results",
+    )
+    on_disk = pd.read_parquet(tmp_path / "results")
+    assert {"run_id", "sent_at", "body_key"} <= set(on_disk.columns)
+    accepted = on_disk["status"] == "accepted"
+    assert accepted.sum() == 117 and on_disk.loc[accepted, "run_id"].notna().all()
+    assert (
+        on_disk.loc[accepted, "sent_at"].notna().all()
+        and str(on_disk["sent_at"].dtype) == "datetime64[ms, UTC]"
+    )
+    assert on_disk.loc[accepted, "body_key"].notna().all() and on_disk.loc[~accepted, "body_key"].isna().all()
+    assert on_disk["run_id"].nunique() == 2  # a run per partition
+
+
 def _kill_one_worker_once_leads_arrive(
     client: Client, sandbox: SandboxServer, after: int
 ) -> tuple[threading.Thread, threading.Event]:

@@ -166,3 +166,106 @@ def test_the_cli_reruns_send_nothing(
     sandbox.wait_until_applied(timeout=30)
     lead = sandbox.lead(twice["E-mail Address"].iloc[-1].strip())
     assert lead is not None and lead["leadInfo"]["email"] == twice["E-mail Address"].iloc[-1].strip()
+
+
+# --- provenance of runs and the emails runs left unsent (publitrac retry; the summary's counts by change)
+
+
+def test_keeps_where_a_run_came_from_and_the_run_it_retries(ledger_target: str) -> None:
+    from publitrac.ledger._records import RunSource
+
+    with open_ledger(ledger_target) as ledger:  # type: ignore[union-attr]
+        first = ledger.start_run(DEST, input_name="a.csv", rows=5)
+        plain = ledger.run(first)
+        assert plain is not None and plain.source == RunSource(settings={})
+        source = RunSource(
+            input_path="/data/a.csv",
+            input_sha256="ab" * 32,
+            settings={"mapping": {"email": "E-mail"}, "concurrency": 4},
+        )
+        ledger.record_source(first, source)
+        retry = ledger.start_run(DEST, input_name="a.csv", rows=2)
+        ledger.record_source(retry, RunSource(input_path="/data/a.csv", retry_of=first))
+        (newest, older) = ledger.runs(DEST, limit=2)
+        assert older.source == source and newest.source.retry_of == first
+        assert older.base_url == DEST.base_url and older.key_fingerprint == DEST.key_fingerprint
+        assert older.as_dict()["input_sha256"] == "ab" * 32 and newest.as_dict()["retry_of"] == first
+
+
+def test_remembers_the_emails_left_unsent_until_accepted(ledger_target: str) -> None:
+    with open_ledger(ledger_target) as ledger:  # type: ignore[union-attr]
+        keys = np.array([1, 2, 3, 4], dtype=np.int64)
+        assert not ledger.failed_before(DEST, keys).any()
+        run = ledger.start_run(DEST, input_name="a.csv", rows=4)
+        statuses = np.array(["failed", "in_flight", "not_sent"], dtype=object)
+        # email 3 twice: a row accepted and a later row failed: still left unsent
+        ledger.record_outcomes(DEST, run, np.array([4, 3]), np.array([1, 2, 3]), statuses)
+        assert ledger.failed_before(DEST, keys).tolist() == [True, True, True, False]
+        other = Destination(DEST.base_url, key_fingerprint("another key"))
+        assert not ledger.failed_before(other, keys).any()
+        later = ledger.start_run(DEST, input_name="a.csv", rows=2)
+        ledger.record_outcomes(DEST, later, np.array([1, 2]), np.zeros(0, dtype=np.int64), statuses[:0])
+        assert ledger.failed_before(DEST, keys).tolist() == [False, False, True, False]
+        many = np.arange(60_000, dtype=np.int64)  # the bulk path
+        assert np.flatnonzero(ledger.failed_before(DEST, many)).tolist() == [3]
+
+
+_OLD_SQLITE_SCHEMA = """
+CREATE TABLE destinations (id INTEGER PRIMARY KEY, base_url TEXT NOT NULL, key_fingerprint TEXT NOT NULL,
+    UNIQUE (base_url, key_fingerprint));
+CREATE TABLE leads (destination INTEGER NOT NULL, email_key INTEGER NOT NULL, body_key INTEGER NOT NULL,
+    accepted_at INTEGER NOT NULL, run_id INTEGER, PRIMARY KEY (destination, email_key)) WITHOUT ROWID;
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, destination INTEGER NOT NULL, input_name TEXT,
+    rows INTEGER NOT NULL, started_at REAL NOT NULL, finished_at REAL, counts TEXT,
+    interrupted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX runs_by_destination ON runs (destination, id);
+INSERT INTO destinations VALUES (1, 'http://127.0.0.1:1/v2', '{fingerprint}');
+INSERT INTO leads VALUES (1, 7, 70, 1700000000, 1);
+INSERT INTO runs VALUES (1, 1, 'old.csv', 3, 1700000000.0, 1700000001.0, '{{"accepted": 3}}', 0);
+"""
+
+_OLD_POSTGRES_SCHEMA = (
+    "CREATE TABLE publitrac_destinations (id BIGSERIAL PRIMARY KEY, base_url TEXT NOT NULL, "
+    "key_fingerprint TEXT NOT NULL, UNIQUE (base_url, key_fingerprint))",
+    "CREATE TABLE publitrac_leads (destination BIGINT NOT NULL REFERENCES publitrac_destinations (id), "
+    "email_key BIGINT NOT NULL, body_key BIGINT NOT NULL, accepted_at BIGINT NOT NULL, run_id BIGINT, "
+    "PRIMARY KEY (destination, email_key))",
+    "CREATE TABLE publitrac_runs (id BIGSERIAL PRIMARY KEY, destination BIGINT NOT NULL REFERENCES "
+    "publitrac_destinations (id), input_name TEXT, rows BIGINT NOT NULL, started_at DOUBLE PRECISION NOT NULL, "
+    "finished_at DOUBLE PRECISION, counts TEXT, interrupted BOOLEAN NOT NULL DEFAULT FALSE)",
+    "INSERT INTO publitrac_destinations (base_url, key_fingerprint) VALUES ('http://127.0.0.1:1/v2', '{fp}')",
+    "INSERT INTO publitrac_leads VALUES (1, 7, 70, 1700000000, 1)",
+    "INSERT INTO publitrac_runs (destination, input_name, rows, started_at, finished_at, counts) "
+    "VALUES (1, 'old.csv', 3, 1700000000.0, 1700000001.0, '{{\"accepted\": 3}}')",
+)
+
+
+def test_a_ledger_of_the_earlier_schema_is_migrated_in_place(ledger_target: str) -> None:
+    from publitrac.ledger._records import RunSource
+
+    if ledger_target.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(ledger_target, autocommit=True) as db:
+            for statement in _OLD_POSTGRES_SCHEMA:
+                db.execute(statement.format(fp=DEST.key_fingerprint))
+    else:
+        import sqlite3
+
+        with sqlite3.connect(ledger_target) as db:
+            db.executescript(_OLD_SQLITE_SCHEMA.format(fingerprint=DEST.key_fingerprint))
+        db.close()
+    for _ in range(2):  # opening again finds it migrated already
+        with open_ledger(ledger_target) as ledger:  # type: ignore[union-attr]
+            (old,) = ledger.runs(DEST)
+            assert (old.id, old.input_name, old.counts) == (1, "old.csv", {"accepted": 3})
+            assert old.source == RunSource()
+            assert ledger.lookup(DEST, np.array([7]))[1].tolist() == [70]
+            assert not ledger.failed_before(DEST, np.array([7])).any()
+    with open_ledger(ledger_target) as ledger:  # type: ignore[union-attr]
+        new = ledger.start_run(DEST, input_name="new.csv", rows=1)
+        ledger.record_source(new, RunSource(input_path="/data/new.csv", retry_of=1))
+        ledger.record_outcomes(DEST, new, np.zeros(0, np.int64), np.array([7]), np.array(["failed"], object))
+        run = ledger.run(new)
+        assert run is not None and run.source.retry_of == 1 and run.source.input_path == "/data/new.csv"
+        assert ledger.failed_before(DEST, np.array([7])).tolist() == [True]

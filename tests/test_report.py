@@ -46,6 +46,10 @@ def make_report() -> tuple[pd.DataFrame, SyncReport]:
     report._status[3], report._http_status[3], report._attempts[3] = RETRY_WAIT, 503, 2
     report._errors[3] = "HTTP 503 Service Unavailable"
     report._status[4], report._attempts[4] = IN_FLIGHT, 1
+    report._sent_at[[0, 1, 3, 4]] = [1_800_000_000.25, 1_800_000_001.0, 1_800_000_002.5, 1_800_000_003.0]
+    valid = np.flatnonzero(~invalid)
+    report._body_keys[valid], report._keyed[valid] = [11, -22, 33, 44, 55], True
+    report.run_id = 7
     report._finish(interrupted=True)
     return frame, report
 
@@ -54,7 +58,10 @@ def test_results_are_aligned_and_typed() -> None:
     frame, report = make_report()
     results = report.results
     assert list(results.index) == list(frame.index) and results.index.name == "id"
-    assert list(results.columns) == ["email", "status", "http_status", "attempts", "error", "elapsed_ms"]
+    assert list(results.columns) == [
+        *["email", "status", "http_status", "attempts", "error", "elapsed_ms"],
+        *["run_id", "sent_at", "body_key"],
+    ]
     assert results["status"].tolist() == ["accepted", "failed", "invalid", "failed", "in_flight", "not_sent"]
     assert results["http_status"].tolist()[:2] == [200, 400]
     assert results["http_status"].isna().tolist() == [False, False, True, False, True, True]
@@ -63,6 +70,20 @@ def test_results_are_aligned_and_typed() -> None:
     assert pd.isna(results["error"].iloc[0])
     assert results["elapsed_ms"].iloc[0] == 12.3
     assert results["email"].tolist() == frame["Email"].tolist()
+    assert results["run_id"].tolist() == [7] * 6 and str(results["run_id"].dtype) == "Int64"
+    assert str(results["sent_at"].dtype) == "datetime64[ms, UTC]"
+    assert results["sent_at"].iloc[0] == pd.Timestamp("2027-01-15T08:00:00.25Z")
+    assert results["sent_at"].isna().tolist() == [False, False, True, False, False, True]
+    assert results["body_key"].isna().tolist() == [False, False, True, False, False, False]
+    assert results["body_key"].iloc[1] == -22
+
+
+def test_results_without_a_ledger_have_no_run_id() -> None:
+    frame, report = make_report()
+    report.run_id = None
+    assert report.results["run_id"].isna().all()
+    assert report.counts_by_change is None
+    assert "added" not in report.describe()
 
 
 def test_summary_counts_every_status() -> None:
@@ -96,8 +117,21 @@ def test_csv_has_one_line_per_input_row_in_order(tmp_path: Path) -> None:
     report.to_csv(path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["row", "email", "status", "http_status", "attempts", "error"]
+    assert list(rows[0]) == [
+        *["row", "email", "status", "http_status", "attempts", "error"],
+        *["run_id", "sent_at", "body_key"],
+    ]
     assert [row["row"] for row in rows] == ["0", "1", "2", "3", "4", "5"]
+    assert {row["run_id"] for row in rows} == {"7"}
+    assert [row["sent_at"] for row in rows] == [
+        "2027-01-15T08:00:00.250Z",
+        "2027-01-15T08:00:01.000Z",
+        "",
+        "2027-01-15T08:00:02.500Z",
+        "2027-01-15T08:00:03.000Z",
+        "",
+    ]
+    assert [row["body_key"] for row in rows] == ["11", "-22", "", "33", "44", "55"]
     assert [row["status"] for row in rows] == [
         "accepted",
         "failed",
@@ -108,6 +142,28 @@ def test_csv_has_one_line_per_input_row_in_order(tmp_path: Path) -> None:
     ]
     assert [row["http_status"] for row in rows] == ["200", "400", "", "503", "", ""]
     assert rows[1]["error"] == "HTTP 400: bad lead"
+
+
+def test_csv_can_number_rows_as_another_file_does(tmp_path: Path) -> None:
+    _, report = make_report()
+    path = tmp_path / "retry.csv"
+    report.to_csv(path, rows=[3, 8, 9, 20, 21, 40])
+    assert pd.read_csv(path)["row"].tolist() == [3, 8, 9, 20, 21, 40]
+
+
+def test_the_summary_says_what_changed_when_a_ledger_counted_it() -> None:
+    from publitrac.engine._report import ChangeCounts
+
+    _, report = make_report()
+    report.changes = ChangeCounts(added=1, changed=0, unchanged=0, previously_failed_now_sent=1)
+    assert report.describe().endswith("; 1 added, 0 changed, 0 unchanged, 1 previously failed now sent")
+    assert report.counts_by_change == {
+        "added": 1,
+        "changed": 0,
+        "resent": 0,
+        "unchanged": 0,
+        "previously_failed_now_sent": 1,
+    }
 
 
 def test_displays_are_readable_and_escaped() -> None:

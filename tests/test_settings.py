@@ -142,10 +142,12 @@ def test_every_setting_has_its_flags_on_the_command_line() -> None:
     for setting, names in RUN_SETTING_FLAGS.items():
         assert set(names) <= flags, setting
     assert RUN_SETTING_FLAGS["input_name"] == ()  # the file's name
+    assert RUN_SETTING_FLAGS["input_file"] == ()  # the file itself
+    assert RUN_SETTING_FLAGS["retry_of"] == ()  # set by publitrac retry
 
 
 def test_the_flags_defaults_are_the_settings_defaults() -> None:
-    assert _parsed() == RunSettings(input_name="leads.csv", progress=False)
+    assert _parsed() == RunSettings(input_name="leads.csv", input_file=Path("leads.csv"), progress=False)
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,9 @@ def test_the_flags_defaults_are_the_settings_defaults() -> None:
     ],
 )
 def test_each_flag_sets_its_setting(flags: list[str], changed: dict[str, object]) -> None:
-    assert _parsed(*flags) == RunSettings(input_name="leads.csv", progress=False, **changed)
+    assert _parsed(*flags) == RunSettings(
+        input_name="leads.csv", input_file=Path("leads.csv"), progress=False, **changed
+    )
 
 
 # --- mypy: the overloads still give the report of each kind of data, and a misspelled keyword is an error

@@ -276,7 +276,10 @@ def test_results_file_has_one_line_per_row_in_input_order(tmp_path: Path) -> Non
     report = publitrac.sync_file(path, pt, batch_rows=16, results_path=results, progress=False)
 
     table = pd.read_csv(results, dtype=str, keep_default_na=False)
-    assert list(table.columns) == ["row", "email", "status", "http_status", "attempts", "error"]
+    assert list(table.columns) == [
+        *["row", "email", "status", "http_status", "attempts", "error"],
+        *["run_id", "sent_at", "body_key"],
+    ]
     assert table["row"].tolist() == [str(i) for i in range(230)]
     assert table["email"].tolist() == data["Email"].tolist()
     invalid = data["Email"].str.startswith("broken")

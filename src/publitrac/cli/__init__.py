@@ -4,6 +4,7 @@
 - `_common`: what the command line's modules share.
 - `_ledger`: `publitrac runs` and `publitrac ledger`.
 - `_output`: `--output json`, the JSON document of a command (its schema: `output_schema.json`).
+- `_retry`: `publitrac retry`, the rows a run left unsent sent again.
 - `_profiles`: `publitrac login`, `profiles`, `logout` (saved accounts) and the `--profile` flag.
 - `_stream`: `sync` and `validate` on files too big to hold.
 

@@ -58,6 +58,8 @@ RUN_SETTING_FLAGS: Final[dict[str, tuple[str, ...]]] = {
     "stop_if_failing": ("--stop-if-failing",),
     "keep_bodies": ("--no-bodies",),
     "input_name": (),  # the FILE's name
+    "input_file": (),  # the FILE itself (its absolute path and SHA-256 go in the run's record)
+    "retry_of": (),  # set by `publitrac retry`, from the results file's run
 }
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunSettings)}
 
@@ -289,6 +291,7 @@ def sync_options(args: argparse.Namespace) -> RunOptions:
         "stop_if_failing": args.stop_if_failing,
         "keep_bodies": not args.no_bodies,
         "input_name": args.file.name,
+        "input_file": args.file,
     }
 
 

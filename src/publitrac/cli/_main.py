@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--results",
         type=Path,
         metavar="OUT.csv",
-        help="write one line per input row: row, email, status, http_status, attempts, error",
+        help="write one line per input row: row, email, status, http_status, attempts, error, run_id, sent_at, "
+        "body_key",
     )
     sync.add_argument(
         "--timeout",
@@ -153,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._ledger import add_commands
 
     add_commands(commands)  # publitrac runs, publitrac ledger
+    from ._retry import add_command as retry_command
+
+    retry_command(commands, guard=sigterm_as_interrupt, check_results=check_results_path)  # publitrac retry
     profiles_commands(commands)  # publitrac login, profiles, logout
     return parser
 

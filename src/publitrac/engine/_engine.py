@@ -71,6 +71,7 @@ class Rows(Protocol):
     _attempts: np.ndarray
     _elapsed_ms: np.ndarray
     _errors: np.ndarray
+    _sent_at: np.ndarray
 
 
 Item = tuple[Rows, int, dict[str, Any]]
@@ -87,6 +88,7 @@ class Engine:
         on_done: called with `(rows, position, accepted)` once a row has its final status.
         adaptive: adapt the number of requests in flight (the default, `ADAPTIVE`); False: always
             `concurrency`, and a `Retry-After` holds back every worker (the engine before adaptive concurrency).
+        wall_clock: seconds since the epoch, for each row's `sent_at` (tests inject one).
     """
 
     def __init__(
@@ -103,8 +105,10 @@ class Engine:
         clock: Callable[[], float] = time.monotonic,
         on_done: Callable[[Rows, int, bool], None] | None = None,
         adaptive: bool | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
+        self._wall_clock = wall_clock
         self._on_done = on_done
         self._redact = redact
         self._concurrency = concurrency
@@ -247,12 +251,15 @@ class Engine:
     async def _post(self, report: Rows, position: int, request: LeadSyncRequest) -> LeadAnswer:
         report._status[position] = IN_FLIGHT
         report._attempts[position] += 1
+        sent_before = report._sent_at[position]
+        report._sent_at[position] = self._wall_clock()
         silence = self._silence
         try:
             outcome = await post_lead(self._client, request, self._redact)
         except BaseException:
             if not request_left():
                 # Stopped (a refused key, a cancellation) while waiting for a token: this attempt never left.
+                report._sent_at[position] = sent_before
                 report._attempts[position] -= 1
                 report._status[position] = NOT_SENT if report._attempts[position] == 0 else RETRY_WAIT
             raise

@@ -35,7 +35,20 @@ _STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 # Internal: the row got a transient error and waits to be tried again; reported as `failed` if the run stops.
 RETRY_WAIT = 6
 SUMMARY_ORDER: tuple[str, ...] = ("accepted", "unchanged", "invalid", "failed", "in_flight", "not_sent")
-CSV_COLUMNS: tuple[str, ...] = ("row", "email", "status", "http_status", "attempts", "error")
+CSV_COLUMNS: tuple[str, ...] = (
+    "row",
+    "email",
+    "status",
+    "http_status",
+    "attempts",
+    "error",
+    "run_id",
+    "sent_at",
+    "body_key",
+)
+#: The provenance columns of `results` and of the results file: the run (`publitrac runs show`), when the row's
+#: last attempt was sent (UTC), and the fingerprint of its body as the ledger keeps it (empty for invalid rows).
+PROVENANCE_COLUMNS: tuple[str, ...] = ("run_id", "sent_at", "body_key")
 _SHOWN_ROWS = 5
 
 
@@ -85,6 +98,9 @@ class SyncReport:
         self._attempts = np.zeros(n, dtype=np.int16)
         self._elapsed_ms = np.full(n, np.nan, dtype=np.float32)
         self._errors = np.full(n, None, dtype=object)
+        self._sent_at = np.full(n, np.nan, dtype=np.float64)  # seconds since the epoch of the last attempt
+        self._body_keys = np.zeros(n, dtype=np.int64)
+        self._keyed = np.zeros(n, dtype=bool)  # rows whose body key is known (the valid ones)
         # A Series keeps its own (often pyarrow) storage: an object copy of a million emails costs ~80 MB.
         self._emails: Any = (
             np.full(n, None, dtype=object)
@@ -103,6 +119,7 @@ class SyncReport:
         self.ledger: str | None = None
         self.diff: LeadDiff | None = None
         self.refusal: Exception | None = None  # a RunRefused (named loosely: _exceptions names this module)
+        self.changes: ChangeCounts | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 
@@ -133,10 +150,13 @@ class SyncReport:
     @property
     def results(self) -> pd.DataFrame:
         """One row per input row, on the input's index: email, status, http_status, attempts, error,
-        elapsed_ms.
+        elapsed_ms, run_id, sent_at, body_key.
 
         `http_status` is missing when no HTTP answer was received (not sent, in flight, connection errors);
-        `error` is missing for accepted rows.
+        `error` is missing for accepted rows. `run_id` is the run in the ledger (missing without one);
+        `sent_at` when the row's last attempt was sent (UTC; missing when never sent); `body_key` the
+        fingerprint of the row's body as the ledger keeps it (missing for invalid rows, and in a dry run
+        without a ledger).
 
         Example (not run by the doctests: it needs a `report`):
             >>> report.results.query("status == 'failed'")    # doctest: +SKIP
@@ -151,6 +171,7 @@ class SyncReport:
                 "attempts": self._attempts.astype(np.int64),
                 "error": self._errors,
                 "elapsed_ms": self._elapsed_ms.astype(np.float64).round(1),
+                **provenance(len(self), self.run_id, self._sent_at, self._body_keys, self._keyed),
             },
             index=self._frame.index,
         )
@@ -205,19 +226,36 @@ class SyncReport:
         positions = with_email_groups(left, self._emails, codes != INVALID)
         return self._frame.iloc[positions].copy()
 
-    def to_csv(self, path: str | PathLike[str]) -> None:
+    def to_csv(self, path: str | PathLike[str], *, rows: npt.ArrayLike | None = None) -> None:
         """Write one line per input row, in input order: row (0-based position), email, status, http_status,
-        attempts, error.
+        attempts, error, run_id, sent_at (ISO 8601, UTC), body_key.
 
         Args:
             path: the file to write (UTF-8).
+            rows: the row number to write for each row (default: its position); a retry writes the original
+                file's row numbers.
 
         Example (not run by the doctests: it needs a `report`, and writes a file):
             >>> report.to_csv("results.csv")    # doctest: +SKIP
         """
         table = self.results.reset_index(drop=True)
-        table.insert(0, "row", np.arange(len(table)))
+        table.insert(0, "row", np.arange(len(table)) if rows is None else np.asarray(rows))
+        table["sent_at"] = iso_times(self._sent_at)
         table[list(CSV_COLUMNS)].to_csv(path, index=False, encoding="utf-8")
+
+    @property
+    def counts_by_change(self) -> dict[str, int] | None:
+        """What the run changed at the destination, by the ledger: `added` (accepted rows whose email the
+        ledger did not know there), `changed` (accepted rows whose email it knew with another body),
+        `resent` (accepted rows it knew with this very body: `resend="all"`), `unchanged` (not sent), and
+        `previously_failed_now_sent` (accepted rows whose email an earlier run to this destination left
+        failed, in flight or not sent). None without a ledger, or in a dry run.
+
+        Example (not run by the doctests: it needs a `report`):
+            >>> report.counts_by_change    # doctest: +SKIP
+            {'added': 12, 'changed': 3, 'resent': 0, 'unchanged': 280, 'previously_failed_now_sent': 2}
+        """
+        return None if self.changes is None else self.changes.as_dict()
 
     # -- display -------------------------------------------------------------------------------------------
 
@@ -235,7 +273,8 @@ class SyncReport:
             flags = f" (dry run: {would:,} would be sent)"
         else:
             flags = " (interrupted)" if self.interrupted else ""
-        return f"{len(self):,} rows: {parts} in {seconds:.1f} s{rate}{flags}"
+        changes = f"; {self.changes.sentence()}" if self.changes is not None and not self.dry_run else ""
+        return f"{len(self):,} rows: {parts} in {seconds:.1f} s{rate}{flags}{changes}"
 
     def _attention(self) -> pd.DataFrame:
         """The first failed, invalid or unfinished rows, for display."""
@@ -269,6 +308,109 @@ class SyncReport:
             parts.append(attention.to_html(escape=True, na_rep="", max_rows=_SHOWN_ROWS))
         parts.append("</div>")
         return "".join(parts)
+
+
+class ChangeCounts:
+    """What a run changed at its destination, counted by the ledger (see `SyncReport.counts_by_change`).
+
+    Example:
+        >>> counts = ChangeCounts(added=2, changed=1, unchanged=5, previously_failed_now_sent=1)
+        >>> counts.sentence()
+        '2 added, 1 changed, 5 unchanged, 1 previously failed now sent'
+        >>> (counts + ChangeCounts(resent=3)).sentence()
+        '2 added, 1 changed, 3 resent, 5 unchanged, 1 previously failed now sent'
+    """
+
+    __slots__ = ("added", "changed", "previously_failed_now_sent", "resent", "unchanged")
+
+    def __init__(
+        self,
+        *,
+        added: int = 0,
+        changed: int = 0,
+        resent: int = 0,
+        unchanged: int = 0,
+        previously_failed_now_sent: int = 0,
+    ) -> None:
+        self.added = added
+        self.changed = changed
+        self.resent = resent
+        self.unchanged = unchanged
+        self.previously_failed_now_sent = previously_failed_now_sent
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name, in the order of the sentence."""
+        return {name: int(getattr(self, name)) for name in _CHANGE_ORDER}
+
+    def __add__(self, other: ChangeCounts) -> ChangeCounts:
+        return ChangeCounts(**{name: getattr(self, name) + getattr(other, name) for name in _CHANGE_ORDER})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ChangeCounts) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"ChangeCounts({self.sentence()})"
+
+    def sentence(self) -> str:
+        """`N added, N changed, N unchanged, N previously failed now sent` (`N resent` too, when there are)."""
+        counts = self.as_dict()
+        return ", ".join(
+            f"{count:,} {name.replace('_', ' ')}"
+            for name, count in counts.items()
+            if name != "resent" or count
+        )
+
+
+_CHANGE_ORDER: tuple[str, ...] = ("added", "changed", "resent", "unchanged", "previously_failed_now_sent")
+
+
+def provenance(
+    n: int, run_id: int | None, sent_at: np.ndarray, body_keys: np.ndarray, keyed: np.ndarray
+) -> dict[str, Any]:
+    """The provenance columns of `results` (run_id, sent_at, body_key), as nullable columns."""
+    run = pd.array(np.full(n, run_id if run_id is not None else 0, dtype=np.int64), dtype="Int64")
+    if run_id is None:
+        run[:] = pd.NA
+    keys = pd.array(body_keys, dtype="Int64")
+    keys[~keyed] = pd.NA
+    return {
+        "run_id": run,
+        # milliseconds, as the results file writes them, whatever the values (pandas picks a unit by value)
+        "sent_at": _utc_milliseconds(sent_at),
+        "body_key": keys,
+    }
+
+
+def _utc_milliseconds(seconds: np.ndarray) -> pd.DatetimeIndex:
+    values = np.asarray(seconds, dtype=np.float64)
+    missing = np.isnan(values)
+    stamps = np.where(missing, 0, np.round(values * 1000.0)).astype(np.int64).astype("datetime64[ms]")
+    stamps[missing] = np.datetime64("NaT")
+    return pd.DatetimeIndex(stamps).tz_localize("UTC")
+
+
+def iso_times(seconds: np.ndarray) -> list[str]:
+    """Times (seconds since the epoch; NaN for none) as ISO 8601 UTC text with milliseconds; empty for none.
+
+    Example:
+        >>> iso_times(np.array([0.25, np.nan]))
+        ['1970-01-01T00:00:00.250Z', '']
+    """
+    values = np.asarray(seconds, dtype=np.float64)
+    missing = np.isnan(values)
+    milliseconds = np.where(missing, 0, np.round(values * 1000.0)).astype(np.int64)
+    # A run sends a few thousand rows a second: each distinct second is formatted once (numpy), and a row's
+    # text is its second's and its milliseconds', joined; pandas' strftime takes 15 s for a million rows.
+    whole, fraction = np.divmod(milliseconds, 1000)
+    distinct, which = np.unique(whole, return_inverse=True)
+    names = np.datetime_as_string(distinct.astype("datetime64[s]"), unit="s").tolist()
+    texts = [names[second] + _MILLISECONDS[part] for second, part in zip(which.tolist(), fraction.tolist())]
+    for position in np.flatnonzero(missing).tolist():
+        texts[position] = ""
+    return texts
+
+
+_MILLISECONDS: list[str] = [f".{part:03d}Z" for part in range(1000)]
 
 
 def _problem_texts(problems: pd.DataFrame, positions: np.ndarray) -> list[str | None]:

@@ -35,17 +35,34 @@ import pandas as pd
 
 from ._fingerprints import chain_groups, lead_keys
 from ._packing import pack_body, unpack_body
-from ._records import RunRecord
+from ._records import LEFT_UNSENT, RunRecord, RunSource
 from ._store import BodyLedger, Destination, Ledger, destination_for, open_ledger
 from ..lead._bodies import build_bodies
 from ..lead._diff import EXAMPLE_ROWS, LeadDiff, compare_bodies
 from ..lead._mapping import LeadMapping
-from ..engine._report import UNCHANGED, SyncReport
+from ..engine._report import (
+    ACCEPTED,
+    FAILED,
+    IN_FLIGHT,
+    NOT_SENT,
+    STATUSES,
+    UNCHANGED,
+    ChangeCounts,
+    SyncReport,
+)
 
 if TYPE_CHECKING:
     from ..connection._client import Publitrac
 
-__all__ = ["FLUSH_INTERVAL", "IncrementalRun", "mapping_targets", "open_for_run", "store_errors"]
+__all__ = [
+    "FLUSH_INTERVAL",
+    "IncrementalRun",
+    "key_rows",
+    "mapping_targets",
+    "open_for_run",
+    "record_source",
+    "store_errors",
+]
 
 FLUSH_INTERVAL = 1.0
 logger = logging.getLogger("publitrac")
@@ -97,6 +114,12 @@ class IncrementalRun:
         self._bodies = np.zeros(0, dtype=np.int64)
         self._previous = np.zeros(0, dtype=np.int64)  # the previous row with the same email, or -1
         self._recorded = np.zeros(0, dtype=bool)
+        # By position, what the ledger knew before this run: the email at this destination, with this very
+        # body, and as left unsent by an earlier run (for the summary's counts by change).
+        self._known = np.zeros(0, dtype=bool)
+        self._same = np.zeros(0, dtype=bool)
+        self._failed_before = np.zeros(0, dtype=bool)
+        self._sendable = np.zeros(0, dtype=bool)
         self.run_id: int | None = None
         self.recorded = 0
 
@@ -124,19 +147,18 @@ class IncrementalRun:
             The positions to send.
         """
         n = len(df)
-        self._emails = np.zeros(n, dtype=np.int64)
-        self._bodies = np.zeros(n, dtype=np.int64)
         self._previous = np.full(n, -1, dtype=np.int64)
         self._recorded = np.zeros(n, dtype=bool)
+        self._known = np.zeros(n, dtype=bool)
+        self._same = np.zeros(n, dtype=bool)
+        self._failed_before = np.zeros(n, dtype=bool)
+        self._sendable = np.zeros(n, dtype=bool)
         report.ledger = self.ledger.location
         self._frame, self._mapping = df, mapping
+        self._emails, self._bodies = key_rows(df, mapping, positions, serial, report)
         if not len(positions):
             return positions
-        emails, bodies = lead_keys(df, mapping, positions)
-        self._emails[positions] = emails
-        self._bodies[positions] = bodies
         if serial.any():
-            self._bodies = chain_groups(self._emails, self._bodies, serial)
             last_of: dict[int, int] = {}
             for position in np.flatnonzero(serial).tolist():
                 email = int(self._emails[position])
@@ -144,10 +166,13 @@ class IncrementalRun:
                 last_of[email] = position
         if resend not in ("changed", "all"):
             raise ValueError(f"resend must be 'changed' or 'all', got {resend!r}")
-        if resend == "all" and self._body_store is None:
-            return positions
+        # looked up with resend="all" too: the summary tells the leads added from those changed
         found, stored = self.ledger.lookup(self.destination, self._emails[positions])
         same = found & (stored == self._bodies[positions])
+        self._known[positions] = found
+        self._same[positions] = same
+        self._failed_before[positions] = self._failed_before_run(self._emails[positions])
+        self._sendable[positions] = True
         if serial.any():
             same = self._group_prefixes(positions, same, serial)
         if resend == "all":
@@ -158,8 +183,61 @@ class IncrementalRun:
         unchanged = positions[same]
         report._status[unchanged] = UNCHANGED
         self._recorded[unchanged] = True
+        self._sendable[unchanged] = False
         to_send: np.ndarray = positions[~same]
         return to_send
+
+    def _failed_before_run(self, keys: np.ndarray) -> np.ndarray:
+        """Which emails an earlier run left unsent; none when the ledger cannot say (or fails: logged)."""
+        method = getattr(self.ledger, "failed_before", None)
+        if method is None:
+            return np.zeros(len(keys), dtype=bool)
+        try:
+            found: np.ndarray = np.asarray(method(self.destination, keys), dtype=bool)
+        except store_errors(self.ledger) as exc:
+            logger.warning("ledger: could not look up the rows earlier runs left unsent (%s)", exc)
+            return np.zeros(len(keys), dtype=bool)
+        return found
+
+    def change_counts(self, report: SyncReport) -> ChangeCounts:
+        """What this run changed at the destination (rows), from the ledger as it was before the run."""
+        codes = report._codes()
+        accepted = codes == ACCEPTED
+        if len(self._known) != len(codes):  # decided nothing (no valid row)
+            return ChangeCounts(unchanged=int((codes == UNCHANGED).sum()))
+        return ChangeCounts(
+            added=int((accepted & ~self._known).sum()),
+            changed=int((accepted & self._known & ~self._same).sum()),
+            resent=int((accepted & self._same).sum()),
+            unchanged=int((codes == UNCHANGED).sum()),
+            previously_failed_now_sent=int((accepted & self._failed_before).sum()),
+        )
+
+    def record_outcomes(self, report: SyncReport) -> None:
+        """Tell the ledger which emails this run left unsent (failed, in flight, not sent) and which it got
+        accepted, so that a later run can say "previously failed now sent"."""
+        if self.run_id is None or len(self._sendable) != len(report):
+            return
+        codes = report._codes()
+        sent = self._sendable
+        unsent = sent & np.isin(codes, (FAILED, IN_FLIGHT, NOT_SENT))
+        accepted = sent & (codes == ACCEPTED)
+        names = np.array(STATUSES, dtype=object)
+        assert set(names[[FAILED, IN_FLIGHT, NOT_SENT]]) == set(LEFT_UNSENT)
+        method = getattr(self.ledger, "record_outcomes", None)
+        if method is None:
+            return
+        errors = store_errors(self.ledger)
+        try:
+            method(
+                self.destination,
+                self.run_id,
+                self._emails[accepted],
+                self._emails[unsent],
+                names[codes[unsent]],
+            )
+        except errors as exc:
+            logger.warning("ledger: could not record the rows left unsent by run %s (%s)", self.run_id, exc)
 
     def _group_prefixes(self, positions: np.ndarray, same: np.ndarray, serial: np.ndarray) -> np.ndarray:
         """For emails shared by several rows: the rows up to the one the ledger holds are unchanged."""
@@ -218,14 +296,22 @@ class IncrementalRun:
             return None
 
     def start(
-        self, report: SyncReport, *, input_name: str | None, mapping: LeadMapping | None = None
+        self,
+        report: SyncReport,
+        *,
+        input_name: str | None,
+        mapping: LeadMapping | None = None,
+        source: RunSource | None = None,
     ) -> None:
-        """Record the run's start (and its mapping, when the ledger keeps it); sets `report.run_id`."""
+        """Record the run's start (its mapping, when the ledger keeps it, and where its rows came from); sets
+        `report.run_id`."""
         self.run_id = report.run_id = self.ledger.start_run(
             self.destination, input_name=input_name, rows=len(report)
         )
         if mapping is not None and isinstance(self.ledger, BodyLedger):
             self.ledger.record_mapping(self.run_id, mapping_targets(mapping))
+        if source is not None:
+            record_source(self.ledger, self.run_id, source)
 
     def accepted(self, position: int) -> None:
         """The engine's callback for an accepted row: queue it, and commit when the interval has passed."""
@@ -276,6 +362,9 @@ class IncrementalRun:
         """Commit what is queued, record the run's end (counts, interrupted), close an owned ledger."""
         try:
             self.flush()
+            if self.run_id is not None and not report.dry_run:
+                report.changes = self.change_counts(report)
+                self.record_outcomes(report)
             if self.run_id is not None:
                 errors = store_errors(self.ledger)
                 try:
@@ -308,6 +397,38 @@ def mapping_targets(mapping: LeadMapping) -> dict[str, str]:
     targets = {str(column): f"leadInfo.{field}" for column, field in mapping.fields.items()}
     targets.update({str(column): f"leadCustomField.{name}" for column, name in mapping.custom.items()})
     return targets
+
+
+def record_source(ledger: Ledger, run_id: int, source: RunSource) -> None:
+    """Record a run's provenance, when the ledger keeps it (a failure is logged, never raised)."""
+    method = getattr(ledger, "record_source", None)
+    if method is None:
+        return
+    try:
+        method(run_id, source)
+    except store_errors(ledger) as exc:
+        logger.warning("ledger: could not record where run %s came from (%s)", run_id, exc)
+
+
+def key_rows(
+    df: pd.DataFrame, mapping: LeadMapping, positions: np.ndarray, serial: np.ndarray, report: SyncReport
+) -> tuple[np.ndarray, np.ndarray]:
+    """The email and body keys of the valid rows, by position (0 elsewhere), rows sharing an email chained as
+    the ledger records them; the body keys also go to the report (`results["body_key"]`).
+
+    Returns:
+        `(email_keys, body_keys)`, int64 arrays as long as `df`.
+    """
+    n = len(df)
+    emails = np.zeros(n, dtype=np.int64)
+    bodies = np.zeros(n, dtype=np.int64)
+    if len(positions):
+        emails[positions], bodies[positions] = lead_keys(df, mapping, positions)
+        if serial.any():
+            bodies = chain_groups(emails, bodies, serial)
+        report._body_keys[positions] = bodies[positions]
+        report._keyed[positions] = True
+    return emails, bodies
 
 
 def store_errors(ledger: Ledger) -> tuple[type[BaseException], ...]:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from .._exceptions import ConfigurationError
-from ._records import Destination, LedgerStats, RunRecord
+from ._records import Destination, LedgerStats, RunRecord, RunSource
 
 __all__ = ["PostgresLedger", "is_postgres_url", "mask_url"]
 
@@ -71,10 +71,26 @@ _BODIES_SCHEMA: Final = (
     )""",
     "ALTER TABLE publitrac_runs ADD COLUMN IF NOT EXISTS mapping TEXT",
 )
+# Additive migration steps (see `_store`), idempotent, run under the schema's advisory lock on every open.
+_MIGRATION: Final = (
+    # provenance of a run, for `publitrac retry` (issue 17, part 5)
+    "ALTER TABLE publitrac_runs ADD COLUMN IF NOT EXISTS input_path TEXT",
+    "ALTER TABLE publitrac_runs ADD COLUMN IF NOT EXISTS input_sha256 TEXT",
+    "ALTER TABLE publitrac_runs ADD COLUMN IF NOT EXISTS settings TEXT",
+    "ALTER TABLE publitrac_runs ADD COLUMN IF NOT EXISTS retry_of BIGINT",
+    # the emails each destination's runs left unsent, until a run gets them accepted
+    """CREATE TABLE IF NOT EXISTS publitrac_failed_leads (
+        destination BIGINT NOT NULL REFERENCES publitrac_destinations (id),
+        email_key BIGINT NOT NULL,
+        last_status TEXT NOT NULL,
+        run_id BIGINT,
+        PRIMARY KEY (destination, email_key)
+    )""",
+)
 _RUN_COLUMNS: Final = (
     "SELECT r.id, d.base_url, d.key_fingerprint, r.input_name, r.rows, r.started_at, r.finished_at, "
-    "r.counts, r.interrupted, r.mapping FROM publitrac_runs r "
-    "JOIN publitrac_destinations d ON d.id = r.destination"
+    "r.counts, r.interrupted, r.input_path, r.input_sha256, r.settings, r.retry_of, r.mapping "
+    "FROM publitrac_runs r JOIN publitrac_destinations d ON d.id = r.destination"
 )
 
 
@@ -140,7 +156,7 @@ class PostgresLedger:
             )
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in (*_SCHEMA, *_BODIES_SCHEMA):
+                for statement in (*_SCHEMA, *_MIGRATION, *_BODIES_SCHEMA):
                     self._db.execute(statement)
         except psycopg.Error as exc:
             message = str(exc).replace(url, self.location)
@@ -371,6 +387,66 @@ class PostgresLedger:
                 "UPDATE publitrac_runs SET finished_at = %s, counts = %s, interrupted = %s WHERE id = %s",
                 (float(self._clock()), json.dumps(dict(counts)), bool(interrupted), int(run_id)),
             )
+
+    def record_source(self, run_id: int, source: RunSource) -> None:
+        """Record where a run's rows came from and how it ran."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE publitrac_runs SET input_path = %s, input_sha256 = %s, settings = %s, retry_of = %s "
+                "WHERE id = %s",
+                (
+                    source.input_path,
+                    source.input_sha256,
+                    json.dumps(source.settings),
+                    source.retry_of,
+                    int(run_id),
+                ),
+            )
+
+    def failed_before(self, destination: Destination, email_keys: np.ndarray) -> np.ndarray:
+        """Whether each email was left unsent by an earlier run to this destination."""
+        keys = np.asarray(email_keys, dtype=np.int64)
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None or not len(keys):
+                return np.zeros(len(keys), dtype=bool)
+            rows = self._db.execute(
+                "SELECT email_key FROM publitrac_failed_leads "
+                "WHERE destination = %s AND email_key = ANY(%s::bigint[])",
+                (dest, np.unique(keys).tolist()),
+            ).fetchall()
+        return np.isin(keys, np.array([row[0] for row in rows], dtype=np.int64))
+
+    def record_outcomes(
+        self,
+        destination: Destination,
+        run_id: int | None,
+        accepted_keys: np.ndarray,
+        unsent_keys: np.ndarray,
+        unsent_statuses: np.ndarray,
+    ) -> None:
+        """Forget the failures of the emails now accepted, remember those left unsent (one transaction)."""
+        if not len(accepted_keys) and not len(unsent_keys):
+            return
+        accepted = np.unique(np.asarray(accepted_keys, dtype=np.int64)).tolist()
+        # one upsert touches a row once only: each email's last status
+        keys = np.asarray(unsent_keys, dtype=np.int64)
+        statuses = np.asarray(unsent_statuses, dtype=object)
+        distinct, last = np.unique(keys[::-1], return_index=True)
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            with self._db.transaction():
+                self._db.execute(
+                    "DELETE FROM publitrac_failed_leads WHERE destination = %s AND email_key = ANY(%s::bigint[])",
+                    (dest, accepted),
+                )
+                self._db.execute(
+                    "INSERT INTO publitrac_failed_leads (destination, email_key, last_status, run_id) "
+                    "SELECT %s, e, s, %s FROM unnest(%s::bigint[], %s::text[]) AS t (e, s) "
+                    "ON CONFLICT (destination, email_key) DO UPDATE SET last_status = EXCLUDED.last_status, "
+                    "run_id = EXCLUDED.run_id",
+                    (dest, run_id, distinct.tolist(), [str(s) for s in statuses[::-1][last]]),
+                )
 
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first (of every destination when None)."""

@@ -6,12 +6,18 @@ Shared by every store (`_store`'s `SQLiteLedger`, `_postgres`'s `PostgresLedger`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Destination", "LedgerStats", "RunRecord", "utc_time"]
+__all__ = ["Destination", "LedgerStats", "RunRecord", "RunSource", "file_sha256", "utc_time"]
+
+#: The statuses of a valid row that leave its lead unsent for sure: `publitrac retry` resends them, and the
+#: ledger remembers their emails per destination until a later run gets them accepted.
+LEFT_UNSENT: tuple[str, ...] = ("failed", "in_flight", "not_sent")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,23 @@ class Destination:
 
 
 @dataclass(frozen=True)
+class RunSource:
+    """Where a run's rows came from and how it ran, for `publitrac retry` (no secrets).
+
+    Attributes:
+        input_path: the input file's absolute path, or None (a DataFrame).
+        input_sha256: the file's SHA-256 (hex) when the run started, or None.
+        settings: the settings to run it again with (the resolved mapping, concurrency, ...), JSON-ready.
+        retry_of: the run this one retries, or None.
+    """
+
+    input_path: str | None = None
+    input_sha256: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    retry_of: int | None = None
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One sync run as the ledger remembers it (no secrets)."""
 
@@ -42,15 +65,19 @@ class RunRecord:
     finished_at: dt.datetime | None
     counts: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    base_url: str = ""
+    key_fingerprint: str = ""
+    source: RunSource = field(default_factory=RunSource)
     mapping: dict[str, str] | None = None
     """`{column: target}` (`leadInfo.email`, `leadCustomField.Company`); None for runs before it was kept."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:
         """A run from a store's row: id, base URL, key fingerprint, input name, rows, started, finished (epoch
-        seconds), counts (JSON), interrupted, and optionally the mapping (JSON)."""
+        seconds), counts (JSON), interrupted; then, where kept, input path, input SHA-256, settings (JSON), retry
+        of, mapping (JSON)."""
         run_id, base_url, fingerprint, input_name, rows, started, finished, counts, interrupted = row[:9]
-        mapping = row[9] if len(row) > 9 else None
+        input_path, input_sha256, settings, retry_of, mapping = (list(row[9:14]) + [None] * 5)[:5]
         started_at = utc_time(started)
         assert started_at is not None
         return cls(
@@ -62,6 +89,14 @@ class RunRecord:
             finished_at=utc_time(finished),
             counts=json.loads(counts) if counts else {},
             interrupted=bool(interrupted),
+            base_url=base_url,
+            key_fingerprint=fingerprint,
+            source=RunSource(
+                input_path=input_path,
+                input_sha256=input_sha256,
+                settings=json.loads(settings) if settings else {},
+                retry_of=None if retry_of is None else int(retry_of),
+            ),
             mapping=json.loads(mapping) if mapping else None,
         )
 
@@ -76,6 +111,9 @@ class RunRecord:
             "finished": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
             **self.counts,
             "interrupted": self.interrupted,
+            "input_path": self.source.input_path,
+            "input_sha256": self.source.input_sha256,
+            "retry_of": self.source.retry_of,
             "mapping": self.mapping,
         }
 
@@ -115,3 +153,14 @@ def utc_time(seconds: float | None) -> dt.datetime | None:
         '1970-01-01T00:00:00+00:00'
     """
     return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, in hex (read in 1 MiB blocks).
+
+    Example (not run by the doctests: it reads a file):
+        >>> file_sha256("leads.csv")    # doctest: +SKIP
+        '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+    """
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from .._exceptions import ConfigurationError
-from ._records import Destination, LedgerStats, RunRecord
+from ._records import Destination, LedgerStats, RunRecord, RunSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,6 +107,14 @@ class Ledger(Protocol):
     which also names its driver's exception types as `errors`, so that a failing write is logged, not raised.
     `publitrac.sync` takes any object with these methods as `ledger=`. Each call is one short transaction;
     lookups and records come in bulk (arrays), never one row per call.
+
+    Both stores also have three methods a ledger may lack (one written for an earlier version then syncs as
+    before, without them): `record_source(run_id, source)` (a run's `RunSource`: input file, SHA-256,
+    settings, retry of; `publitrac retry` reads it back through `run`), `failed_before(destination,
+    email_keys)` (a boolean array: emails an earlier run to this destination left failed, in flight or not
+    sent) and `record_outcomes(destination, run_id, accepted_keys, unsent_keys, unsent_statuses)` (forget
+    the failures of the emails now accepted, remember those left unsent): the summary's "previously failed
+    now sent".
 
     Example (not run by the doctests: it writes `ledger.sqlite3` in the current directory):
         >>> with publitrac.open_ledger("ledger.sqlite3") as ledger:    # doctest: +SKIP
@@ -241,6 +249,40 @@ def _add_bodies(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE runs ADD COLUMN mapping TEXT")
 
 
+# Additive migration steps, applied in order to every ledger opened (new or older), each idempotent: a column
+# is added only when missing (SQLite has no ADD COLUMN IF NOT EXISTS), a table only when absent. No version
+# number: another step appended by another change merges without renumbering.
+_ADDED_COLUMNS: Final = (
+    # provenance of a run, for `publitrac retry` (issue 17, part 5)
+    ("runs", "input_path", "TEXT"),
+    ("runs", "input_sha256", "TEXT"),
+    ("runs", "settings", "TEXT"),
+    ("runs", "retry_of", "INTEGER"),
+)
+_ADDED_TABLES: Final = (
+    # The emails each destination's runs left failed, in flight or not sent, until a run gets them accepted:
+    # "previously failed now sent" in the summary. Only unresolved emails are kept (none when every run went
+    # well), keyed as the leads are (16 bytes of keys a row, WITHOUT ROWID).
+    """CREATE TABLE IF NOT EXISTS failed_leads (
+    destination INTEGER NOT NULL,
+    email_key INTEGER NOT NULL,
+    last_status TEXT NOT NULL,
+    run_id INTEGER,
+    PRIMARY KEY (destination, email_key)
+) WITHOUT ROWID""",
+)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a ledger file of any earlier schema up to this one (inside the caller's write transaction)."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    for statement in _ADDED_TABLES:
+        db.execute(statement)
+
+
 def default_ledger_path() -> Path:
     """The ledger file: `PUBLITRAC_LEDGER` when set, else `ledger.sqlite3` in the user's data directory.
 
@@ -292,6 +334,7 @@ class SQLiteLedger:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                migrate(self._db)
                 _add_bodies(self._db)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open the ledger {self.path}: {exc}") from exc
@@ -548,9 +591,88 @@ class SQLiteLedger:
                 (float(self._clock()), json.dumps(dict(counts)), int(interrupted), int(run_id)),
             )
 
+    def record_source(self, run_id: int, source: RunSource) -> None:
+        """Record where a run's rows came from and how it ran.
+
+        Example (not run by the doctests: it needs an open `ledger` and a `run_id`):
+            >>> ledger.record_source(run_id, RunSource(input_path="/data/leads.csv"))    # doctest: +SKIP
+        """
+        with self._lock, self._write() as db:
+            db.execute(
+                "UPDATE runs SET input_path = ?, input_sha256 = ?, settings = ?, retry_of = ? WHERE id = ?",
+                (
+                    source.input_path,
+                    source.input_sha256,
+                    json.dumps(source.settings),
+                    source.retry_of,
+                    int(run_id),
+                ),
+            )
+
+    def failed_before(self, destination: Destination, email_keys: np.ndarray) -> np.ndarray:
+        """Whether each email was left unsent by an earlier run to this destination (one query per 900 keys).
+
+        Example (not run by the doctests: it needs an open `ledger` and a `destination`):
+            >>> ledger.failed_before(destination, np.array([1, 2]))    # doctest: +SKIP
+            array([False,  True])
+        """
+        keys = np.asarray(email_keys, dtype=np.int64)
+        with self._lock:
+            dest = self._destination_id(destination, create=False)
+            if dest is None or not len(keys):
+                return np.zeros(len(keys), dtype=bool)
+            found: list[int] = []
+            distinct = np.unique(keys).tolist()
+            if len(distinct) >= _LOOKUP_SCAN_FROM:  # one scan of the destination's (usually few) failures
+                cursor = self._db.execute("SELECT email_key FROM failed_leads WHERE destination = ?", (dest,))
+                found = [row[0] for row in cursor]
+                distinct = []
+            for start in range(0, len(distinct), _IN_CHUNK):
+                chunk = distinct[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.extend(
+                    row[0]
+                    for row in self._db.execute(
+                        f"SELECT email_key FROM failed_leads WHERE destination = ? AND email_key IN ({marks})",
+                        (dest, *chunk),
+                    )
+                )
+        return np.isin(keys, np.array(found, dtype=np.int64))
+
+    def record_outcomes(
+        self,
+        destination: Destination,
+        run_id: int | None,
+        accepted_keys: np.ndarray,
+        unsent_keys: np.ndarray,
+        unsent_statuses: np.ndarray,
+    ) -> None:
+        """Forget the failures of the emails now accepted, remember those left unsent (one transaction).
+
+        Example (not run by the doctests: it needs an open `ledger`, a `destination` and a `run_id`):
+            >>> ledger.record_outcomes(destination, 3, np.array([1]), np.array([2]), np.array(["failed"]))  # doctest: +SKIP
+        """
+        if not len(accepted_keys) and not len(unsent_keys):
+            return
+        accepted = np.unique(np.asarray(accepted_keys, dtype=np.int64)).tolist()
+        unsent = zip(np.asarray(unsent_keys, dtype=np.int64).tolist(), list(unsent_statuses), strict=True)
+        with self._lock:
+            dest = self._destination_id(destination, create=True)
+            with self._write() as db:
+                db.executemany(
+                    "DELETE FROM failed_leads WHERE destination = ? AND email_key = ?",
+                    ((dest, key) for key in accepted),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO failed_leads (destination, email_key, last_status, run_id) "
+                    "VALUES (?, ?, ?, ?)",
+                    ((dest, key, str(status), run_id) for key, status in unsent),
+                )
+
     _RUN_COLUMNS: Final = (
         "SELECT r.id, d.base_url, d.key_fingerprint, r.input_name, r.rows, r.started_at, r.finished_at, "
-        "r.counts, r.interrupted, r.mapping FROM runs r JOIN destinations d ON d.id = r.destination"
+        "r.counts, r.interrupted, r.input_path, r.input_sha256, r.settings, r.retry_of, r.mapping "
+        "FROM runs r JOIN destinations d ON d.id = r.destination"
     )
 
     def runs(self, destination: Destination | None = None, *, limit: int = 20) -> list[RunRecord]:

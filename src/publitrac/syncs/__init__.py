@@ -1,6 +1,7 @@
 """The syncs: one set of run settings, and an entry for every kind of lead data.
 
 - `_settings`: the run settings' defaults and checks.
+- `_provenance`: where a run's rows came from (input file, SHA-256, mapping, settings), for the ledger.
 - `_blocking`: running a sync's coroutine from a script as in Jupyter.
 - `_frame`: a DataFrame in memory (`sync_async`, `last_report`).
 - `_stream`: a file in batches (`sync_file`, `StreamReport`).

@@ -38,7 +38,7 @@ import pandas as pd
 from ..connection._client import API_KEY_ENV, Publitrac
 from .._exceptions import ConfigurationError, PublitracError
 from ..lead._mapping import LeadMapping, map_columns
-from ..engine._report import STATUSES, SUMMARY_ORDER
+from ..engine._report import STATUSES, SUMMARY_ORDER, provenance
 from ._settings import RunSettings, SyncOptions, with_run_settings
 from ..lead._values import normalised_emails
 
@@ -167,7 +167,7 @@ def _results_frame(part: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
 
 def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame:
     """Sync one shuffled partition on a worker; returns its per-row results (partition, row, email, status,
-    http_status, attempts, error, elapsed_ms), on the input index.
+    http_status, attempts, error, elapsed_ms, run_id, sent_at, body_key), on the input index.
 
     Raises:
         PublitracError: what stops the run (a refused key, an unreachable host); without its report, which
@@ -198,6 +198,7 @@ def lost_partition(part: pd.DataFrame, email_column: str, reason: str) -> pd.Dat
             "attempts": np.zeros(n, dtype=np.int64),
             "error": np.full(n, reason[:300], dtype=object),
             "elapsed_ms": np.full(n, np.nan),
+            **provenance(n, None, np.full(n, np.nan), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)),
         },
         index=part.index,
     )
@@ -210,7 +211,8 @@ class DaskSyncReport:
     Attributes:
         results: one row per input row (a dask DataFrame on the input index, partitioned by email, not in
             input order): `partition` and `row` (the input partition and the position in it), email, status,
-            http_status, attempts, error, elapsed_ms. Read from Parquet when `results_path` was given,
+            http_status, attempts, error, elapsed_ms, run_id (each partition is a run of its own in the
+            ledger), sent_at, body_key. Read from Parquet when `results_path` was given,
             otherwise held in the workers' memory.
         counts: rows per status, every status present, in the order accepted, invalid, failed, in_flight,
             not_sent.

@@ -32,9 +32,10 @@ from ..connection._client import Publitrac
 from ..engine._engine import Engine, Rows, interactive
 from .._exceptions import PublitracError, RunRefused, SyncInterrupted
 from ._guards import canary_refusal, column_refusal, invalid_refusal
-from ..ledger._incremental import IncrementalRun, open_for_run
+from ..ledger._incremental import IncrementalRun, key_rows, open_for_run
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import ACCEPTED, FAILED, SyncReport
+from ._provenance import run_source
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 
@@ -111,7 +112,14 @@ async def _sync(
                         ),
                     )
             if not dry_run:
-                incremental.start(report, input_name=settings.input_name, mapping=lead_mapping)
+                incremental.start(
+                    report,
+                    input_name=settings.input_name,
+                    mapping=lead_mapping,
+                    source=run_source(settings, lead_mapping),
+                )
+        elif not dry_run:  # the results' body_key; a dry run without a ledger (validate) is spared the cost
+            key_rows(df, lead_mapping, positions, serial, report)
         if dry_run or len(positions) == 0:
             report._finish()
             return report

@@ -76,6 +76,8 @@ class RunOptions(TypedDict, total=False):
     stop_if_failing: float
     keep_bodies: bool
     input_name: str | None
+    input_file: str | PathLike[str] | None
+    retry_of: int | None
 
 
 class SyncOptions(ColumnOptions, RunOptions, total=False):
@@ -114,6 +116,8 @@ class RunSettings:
     stop_if_failing: float = 20
     keep_bodies: bool = True
     input_name: str | None = None
+    input_file: str | PathLike[str] | None = None
+    retry_of: int | None = None
 
     def __post_init__(self) -> None:
         self._check()
@@ -176,6 +180,10 @@ class RunSettings:
         for name in ("allow_mass_change", "keep_bodies"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.retry_of is not None and (not _whole(self.retry_of) or self.retry_of < 1):
+            raise ConfigurationError(
+                f"retry_of must be a run id (a whole number >= 1), got {self.retry_of!r}"
+            )
 
 
 def _whole(value: object) -> bool:
@@ -208,7 +216,7 @@ def with_run_settings(function: F) -> F:
         >>> shown = str(inspect.signature(with_run_settings(entry)))
         >>> shown.startswith("(df: object, *, email: str | None = None, mapping: Mapping[str, str | None] |")
         True
-        >>> shown.endswith("input_name: str | None = None, results_path: str | None = None) -> None")
+        >>> shown.endswith("retry_of: int | None = None, results_path: str | None = None) -> None")
         True
     """
     signature = inspect.signature(function)

@@ -62,14 +62,31 @@ from ._blocking import CallerThread, run_blocking
 from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
 from ..engine._engine import Engine, Item, Rows, interactive
-from ..ledger._fingerprints import KeySet
+from ..ledger._fingerprints import KeySet, email_keys
 from .._exceptions import ConfigurationError, PublitracError, RunRefused, SyncInterrupted
-from ..ledger._incremental import IncrementalRun, mapping_targets, open_for_run, store_errors
+from ..ledger._incremental import (
+    IncrementalRun,
+    key_rows,
+    mapping_targets,
+    open_for_run,
+    record_source,
+    store_errors,
+)
 from ..ledger._store import BodyLedger, Destination, Ledger
 from ..lead._diff import LeadDiff
 from ._guards import canary_refusal, column_refusal, invalid_refusal
 from ..lead._mapping import LeadMapping, map_columns
-from ..engine._report import CSV_COLUMNS, FAILED, NOT_SENT, STATUSES, SUMMARY_ORDER, SyncReport
+from ..engine._report import (
+    CSV_COLUMNS,
+    FAILED,
+    NOT_SENT,
+    STATUSES,
+    SUMMARY_ORDER,
+    ChangeCounts,
+    SyncReport,
+    iso_times,
+)
+from ._provenance import run_source
 from ._settings import LedgerSetting, RunSettings, SyncOptions, run_connection, with_run_settings
 from ..lead._validation import check
 from ._tables import open_mapped
@@ -87,7 +104,7 @@ class StreamReport:
     """The outcome of a streaming sync: counts, the first problems and failures, the results file.
 
     The per-row results are not kept in memory: they go to `results_path` as the run goes (one line per input
-    row, in input order: row, email, status, http_status, attempts, error).
+    row, in input order: row, email, status, http_status, attempts, error, run_id, sent_at, body_key).
 
     Attributes:
         counts: rows per status, every status present, in the order accepted, invalid, failed, in_flight,
@@ -135,11 +152,17 @@ class StreamReport:
         self.ledger: str | None = None
         self.diff: LeadDiff | None = None
         self.refusal: RunRefused | None = None
+        self.changes: ChangeCounts | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 
     def __len__(self) -> int:
         return self.rows
+
+    @property
+    def counts_by_change(self) -> dict[str, int] | None:
+        """What the run changed at the destination, by the ledger (see `SyncReport.counts_by_change`)."""
+        return None if self.changes is None else self.changes.as_dict()
 
     @property
     def elapsed(self) -> float:
@@ -165,7 +188,11 @@ class StreamReport:
         """
         if self.results_path is None:
             raise ConfigurationError("this run kept no per-row results: pass results_path= to write them")
-        return pd.read_csv(self.results_path, dtype={"email": str, "error": str}, keep_default_na=False)
+        return pd.read_csv(
+            self.results_path,
+            dtype={"email": str, "error": str, "sent_at": str, "run_id": str, "body_key": str},
+            keep_default_na=False,
+        )
 
     def describe(self) -> str:
         """One line: the row counts by status and the time taken."""
@@ -176,7 +203,8 @@ class StreamReport:
         seconds = self.elapsed
         rate = f", {sent / seconds:,.0f} rows/s" if sent and seconds > 0 else ""
         flags = " (dry run)" if self.dry_run else " (interrupted)" if self.interrupted else ""
-        return f"{self.rows:,} rows: {parts or 'no rows'} in {seconds:.1f} s{rate}{flags}"
+        changes = f"; {self.changes.sentence()}" if self.changes is not None and not self.dry_run else ""
+        return f"{self.rows:,} rows: {parts or 'no rows'} in {seconds:.1f} s{rate}{flags}{changes}"
 
     def __repr__(self) -> str:
         return f"StreamReport: {self.describe()}"
@@ -205,6 +233,7 @@ class _Batch:
         "_elapsed_ms",
         "_errors",
         "_http_status",
+        "_sent_at",
         "_status",
         "incremental",
         "pending",
@@ -221,6 +250,7 @@ class _Batch:
         self._attempts = report._attempts
         self._elapsed_ms = report._elapsed_ms
         self._errors = report._errors
+        self._sent_at = report._sent_at
         self.pending = 0  # rows to send without a final status
         self.read = False  # every item of the batch handed to the engine
         self.incremental: IncrementalRun | None = None
@@ -258,18 +288,25 @@ class _Window:
         """Record and drop the finished batches at the front (every batch, whatever its state, at the end)."""
         while self._batches and (everything or (self._batches[0].read and self._batches[0].pending <= 0)):
             batch = self._batches.popleft()
+            report = self._report
             if batch.incremental is not None:
                 batch.incremental.flush()
-            self._report._add(batch.start, batch.report)
+                if not report.dry_run and batch.incremental.run_id is not None:
+                    changes = batch.incremental.change_counts(batch.report)
+                    report.changes = changes if report.changes is None else report.changes + changes
+                    batch.incremental.record_outcomes(batch.report)
+            report._add(batch.start, batch.report)
             if self._results is not None:
-                _write_lines(self._results, batch.start, batch.report)
+                _write_lines(self._results, batch.start, batch.report, report.run_id)
 
 
-def _write_lines(handle: IO[str], start: int, report: SyncReport) -> None:
+def _write_lines(handle: IO[str], start: int, report: SyncReport, run_id: int | None) -> None:
     codes = report._codes()
     http = report._http_status
     writer = csv.writer(handle, lineterminator="\n")
     names = STATUSES
+    run = "" if run_id is None else run_id
+    keys = np.where(report._keyed, report._body_keys, 0).tolist()
     writer.writerows(
         (
             start + local,
@@ -278,14 +315,20 @@ def _write_lines(handle: IO[str], start: int, report: SyncReport) -> None:
             "" if status == 0 else int(status),
             int(attempts),
             "" if error is None else error,
+            run,
+            sent,
+            key if keyed else "",
         )
-        for local, (email, code, status, attempts, error) in enumerate(
+        for local, (email, code, status, attempts, error, sent, key, keyed) in enumerate(
             zip(
                 report._emails,
                 codes.tolist(),
                 http.tolist(),
                 report._attempts.tolist(),
                 report._errors,
+                iso_times(report._sent_at),
+                keys,
+                report._keyed.tolist(),
                 strict=True,
             )
         )
@@ -319,6 +362,29 @@ class _Ledgered:
     def start(self, report: StreamReport, input_name: str | None) -> None:
         self.run_id = report.run_id = self.store.start_run(self.destination, input_name=input_name, rows=0)
 
+    def unread(self, emails: list[Any]) -> None:
+        """Remember the emails of rows a stopped run never read as left unsent (never raises: logged)."""
+        method = getattr(self.store, "record_outcomes", None)
+        present = [email for email in emails if not _missing(email) and str(email).strip()]
+        if method is None or self.run_id is None or not present:
+            return
+        keys = email_keys(present)
+        try:
+            method(
+                self.destination,
+                self.run_id,
+                np.zeros(0, dtype=np.int64),
+                keys,
+                np.full(len(keys), "not_sent", dtype=object),
+            )
+        except store_errors(self.store) as exc:
+            logger.warning("ledger: could not record the rows run %s did not read (%s)", self.run_id, exc)
+
+    def record_source(self, settings: RunSettings, mapping: LeadMapping) -> None:
+        """Record where the stream's rows come from, once its mapping is known (the first batch)."""
+        if self.run_id is not None:
+            record_source(self.store, self.run_id, run_source(settings, mapping))
+
     def decide(
         self,
         frame: pd.DataFrame,
@@ -346,6 +412,7 @@ class _Ledgered:
             if len(forced):
                 batch.report._status[forced] = NOT_SENT
                 incremental._recorded[forced] = False
+                incremental._sendable[forced] = True
                 to_send = np.union1d(to_send, forced)
         if len(to_send):
             self._sent.add(keys[to_send])
@@ -419,6 +486,8 @@ async def _stream(
                     )
                 )
                 report._email_column = lead_mapping[0].email
+                if ledgered is not None:
+                    ledgered.record_source(settings, lead_mapping[0])
             elif list(frame.columns) != columns:
                 raise ConfigurationError(
                     f"batch {report.batches + 1} has other columns than the first: {list(frame.columns)}"
@@ -464,6 +533,8 @@ async def _stream(
                             run_id=None if last is None else last.id,
                             first_batch=True,
                         )
+            elif not dry_run and refusal is None:  # the results' body_key; `validate` (a dry run without a
+                key_rows(frame, chosen, positions, checked.shared_email, batch_report)  # ledger) is spared it
             if refusal is not None:
                 if dry_run:
                     report.refusal = report.refusal or refusal
@@ -610,8 +681,10 @@ def _list_unread(
     *,
     listable: bool,
     announce: Callable[[str], None] | None,
+    unsent: Callable[[list[Any]], None] | None = None,
 ) -> bool:
-    """After a stop, write the rows never read as `not_sent` (see the module's docstring).
+    """After a stop, write the rows never read as `not_sent` (see the module's docstring); `unsent` is told
+    each listed batch's emails (the ledger remembers them as left unsent).
 
     Returns:
         True when a second Ctrl-C (or SIGTERM) stopped the listing.
@@ -623,6 +696,7 @@ def _list_unread(
         report.results_complete = False
         return False
     start = report.rows
+    run = "" if report.run_id is None else report.run_id
     message = (
         f"Listing the rows not read (from row {start:,} on) as not_sent in {report.results_path}... "
         "(Ctrl-C again to stop there)"
@@ -643,10 +717,12 @@ def _list_unread(
                 emails = frame[column].tolist()
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerows(
-                    (start + local, "" if _missing(value) else value, "not_sent", "", 0, "")
+                    (start + local, "" if _missing(value) else value, "not_sent", "", 0, "", run, "", "")
                     for local, value in enumerate(emails)
                 )
                 handle.write(text.getvalue())  # whole batches: the counts say what the file holds
+                if unsent is not None:
+                    unsent(emails)
                 start += len(emails)
                 report.rows += len(emails)
                 report.not_read += len(emails)
@@ -760,7 +836,8 @@ def run_stream(
         coroutine = _stream(rows, client, report, handle, ledgered, settings)
 
         def finish() -> bool:
-            return _list_unread(rows, report, handle, listable=list_unread, announce=announce)
+            unsent = None if ledgered is None or dry_run else ledgered.unread
+            return _list_unread(rows, report, handle, listable=list_unread, announce=announce, unsent=unsent)
 
         try:
             result = run_blocking(coroutine, caller)
@@ -805,7 +882,7 @@ def sync_file(
             reader or stream keeps its own batches).
         client: the connection; default: `Publitrac()` from the environment (not needed for a dry run).
         results_path: write one line per input row there, in input order, as the run goes: row (0-based),
-            email, status, http_status, attempts, error.
+            email, status, http_status, attempts, error, run_id, sent_at, body_key.
         batch_rows: rows read, validated and recorded together.
         sep: the delimiter of a text file (detected when None).
         encoding: the encoding of a text or JSON file (detected when None).
@@ -854,6 +931,8 @@ def sync_file(
         )
     if settings.input_name is None and source is not None:
         settings = settings.replace(input_name=Path(os.fspath(path)).name)  # type: ignore[arg-type]
+    if settings.input_file is None and source is not None:
+        settings = settings.replace(input_file=path)
     return run_stream(
         batches,
         client,

@@ -122,6 +122,9 @@ def sync(
         keep_bodies: keep each accepted body (compressed) in the ledger, for `dry_run="diff"` and the column
             guard; False keeps the fingerprints only.
         input_name: the name recorded with the run in the ledger (the CLI gives the file's name).
+        input_file: the file the rows were read from: the run's record in the ledger keeps its absolute path
+            and SHA-256, so that `publitrac retry` can read the same rows again (`sync_file` sets it).
+        retry_of: the id of the run this one retries, recorded with the run (`publitrac retry` sets it).
 
     Returns:
         A SyncReport: `.results` (one row per input row, aligned to `df.index`), `.summary`, `.failed_rows()`,
