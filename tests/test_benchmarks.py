@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))

@@ -26,6 +26,9 @@ import pytest
 
 import publitrac
 
+# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

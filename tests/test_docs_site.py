@@ -28,6 +28,9 @@ import publitrac
 from publitrac.cli._main import build_parser
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
+# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"

@@ -16,6 +16,9 @@ import itertools
 import pytest
 from encoding_corpus import DELIMITERS, UNICODE, WESTERN, Case, cases, judge, make_case, pairs
 
+# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+pytestmark = pytest.mark.slow
+
 SIZES = (5, 5000)
 
 

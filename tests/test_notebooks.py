@@ -21,6 +21,9 @@ from nbclient import NotebookClient
 
 import publitrac
 
+# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 NAMES = ("01-explore-leads.ipynb", "02-push-leads.ipynb")
