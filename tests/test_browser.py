@@ -26,7 +26,7 @@ import pytest
 
 import publitrac
 
-# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+# Long, and the same on every Python: .ci/run runs it on Python 3.11 only (pytest -m "not slow" on the newest).
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent

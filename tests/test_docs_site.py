@@ -28,7 +28,7 @@ import publitrac
 from publitrac.cli._main import build_parser
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
-# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+# Long, and the same on every Python: .ci/run runs it on Python 3.11 only (pytest -m "not slow" on the newest).
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import itertools
 import pytest
 from encoding_corpus import DELIMITERS, UNICODE, WESTERN, Case, cases, judge, make_case, pairs
 
-# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+# Long, and the same on every Python: .ci/run runs it on Python 3.11 only (pytest -m "not slow" on the newest).
 pytestmark = pytest.mark.slow
 
 SIZES = (5, 5000)

@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 
 import publitrac
 
-# Long, and the same on every Python: .ci/run runs it on the first Python only (pytest -m "not slow" on the others).
+# Long, and the same on every Python: .ci/run runs it on Python 3.11 only (pytest -m "not slow" on the newest).
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
