@@ -56,8 +56,9 @@ def test_help_shows_the_types_as_written() -> None:
 
 
 def test_the_sync_docstring_documents_every_setting() -> None:
-    args = (publitrac.sync.__doc__ or "").split("Args:")[1].split("Returns:")[0]
-    documented = set(re.findall(r"^ {8}(\w+):", args, flags=re.MULTILINE))
+    # inspect.getdoc: the same indentation on every Python (3.13 strips it from docstrings when compiling)
+    args = (inspect.getdoc(publitrac.sync) or "").split("Args:")[1].split("Returns:")[0]
+    documented = set(re.findall(r"^ {4}(\w+):", args, flags=re.MULTILINE))
     assert set(RunSettings.names()) <= documented
 
 
