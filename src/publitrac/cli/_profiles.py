@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from ._common import UsageError
+from ._common import UsageError, positive_float
 from .._exceptions import AuthenticationError, PublitracError
 from .._words import CLI
 from ..connection._client import API_KEY_ENV, BASE_URL_ENV, Publitrac
@@ -95,7 +95,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the API's base URL, ending in /v2 (default: asked, offering the profile's current one)",
     )
     login.add_argument(
-        "--timeout", type=_positive_float, metavar="S", help="seconds to wait for each answer (kept)"
+        "--timeout", type=positive_float, metavar="S", help="seconds to wait for each answer (kept)"
     )
     login.add_argument(
         "--allow-insecure-http",
@@ -127,16 +127,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f'the profile to forget (default: {PROFILE_ENV}, else "{DEFAULT_PROFILE}")',
     )
     logout.set_defaults(run=run_logout)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
 
 
 def _named(args: argparse.Namespace) -> str:
