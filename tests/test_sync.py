@@ -945,7 +945,9 @@ def test_a_server_that_takes_calls_and_never_answers_stops_the_run_in_bounded_ti
     results = report.results
     assert set(results["status"]) <= {"failed", "in_flight", "not_sent"}
     failed = results[results["status"] == "failed"]
-    assert len(failed) >= 1 and (failed["error"] == "no answer within 0.5 s").all()
+    # on a loaded machine this process's server may not even accept a connection within the timeout
+    assert len(failed) >= 1 and (failed["error"] == "no answer within 0.5 s").any()
+    assert failed["error"].isin(["no answer within 0.5 s", "no connection within 0.5 s"]).all()
     assert len(server.held) <= 16  # the first try of each of 8 workers, and at most one more each
 
 
