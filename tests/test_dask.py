@@ -28,6 +28,8 @@ from distributed import Client, LocalCluster
 
 import publitrac
 from publitrac import AuthenticationError, ConfigurationError, DaskSyncReport, Publitrac
+from publitrac.engine._budget import BUCKET_SECONDS, RateBudget, slice_size
+from publitrac.syncs import _dask
 from publitrac.syncs._settings import RunSettings
 from publitrac.syncs._dask import WorkerSettings, build
 from publitrac.lead._mapping import map_columns
@@ -309,6 +311,53 @@ def test_a_partition_dask_gives_up_on_is_reported(
     sandbox.wait_until_applied(timeout=SETTLE)
     stored = {lead["email"].lower() for lead in sandbox.leads()}
     assert set(results.loc[results["status"] == "accepted", "email"].str.lower()) <= stored
+
+
+@pytest.mark.parametrize("scheduler", ["distributed", "threads"])
+def test_the_rate_limit_is_one_budget_for_every_worker(
+    dask_client: Client,
+    keyed_sandbox: Callable[..., SandboxServer],
+    scheduler: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Partitions syncing at once share `rate_limit`: against a sandbox that admits that rate and refuses the
+    rest, almost nothing is refused (each partition with its own limit would send twice the rate)."""
+    rate = 40.0
+    sandbox = keyed_sandbox(rate_limit=rate, burst=10)
+    frame = leads(320, distinct=320)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    pt = Publitrac(base_url=sandbox.base_url, api_key=KEY)
+    if scheduler == "threads":  # dask's local scheduler, two threads: one budget shared by reference
+        monkeypatch.setattr("publitrac.syncs._dask._distributed_client", lambda: None)
+        monkeypatch.setattr("publitrac.syncs._dask.shared_budget", _counting(_dask.shared_budget))
+        local = {"scheduler": "threads", "num_workers": 2, "dataframe.shuffle.method": "tasks"}
+        with dask.config.set(local):
+            report = publitrac.sync(ddf, pt, rate_limit=rate, concurrency=8, ledger=False)
+    else:
+        report = publitrac.sync(ddf, pt, rate_limit=rate, concurrency=8, ledger=False)
+
+    assert report.counts["accepted"] == 320, report.describe()
+    stats = sandbox.stats()
+    refused = int(stats.get("faults", {}).get("rate_limit", 0))
+    calls = int(stats["calls"]["delayedSync"]) + int(stats["calls"]["getToken"])
+    # The few refusals allowed: each partition's token call is outside the budget (it is not a lead's).
+    assert refused <= 0.05 * calls, (refused, stats)
+    # Not sooner than the budget allows: its bucket and one slice per partition aside.
+    allowance = rate * BUCKET_SECONDS + 4 * slice_size(rate)
+    assert report.elapsed >= (320 - allowance) / rate, report.describe()
+
+
+def _counting(
+    shared_budget: Callable[[Any, float | None], tuple[Any, Any]],
+) -> Callable[[Any, float | None], tuple[Any, Any]]:
+    """`shared_budget` checked to hand out a local `RateBudget` (the threaded scheduler's)."""
+
+    def wrapper(client: Any, rate: float | None) -> tuple[Any, Any]:
+        budget, holder = shared_budget(client, rate)
+        assert isinstance(budget, RateBudget)
+        return budget, holder
+
+    return wrapper
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,6 +1,8 @@
 """The engine every sync sends through, and its report.
 
 - `_engine`: rows sent concurrently, with retries, each outcome recorded.
+- `_limiter`: the adaptive window of requests in flight.
+- `_budget`: one rate limit shared by several engines (a Dask run's partitions).
 - `_report`: `SyncReport`: what happened to every row.
 - `_outcome`: `RunOutcome`: a push and its retries as one view.
 

@@ -7,7 +7,8 @@ How it sends (the in-memory sync, the streaming sync and each Dask partition all
   call not answered in time or a rising latency, and grows slowly while answers are good, never past
   `concurrency`, the ceiling. There are more workers than that (`WORKERS_PER_SLOT`), so that rows waiting for
   their retry do not leave the window unused; at most `concurrency` rows are taken that are not waiting so. An
-  optional rate limit (requests per second, `aiolimiter`) is a hard cap on every attempt.
+  optional rate limit (requests per second, `aiolimiter`) is a hard cap on every attempt; engines that share
+  one (the partitions of a Dask run) take it from a `Budget` instead (`_budget`).
 - A row is accepted only when the answer says so: a 2xx whose body is the API's JSON with `status` "success". A
   2xx whose body reports an error counts by the body's `code`; one whose body is not understood is retried.
   Transport errors, 408, 429 and 5xx (except 501 and 505) are retried with exponential backoff and full jitter,
@@ -44,6 +45,7 @@ from publitrac_client.models import LeadSyncRequest
 
 from ..connection._client import TRANSPORT_ERROR, BackoffWait, LeadAnswer, Transient, post_lead, request_left
 from .._exceptions import ConnectionFailed
+from ._budget import Budget, SharedRate
 from ._limiter import AdaptiveGate, AdaptiveLimit, Signal
 from ._report import ACCEPTED, FAILED, IN_FLIGHT, NOT_SENT, RETRY_WAIT
 
@@ -89,6 +91,7 @@ class Engine:
         adaptive: adapt the number of requests in flight (the default, `ADAPTIVE`); False: always
             `concurrency`, and a `Retry-After` holds back every worker (the engine before adaptive concurrency).
         wall_clock: seconds since the epoch, for each row's `sent_at` (tests inject one).
+        budget: the rate limit shared with other engines (a Dask run's partitions), in place of `rate_limit`.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Engine:
         on_done: Callable[[Rows, int, bool], None] | None = None,
         adaptive: bool | None = None,
         wall_clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,
     ) -> None:
         self._client = client
         self._wall_clock = wall_clock
@@ -118,7 +122,9 @@ class Engine:
         # At most `concurrency` rows taken and not waiting for a retry, as with one worker each before: rows are
         # read no further ahead than that, whatever the number of workers.
         self._intake = asyncio.Semaphore(concurrency) if self._gate is not None else None
-        self._limiter = rate_limiter(rate_limit)
+        self._limiter: AsyncLimiter | SharedRate | None = (
+            rate_limiter(rate_limit) if budget is None else SharedRate(budget, clock=clock, sleep=sleep)
+        )
         self._max_attempts = max_attempts
         self._max_retry_time = max_retry_time
         self._progress = progress

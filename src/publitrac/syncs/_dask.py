@@ -17,6 +17,10 @@ How a run goes:
    the API upserts by email, and a partition always re-sends its rows in order). A partition Dask gives up on
    (`distributed.scheduler.allowed-failures`) is reported: its rows `failed`, with the reason, safe to resend.
 
+`rate_limit` is one budget for the whole run (`engine/_budget.py`): a Dask actor holds it, and each partition
+reserves slices of it; W workers do not send W times the limit. `concurrency` stays per partition: each
+partition's window adapts to the answers it gets, so together they back off when the API refuses.
+
 dask and distributed are imported only when a Dask frame is synced: pandas-only users never import them.
 """
 
@@ -30,25 +34,25 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..connection._client import API_KEY_ENV, Publitrac
-from .._exceptions import ConfigurationError, PublitracError
+from .._exceptions import ConfigurationError, ConnectionFailed, PublitracError
+from ..engine._budget import Budget, RateBudget
 from ..lead._mapping import LeadMapping, map_columns
 from ..engine._report import STATUSES, SUMMARY_ORDER, provenance
 from ._settings import RunSettings, SyncOptions, with_run_settings
 from ..lead._values import normalised_emails
 
-if TYPE_CHECKING:
-    pass
-
 PARTITION = "__publitrac_partition"
 ROW = "__publitrac_row"
 KEY = "__publitrac_key"
 _HELPERS = (PARTITION, ROW, KEY)
+# Seconds a partition waits for the budget's actor to answer before the partition stops.
+ACTOR_TIMEOUT = 60.0
 
 
 def is_dask_frame(obj: object) -> bool:
@@ -78,6 +82,8 @@ class WorkerSettings:
     run: RunSettings
     """The run's settings as each partition's sync takes them: the mapping decided (a `LeadMapping`), the
     ledger as a path or a URL, no progress bar."""
+    budget: Budget | None = None
+    """The run's `rate_limit`, one budget for every partition (see `shared_budget`); None: no limit."""
 
     def connect(self) -> Publitrac:
         """The worker's own connection: the key from its environment or from `api_key_loader()`."""
@@ -179,7 +185,7 @@ def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame
     frame = part.drop(columns=list(_HELPERS))
     client = None if settings.run.dry_run else settings.connect()
     try:
-        report = run_frame(frame, client, settings.run)
+        report = run_frame(frame, client, settings.run, budget=settings.budget)
     except PublitracError as exc:
         exc.report = None
         raise
@@ -272,6 +278,36 @@ class DaskSyncReport:
         return f"DaskSyncReport: {self.describe()}"
 
 
+@dataclasses.dataclass(frozen=True)
+class ActorBudget:
+    """A `RateBudget` held by a Dask actor on one worker; this handle travels in the graph to every partition."""
+
+    actor: Any
+    rate: float
+
+    def reserve(self, count: int) -> float:
+        try:
+            return float(self.actor.reserve(count).result(timeout=ACTOR_TIMEOUT))
+        except Exception as exc:
+            raise ConnectionFailed(
+                f"the run's shared rate_limit is out of reach (its Dask actor: {type(exc).__name__}: {exc})"
+            ) from exc
+
+
+def shared_budget(dask_client: Any, rate_limit: float | None) -> tuple[Budget | None, Any]:
+    """One budget of `rate_limit` requests per second for every partition: (the budget, what keeps it alive).
+
+    On a distributed Client, a `RateBudget` actor on one worker (the partitions call it: a round trip per slice
+    of a twentieth of a second's worth); on dask's local scheduler, one `RateBudget` shared by its threads.
+    """
+    if rate_limit is None:
+        return None, None
+    if dask_client is None:
+        return RateBudget(rate_limit), None
+    future = dask_client.submit(RateBudget, rate_limit, actor=True, pure=False)
+    return ActorBudget(future.result(), rate_limit), future
+
+
 def _distributed_client() -> Any:
     try:
         from distributed import get_client
@@ -294,7 +330,7 @@ def build(ddf: Any, settings: WorkerSettings, *, npartitions: int | None = None)
     )
     shuffled = keyed.shuffle(on=KEY, npartitions=npartitions or ddf.npartitions)
     empty = dataclasses.replace(
-        settings, run=settings.run.replace(dry_run=True, ledger=False), api_key_loader=None
+        settings, run=settings.run.replace(dry_run=True, ledger=False), api_key_loader=None, budget=None
     )
     meta = sync_partition(shuffled._meta, empty).iloc[:0]
     results = shuffled.map_partitions(sync_partition, settings, meta=meta, enforce_metadata=False)
@@ -322,9 +358,12 @@ def sync_dask(
             worker reads `PUBLITRAC_BASE_URL` from its environment.
         email, mapping, custom_fields: the columns, as for `publitrac.sync`.
         concurrency: the most requests in flight at once per partition being synced (a worker thread syncs one
-            partition at a time); below it each partition's number adapts to the answers it gets.
-        rate_limit: requests per second per partition being synced (None: no limit): divide the API's rate
-            by the number of worker threads.
+            partition at a time); below it each partition's number adapts to the answers it gets (a 429
+            slows the partition that got it, so together they settle at what the API takes).
+        rate_limit: requests per second for the whole run, every worker together (None: no limit): one
+            budget, held by a Dask actor on one worker (on a distributed Client) or shared by the threads
+            (on dask's threaded scheduler), from which each partition reserves a twentieth of a second's worth
+            at a time.
         max_attempts, max_retry_time, dry_run, resend, input_name: as for `publitrac.sync`.
         progress: not used: each partition's sync is silent (Dask's dashboard shows the tasks).
         ledger: what each worker opens: None, its default (`PUBLITRAC_LEDGER` in its environment, which may be
@@ -409,11 +448,14 @@ def run_dask(
         ),
     )
     started = time.perf_counter()
+    dask_client = _distributed_client()
+    # Held until the run ends: the actor lives as long as its future.
+    budget, holder = shared_budget(dask_client, None if settings.dry_run else settings.rate_limit)
+    worker = dataclasses.replace(worker, budget=budget)
     shuffled, results = build(frame, worker, npartitions=npartitions)
     parts = results.to_delayed()
     lost: list[tuple[int, str]] = []
     stopping: PublitracError | None = None
-    dask_client = _distributed_client()
     if dask_client is None:
         pieces: list[Any] = list(dask.persist(*parts))
     else:

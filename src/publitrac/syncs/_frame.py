@@ -29,6 +29,7 @@ import pandas as pd
 from ._blocking import run_blocking
 from ..lead._bodies import build_bodies
 from ..connection._client import Publitrac
+from ..engine._budget import Budget
 from ..engine._engine import Engine, Rows, interactive
 from .._exceptions import PublitracError, RunRefused, SyncInterrupted
 from ._guards import canary_refusal, column_refusal, invalid_refusal
@@ -79,6 +80,7 @@ async def _sync(
     client: Publitrac | None,
     settings: RunSettings,
     started: Callable[[SyncReport], None] | None = None,
+    budget: Budget | None = None,
 ) -> SyncReport:
     global _last_report
     dry_run = settings.dry_run
@@ -124,7 +126,7 @@ async def _sync(
             report._finish()
             return report
         assert client is not None
-        await _send(df, client, settings, report, lead_mapping, positions, serial, incremental)
+        await _send(df, client, settings, report, lead_mapping, positions, serial, incremental, budget)
     finally:
         if incremental is not None:
             incremental.finish(report)
@@ -166,6 +168,7 @@ async def _send(
     positions: np.ndarray,
     serial: np.ndarray,
     incremental: IncrementalRun | None,
+    budget: Budget | None = None,
 ) -> None:
     show = interactive() if settings.progress is None else bool(settings.progress)
     flusher = asyncio.create_task(incremental.flush_periodically()) if incremental is not None else None
@@ -180,6 +183,7 @@ async def _send(
                 max_retry_time=settings.max_retry_time,
                 progress=len(positions) if show else None,
                 on_done=None if incremental is None else _recorder(incremental),
+                budget=budget,
             )
 
             def items(chosen: np.ndarray) -> Iterator[tuple[SyncReport, int, dict[str, Any]]]:
@@ -252,15 +256,18 @@ def sync_frame(
     return run_frame(df, client, RunSettings.of(options, entry="sync"))
 
 
-def run_frame(df: pd.DataFrame, client: Publitrac | None, settings: RunSettings) -> SyncReport:
-    """`sync_frame` with the settings already checked (the sync on Dask runs each partition so).
+def run_frame(
+    df: pd.DataFrame, client: Publitrac | None, settings: RunSettings, *, budget: Budget | None = None
+) -> SyncReport:
+    """`sync_frame` with the settings already checked (the sync on Dask runs each partition so, with the
+    run's shared `budget` of requests per second in place of `settings.rate_limit`).
 
     Raises:
         SyncInterrupted: Ctrl-C; its `.report` accounts for every row.
     """
     started: list[SyncReport] = []
     try:
-        return run_blocking(_sync(df, client, settings, started.append))
+        return run_blocking(_sync(df, client, settings, started.append, budget))
     except KeyboardInterrupt as exc:
         if not started:
             raise
