@@ -246,7 +246,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="a few rows, 1 repetition (the smoke test)")
-    parser.add_argument("--rows", type=int, help="rows the adaptive engine pushes per run [3000; quick: 60]")
+    parser.add_argument("--rows", type=int, help="rows the adaptive engine pushes per run [9000; quick: 60]")
     parser.add_argument(
         "--fixed-rows", type=int, help="rows the fixed engine pushes per run [600; quick: 30]"
     )
@@ -261,7 +261,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--fixed-from", metavar="REF", help="take the fixed engine from this git commit")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
-    args.rows = args.rows or (60 if args.quick else 3000)
+    args.rows = args.rows or (60 if args.quick else 9000)
     args.fixed_rows = args.fixed_rows or (30 if args.quick else 600)
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.output = args.output or (QUICK_OUTPUT if args.quick else OUTPUT)

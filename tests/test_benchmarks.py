@@ -318,6 +318,26 @@ def test_the_adaptive_benchmark_runs_both_engines_side_by_side(tmp_path: Path) -
     assert result["settings"]["rate_limit"] == 300 and "| bucket | adaptive |" in completed.stdout
 
 
+def test_the_kept_bodies_benchmark_runs_every_variant(tmp_path: Path) -> None:
+    output = tmp_path / "kept-bodies.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "kept_bodies.py"), "--rows", "60", "--repeat", "1",
+         "--package-from", "HEAD", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = json.loads(output.read_text(encoding="utf-8"))
+    summary = {entry["variant"]: entry for entry in result["summary"]}
+    assert set(summary) == {"bodies", "no-bodies", "no-ledger", "bodies@HEAD"}
+    for entry in summary.values():
+        assert _is_figure(entry["rows_per_s"]) and entry["rows_per_s"] > 0
+        assert _is_figure(entry["cpu_us_per_row"])
+    # every run was checked against the sandbox's count (else the script fails); the old package was the one used
+    packages = {run["variant"]: run["package"] for run in result["runs"]}
+    assert packages["bodies@HEAD"] != packages["bodies"]
+    assert "| no-bodies |" in completed.stdout
+
+
 def test_the_steady_rate_is_read_between_10_and_90_percent_of_the_rows() -> None:
     samples = [(0.0, 0), (1.0, 0), (2.0, 100), (3.0, 200), (4.0, 300), (5.0, 400), (10.0, 400)]
     # 40 rows in at t=1.4, 360 at t=4.6: 320 rows in 3.2 s; the idle start and the long tail do not count

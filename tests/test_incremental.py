@@ -86,6 +86,43 @@ async def test_the_periodic_flush_commits_without_new_acceptances(tmp_path: Path
         assert ledger.stats(DEST).leads == 1
 
 
+def test_rows_queued_while_a_thread_commits_are_never_lost(tmp_path: Path) -> None:
+    """The periodic commit runs in a thread while the engine queues rows on the event loop's thread."""
+    import sys
+    import threading
+
+    clock = Clock()
+    rows = 20_000
+    with SQLiteLedger(tmp_path / "l.sqlite3") as ledger:
+        run, report = prepared(ledger, clock, rows=rows)
+        run.start(report, input_name="x")
+        run._flushing_periodically = True  # as while `flush_periodically` runs: commits are the thread's
+        stop = threading.Event()
+        commits = 0
+
+        def commit() -> None:
+            nonlocal commits
+            while not stop.is_set():
+                run.flush()
+                commits += 1
+
+        thread = threading.Thread(target=commit)
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # the threads take turns as often as they can: a race would show
+        thread.start()
+        try:
+            for position in range(rows):
+                run.accepted(position)
+        finally:
+            stop.set()
+            thread.join()
+            sys.setswitchinterval(switching)
+        run.finish(report)
+        assert commits > 1
+        assert run.recorded == rows
+        assert ledger.stats(DEST).leads == rows
+
+
 class BrokenLedger:
     location = "nowhere"
 

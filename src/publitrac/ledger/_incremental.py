@@ -7,7 +7,8 @@ One `IncrementalRun` per sync with a ledger:
    `resend="all"` nothing is unchanged, and the ledger is refreshed as rows are accepted.
 2. `start` records the run (`report.run_id`).
 3. `accepted` (called by the engine for each accepted row) queues the row; the queue is written in one short
-   transaction at least every `flush_interval` seconds (`flush_periodically`) and at the end, whatever ends
+   transaction at least every `flush_interval` seconds (`flush_periodically`, in a thread, so that the write and
+   the kept bodies' packing leave the event loop to the requests) and at the end, whatever ends
    the run (completion, Ctrl-C, SIGTERM, an error): a crash re-sends at most the last interval's rows, which is
    harmless because the API upserts.
 4. `finish` writes what is queued and the run's counts, and closes a ledger it opened.
@@ -25,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal
@@ -109,7 +112,9 @@ class IncrementalRun:
         self._interval = flush_interval
         self._clock = clock
         self._last_flush = clock()
-        self._pending: list[int] = []
+        self._pending: deque[int] = deque()
+        self._flush_lock = threading.Lock()
+        self._flushing_periodically = False
         self._emails = np.zeros(0, dtype=np.int64)
         self._bodies = np.zeros(0, dtype=np.int64)
         self._previous = np.zeros(0, dtype=np.int64)  # the previous row with the same email, or -1
@@ -314,32 +319,40 @@ class IncrementalRun:
             record_source(self.ledger, self.run_id, source)
 
     def accepted(self, position: int) -> None:
-        """The engine's callback for an accepted row: queue it, and commit when the interval has passed."""
+        """The engine's callback for an accepted row: queue it, and commit when the interval has passed (twice
+        the interval while `flush_periodically` commits in its thread: this commit is the fallback)."""
         previous = int(self._previous[position]) if len(self._previous) else -1
         if previous >= 0 and not self._recorded[previous]:
             return  # an earlier row with this email is not in the ledger: recording this one would hide it
         self._recorded[position] = True
         self._pending.append(position)
-        if self._clock() - self._last_flush >= self._interval:
+        interval = self._interval * (2 if self._flushing_periodically else 1)
+        if self._clock() - self._last_flush >= interval:
             self.flush()
 
     def flush(self) -> None:
-        """Commit the queued acceptances (one transaction)."""
-        self._last_flush = self._clock()
-        if not self._pending:
-            return
-        rows = np.array(self._pending, dtype=np.int64)
-        self._pending = []
-        errors = store_errors(self.ledger)
-        try:
-            self.ledger.record_accepted(self.destination, self.run_id, self._emails[rows], self._bodies[rows])
-        except errors as exc:
-            logger.warning(
-                "ledger: could not record %d accepted rows (%s); they will be sent again", len(rows), exc
-            )
-            return
-        self.recorded += len(rows)
-        self._record_bodies(rows)
+        """Commit the queued acceptances (one transaction); thread-safe: the periodic commit runs in a thread
+        while the engine queues more."""
+        with self._flush_lock:
+            self._last_flush = self._clock()
+            pending = self._pending
+            # deque.popleft is atomic: a row queued meanwhile stays for the next commit, none is lost.
+            count = len(pending)
+            if not count:
+                return
+            rows = np.fromiter((pending.popleft() for _ in range(count)), dtype=np.int64, count=count)
+            errors = store_errors(self.ledger)
+            try:
+                self.ledger.record_accepted(
+                    self.destination, self.run_id, self._emails[rows], self._bodies[rows]
+                )
+            except errors as exc:
+                logger.warning(
+                    "ledger: could not record %d accepted rows (%s); they will be sent again", len(rows), exc
+                )
+                return
+            self.recorded += len(rows)
+            self._record_bodies(rows)
 
     def _record_bodies(self, rows: np.ndarray) -> None:
         store, frame, mapping = self._body_store, self._frame, self._mapping
@@ -353,10 +366,15 @@ class IncrementalRun:
             logger.warning("ledger: could not keep %d accepted bodies (%s)", len(rows), exc)
 
     async def flush_periodically(self) -> None:
-        """Commit the queue every `flush_interval` seconds until cancelled."""
-        while True:
-            await asyncio.sleep(self._interval)
-            self.flush()
+        """Commit the queue every `flush_interval` seconds until cancelled, in a thread: the database's write
+        and the packing of the kept bodies do not hold up the event loop (SQLite and zlib release the GIL)."""
+        self._flushing_periodically = True
+        try:
+            while True:
+                await asyncio.sleep(self._interval)
+                await asyncio.to_thread(self.flush)
+        finally:
+            self._flushing_periodically = False
 
     def finish(self, report: SyncReport) -> None:
         """Commit what is queued, record the run's end (counts, interrupted), close an owned ledger."""
