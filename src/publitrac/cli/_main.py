@@ -448,6 +448,8 @@ def _interrupted(args: argparse.Namespace, stop: StopSignal) -> int:
 def _run_sync(args: argparse.Namespace, out: TextIO, stop: StopSignal) -> int:
     import publitrac
 
+    from ..files._reader import InputFile
+
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
     if args.diff and not args.dry_run:
@@ -471,6 +473,8 @@ def _run_sync(args: argparse.Namespace, out: TextIO, stop: StopSignal) -> int:
     with ExitStack() as stack:
         client, handle = _connect(args, stack, out)
         options = sync_options(args)
+        # the record keeps how the file was read (what was detected, or the flags): a retry reads it so again
+        options["input_file"] = InputFile(args.file, sep=leads.delimiter, encoding=leads.encoding)
         interrupted = False
         try:
             with (

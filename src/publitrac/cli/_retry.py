@@ -115,9 +115,15 @@ def add_command(
         help="the ledger that recorded the run (default: PUBLITRAC_LEDGER, else the one in your user data "
         "directory); the retry is recorded there too",
     )
-    retry.add_argument("--sep", metavar="CHAR", help="the delimiter of a text file (detected when omitted)")
     retry.add_argument(
-        "--encoding", metavar="CODEC", help="the encoding of a text file (detected when omitted)"
+        "--sep",
+        metavar="CHAR",
+        help="the delimiter of a text file (default: as the run read it, else detected)",
+    )
+    retry.add_argument(
+        "--encoding",
+        metavar="CODEC",
+        help="the encoding of a text file (default: as the run read it, else detected)",
     )
     retry.add_argument(
         "--batch-rows",
@@ -175,6 +181,7 @@ def _run_retry(
     stop: StopSignal,
 ) -> int:
     import publitrac
+    from ..files._reader import InputFile
     from ..ledger._store import destination_for
 
     table, run_id = read_results(args.results_file)
@@ -193,6 +200,7 @@ def _run_retry(
                 "run's base URL and API key (--base-url, PUBLITRAC_BASE_URL, PUBLITRAC_API_KEY or --profile)"
             )
         source = _input_file(args, run)
+        _read_as_recorded(args, run, out)
         rows = rows_to_retry(table)
         if not len(rows):
             print(
@@ -229,7 +237,7 @@ def _run_retry(
                 resend="all",
                 dry_run=args.dry_run,
                 input_name=source.name,
-                input_file=source,
+                input_file=InputFile(source, sep=args.sep, encoding=args.encoding),
                 retry_of=run.id,
                 progress=False if args.no_progress else None,
                 **options,
@@ -405,6 +413,20 @@ def _settings(args: argparse.Namespace, run: RunRecord) -> dict[str, Any]:
         elif name in recorded:
             chosen[name] = recorded[name]
     return chosen
+
+
+def _read_as_recorded(args: argparse.Namespace, run: RunRecord, out: TextIO) -> None:
+    """`--sep` and `--encoding`, when not given now, as the run read its file (detected or given then): the
+    same bytes read another way could change a name on the way."""
+    reading = run.source.settings.get("reading") or {}
+    taken = []
+    for name, flag in (("sep", "--sep"), ("encoding", "--encoding")):
+        recorded = reading.get(name)
+        if getattr(args, name) is None and isinstance(recorded, str) and recorded:
+            setattr(args, name, recorded)
+            taken.append(f"{flag} {recorded!r}")
+    if taken:
+        print(f"Reading the file as run {run.id} did: {', '.join(taken)}", file=out)
 
 
 def _input_file(args: argparse.Namespace, run: RunRecord) -> Path:

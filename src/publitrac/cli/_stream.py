@@ -187,6 +187,7 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any, stop: StopSi
     import publitrac
 
     from ..syncs._stream import StreamReport, sync_stream
+    from ..files._reader import InputFile
     from ._common import PROGRESS_EVERY, mapping_options, sync_options
     from ._output import document_of
 
@@ -194,6 +195,8 @@ def run_sync(args: argparse.Namespace, out: TextIO, *, client: Any, stop: StopSi
     batches = _open(args, out)
     stream, mapping = _first(args, batches, out, mapping_options(args))
     options = sync_options(args)
+    # the record keeps how the file was read (what was detected, or the flags): a retry reads it so again
+    options["input_file"] = InputFile(args.file, sep=batches.delimiter, encoding=batches.encoding)
     report = StreamReport(
         dry_run=args.dry_run,
         results_path=None if args.results is None else str(args.results),

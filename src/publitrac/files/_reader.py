@@ -108,6 +108,26 @@ class AmbiguousEncodingWarning(Worded, UserWarning):
         super().__init__(Setting.render(parts, PYTHON))
 
 
+@dataclass(frozen=True)
+class InputFile:
+    """A file of leads and how it was read, as a sync's `input_file=` takes it (a path-like): the run's record
+    keeps the delimiter and the encoding beside the path, so that `publitrac retry` reads the rows the same way
+    (a file read with `--encoding cp1250` would otherwise be guessed again, and a name could change).
+
+    Example:
+        >>> import os
+        >>> os.fspath(InputFile("leads.csv", sep=";", encoding="cp1252"))
+        'leads.csv'
+    """
+
+    path: str | os.PathLike[str]
+    sep: str | None = None
+    encoding: str | None = None
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+
 @dataclass(frozen=True, repr=False)
 class LeadFile:
     """A file of leads as read by `read_leads`: the frame and what was detected to read it.

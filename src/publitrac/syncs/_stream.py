@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from ..files._batches import DEFAULT_BATCH_ROWS, LeadBatches, read_batches
+from ..files._reader import InputFile
 from ..files._tables import ArrowStreamExportable, is_table
 from ._blocking import CallerThread, run_blocking
 from ..lead._bodies import build_bodies
@@ -932,7 +933,9 @@ def sync_file(
     if settings.input_name is None and source is not None:
         settings = settings.replace(input_name=Path(os.fspath(path)).name)  # type: ignore[arg-type]
     if settings.input_file is None and source is not None:
-        settings = settings.replace(input_file=path)
+        settings = settings.replace(
+            input_file=InputFile(path, sep=opened.delimiter, encoding=opened.encoding)  # type: ignore[arg-type]
+        )
     return run_stream(
         batches,
         client,
