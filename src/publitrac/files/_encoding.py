@@ -17,7 +17,8 @@ customer's marketing system and nothing says so. So the encoding is never taken 
      Greek), fitted as a mixture: a file may hold several languages, but a reading that needs a Slovak `ŕ`,
      a Polish `ę` and a Hungarian `ű` to explain one French list is less likely than French;
    - what surrounds each character in its word: an upper-case letter after a lower-case one (`LefÈvre`), a
-     symbol inside a word (`Ma¿gorzata`, `C½ur`), two scripts in one word (`Lefиvre`), a control character;
+     symbol inside a word (`Ma¿gorzata`, `C½ur`), two scripts in one word (`Lefиvre`), letters no one language
+     writes together in one word (`Jiøí`, the Czech `Jiří` read as Windows-1252), a control character;
    - a prior that prefers Windows-1252 (what Excel writes in Western Europe) when the evidence is equal.
    The best reading is chosen; `confidence` is its share of the evidence (the readings' scores as
    probabilities), and the other readings are kept as `alternatives` with the characters that would differ.
@@ -470,12 +471,22 @@ def _plausibility(reading: _Reading, scan: _Scan) -> float:
         except UnicodeDecodeError:
             continue
         accented_only = len(text) >= 3 and text.isalpha() and not any(char < "\x80" for char in text)
+        incoherent = not _one_language(text)
         for index, byte in enumerate(word):
-            if byte >= 0x80 and _anomalous(text, index, accented_only):
+            if byte >= 0x80 and (incoherent or _anomalous(text, index, accented_only)):
                 anomalous[byte] += count
     sampled = np.maximum(scan.sampled, 1)
     expected = float(np.sum(scan.counts * anomalous / sampled))
     return score + expected * _ANOMALY
+
+
+def _one_language(word: str) -> bool:
+    """Whether one language writes every non-ASCII letter of the word (`Jiří`: Czech), unlike a reading that needs
+    two in one word (`Jiøí`: a Danish `ø` beside a Czech or Spanish `í`, Windows-1250's bytes read as 1252)."""
+    letters = {_letter_key(char) for char in word if char >= "\x80" and char.isalpha()}
+    if len(letters) < 2:
+        return True
+    return any(letters <= language.keys() for language in _NORMALISED[:-1])  # the last one: symbols
 
 
 def _letter_key(char: str) -> str:
