@@ -386,6 +386,22 @@ def test_a_rerun_sends_nothing(
     third = publitrac.sync(dd.from_pandas(changed, npartitions=2), pt, ledger=shared_ledger, concurrency=8)
     assert third.counts["accepted"] >= 12 and third.counts["accepted"] < 100, third.describe()
 
+    # What each run changed, in rows, every partition together, against the ledger as it was before the run
+    # (as a pandas sync counts them): the first run's rows are all new, every email group with them.
+    assert first.changes is not None and again.changes is not None and third.changes is not None
+    assert first.changes.as_dict() == {
+        "added": valid, "changed": 0, "resent": 0, "unchanged": 0, "previously_failed_now_sent": 0,
+    }  # fmt: skip
+    assert again.changes.as_dict() == {
+        "added": 0, "changed": 0, "resent": 0, "unchanged": valid, "previously_failed_now_sent": 0,
+    }  # fmt: skip
+    assert third.changes.changed == third.counts["accepted"] and third.changes.added == 0
+    assert third.changes.unchanged == third.counts["unchanged"]
+    assert f"; {third.changes.sentence()}" in third.describe()
+    rows = third.results.compute()
+    assert (rows["change"] == "changed").sum() == third.counts["accepted"]
+    assert rows.loc[rows["status"] == "invalid", "change"].isna().all()
+
 
 def test_a_ledger_url_with_a_password_never_travels(dask_client: Client) -> None:
     ddf = dd.from_pandas(leads(10, distinct=10), npartitions=1)

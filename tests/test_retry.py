@@ -152,33 +152,35 @@ def _mark(results: Path, statuses: dict[int, str]) -> None:
 
 
 def test_a_retry_reads_the_file_as_the_run_did(tmp_path: Path) -> None:
-    """A Czech file read with `--encoding cp1250` and `;`: on its own, detection reads these bytes as
-    Windows-1252 (`Jiří` would be `Jiøí`); the retry, given neither flag, reads them as the run did."""
-    leads = tmp_path / "leads-cz.csv"
-    names = [f"Ji\u0159\u00ed{i}" for i in range(200)]
-    text = "email;firstName\n" + "".join(f"jiri{i}@example.com;{name}\n" for i, name in enumerate(names))
-    leads.write_bytes(text.encode("cp1250"))
-    assert publitrac.read_leads(leads).encoding == "cp1252"  # the guess the flag corrects
+    """A Lithuanian file read with `--encoding cp1257` (Windows-1257, which detection does not guess: it reads
+    these bytes as another code page, `Šarūnas` as `Ğarûnas`) and `;`: the retry, given neither flag, reads
+    the file as the run did, and the names arrive unchanged."""
+    leads = tmp_path / "leads-lt.csv"
+    names = [f"\u0160ar\u016bnas{i}" for i in range(200)]
+    text = "email;firstName\n" + "".join(f"sarunas{i}@example.com;{name}\n" for i, name in enumerate(names))
+    leads.write_bytes(text.encode("cp1257"))
+    guessed = publitrac.read_leads(leads)
+    assert guessed.encoding != "cp1257" and guessed.frame["firstName"][0] != names[0]  # what a guess gives
     results = tmp_path / "results.csv"
     ledger = tmp_path / "ledger.sqlite3"
     with failing_then_healthy(error_5xx=0.15) as (flaky, healthy):
         first = run_cli(
-            "sync", str(leads), "--encoding", "cp1250", "--no-progress", "--max-attempts", "1",
+            "sync", str(leads), "--encoding", "cp1257", "--no-progress", "--max-attempts", "1",
             "--results", str(results), env=cli_env(flaky, ledger),
         )  # fmt: skip
         assert first.returncode == 1, first.stdout + first.stderr
         failed = [int(row["row"]) for row in read(results) if row["status"] == "failed"]
         assert failed, first.stdout
         (run,) = publitrac.open_ledger(ledger).runs()
-        assert run.source.settings["reading"] == {"sep": ";", "encoding": "cp1250"}
+        assert run.source.settings["reading"] == {"sep": ";", "encoding": "cp1257"}
 
         sandbox = next(healthy)
         retry = run_cli("retry", str(results), "--no-progress", env=cli_env(sandbox, ledger))
         assert retry.returncode == 0, retry.stdout + retry.stderr
-        assert "Reading the file as run 1 did: --sep ';', --encoding 'cp1250'" in retry.stdout
+        assert "Reading the file as run 1 did: --sep ';', --encoding 'cp1257'" in retry.stdout
         sandbox.wait_until_applied(timeout=30)
         stored = {lead["email"]: lead["leadInfo"]["firstName"] for lead in sandbox.leads()}
-        assert stored == {f"jiri{row}@example.com": names[row] for row in failed}
+        assert stored == {f"sarunas{row}@example.com": names[row] for row in failed}
 
 
 def test_a_failed_row_goes_again_with_its_email_group_in_order(

@@ -120,6 +120,8 @@ class SyncReport:
         self.diff: LeadDiff | None = None
         self.refusal: Exception | None = None  # a RunRefused (named loosely: _exceptions names this module)
         self.changes: ChangeCounts | None = None
+        # By position, what the run changed and whether a row was left unsent before (`IncrementalRun`).
+        self._row_changes: tuple[np.ndarray, np.ndarray] | None = None
         self._started = time.perf_counter()
         self._finished: float | None = None
 

@@ -112,7 +112,7 @@ class AmbiguousEncodingWarning(Worded, UserWarning):
 class InputFile:
     """A file of leads and how it was read, as a sync's `input_file=` takes it (a path-like): the run's record
     keeps the delimiter and the encoding beside the path, so that `publitrac retry` reads the rows the same way
-    (a file read with `--encoding cp1250` would otherwise be guessed again, and a name could change).
+    (a file read with `--encoding cp1257` would otherwise be guessed again, and a name could change).
 
     Example:
         >>> import os

@@ -206,17 +206,26 @@ class IncrementalRun:
 
     def change_counts(self, report: SyncReport) -> ChangeCounts:
         """What this run changed at the destination (rows), from the ledger as it was before the run."""
+        labels, previously_failed = self.row_changes(report)
+        counted = pd.Series(labels).value_counts()
+        return ChangeCounts(
+            **{name: int(counted.get(name, 0)) for name in ("added", "changed", "resent", "unchanged")},
+            previously_failed_now_sent=int(previously_failed.sum()),
+        )
+
+    def row_changes(self, report: SyncReport) -> tuple[np.ndarray, np.ndarray]:
+        """By position, what this run changed: `added`, `changed`, `resent`, `unchanged` or None (a row not
+        accepted), and whether an accepted row was left unsent by an earlier run (a Dask run adds them up)."""
         codes = report._codes()
         accepted = codes == ACCEPTED
+        labels = np.full(len(codes), None, dtype=object)
+        labels[codes == UNCHANGED] = "unchanged"
         if len(self._known) != len(codes):  # decided nothing (no valid row)
-            return ChangeCounts(unchanged=int((codes == UNCHANGED).sum()))
-        return ChangeCounts(
-            added=int((accepted & ~self._known).sum()),
-            changed=int((accepted & self._known & ~self._same).sum()),
-            resent=int((accepted & self._same).sum()),
-            unchanged=int((codes == UNCHANGED).sum()),
-            previously_failed_now_sent=int((accepted & self._failed_before).sum()),
-        )
+            return labels, np.zeros(len(codes), dtype=bool)
+        labels[accepted & ~self._known] = "added"
+        labels[accepted & self._known & ~self._same] = "changed"
+        labels[accepted & self._same] = "resent"
+        return labels, accepted & self._failed_before
 
     def record_outcomes(self, report: SyncReport) -> None:
         """Tell the ledger which emails this run left unsent (failed, in flight, not sent) and which it got
@@ -382,6 +391,7 @@ class IncrementalRun:
             self.flush()
             if self.run_id is not None and not report.dry_run:
                 report.changes = self.change_counts(report)
+                report._row_changes = self.row_changes(report)
                 self.record_outcomes(report)
             if self.run_id is not None:
                 errors = store_errors(self.ledger)

@@ -43,7 +43,7 @@ from ..connection._client import API_KEY_ENV, Publitrac
 from .._exceptions import ConfigurationError, ConnectionFailed, PublitracError
 from ..engine._budget import Budget, RateBudget
 from ..lead._mapping import LeadMapping, map_columns
-from ..engine._report import STATUSES, SUMMARY_ORDER, provenance
+from ..engine._report import STATUSES, SUMMARY_ORDER, ChangeCounts, provenance
 from ._settings import RunSettings, SyncOptions, with_run_settings
 from ..lead._values import normalised_emails
 
@@ -165,15 +165,26 @@ def _ledger_setting(ledger: object) -> str | Literal[False] | None:
     return text
 
 
-def _results_frame(part: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+CHANGES = ("added", "changed", "resent", "unchanged")
+
+
+def _results_frame(
+    part: pd.DataFrame, results: pd.DataFrame, changes: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """A partition's results with its place in the input, and what each row changed (for the run's summary)."""
+    n = len(results)
+    labels, previously_failed = changes or (np.full(n, None, dtype=object), np.zeros(n, dtype=bool))
     results.insert(0, "partition", part[PARTITION].to_numpy())
     results.insert(1, "row", part[ROW].to_numpy())
+    results["change"] = pd.Categorical(labels, categories=list(CHANGES))
+    results["previously_failed"] = previously_failed
     return results
 
 
 def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame:
     """Sync one shuffled partition on a worker; returns its per-row results (partition, row, email, status,
-    http_status, attempts, error, elapsed_ms, run_id, sent_at, body_key), on the input index.
+    http_status, attempts, error, elapsed_ms, run_id, sent_at, body_key, change, previously_failed), on the
+    input index.
 
     Raises:
         PublitracError: what stops the run (a refused key, an unreachable host); without its report, which
@@ -189,7 +200,7 @@ def sync_partition(part: pd.DataFrame, settings: WorkerSettings) -> pd.DataFrame
     except PublitracError as exc:
         exc.report = None
         raise
-    return _results_frame(part, report.results)
+    return _results_frame(part, report.results, report._row_changes)
 
 
 def lost_partition(part: pd.DataFrame, email_column: str, reason: str) -> pd.DataFrame:
@@ -218,7 +229,9 @@ class DaskSyncReport:
         results: one row per input row (a dask DataFrame on the input index, partitioned by email, not in
             input order): `partition` and `row` (the input partition and the position in it), email, status,
             http_status, attempts, error, elapsed_ms, run_id (each partition is a run of its own in the
-            ledger), sent_at, body_key. Read from Parquet when `results_path` was given,
+            ledger), sent_at, body_key; `change` (added, changed, resent, unchanged, or missing for a row not
+            accepted) and `previously_failed` (an accepted row an earlier run left unsent), from each
+            partition's ledger. Read from Parquet when `results_path` was given,
             otherwise held in the workers' memory.
         counts: rows per status, every status present, in the order accepted, invalid, failed, in_flight,
             not_sent.
@@ -226,6 +239,9 @@ class DaskSyncReport:
         results_path: where the results were written, or None.
         dry_run: True for a dry run.
         elapsed: seconds the run took.
+        changes: what the run changed at its destination, every partition together (`N added, N changed, N
+            unchanged, N previously failed now sent`, each partition's ledger as it was before it); None without
+            a ledger or in a dry run.
 
     Example (not run by the doctests: it needs a Dask frame `ddf` and a connection `pt`):
         >>> report = publitrac.sync(ddf, pt, email="E-mail")     # doctest: +SKIP
@@ -242,6 +258,7 @@ class DaskSyncReport:
         results_path: str | None = None,
         dry_run: bool = False,
         elapsed: float = 0.0,
+        changes: ChangeCounts | None = None,
     ) -> None:
         self.results = results
         self.counts = {name: int(counts.get(name, 0)) for name in SUMMARY_ORDER}
@@ -249,6 +266,7 @@ class DaskSyncReport:
         self.results_path = results_path
         self.dry_run = dry_run
         self.elapsed = elapsed
+        self.changes = changes
 
     def __len__(self) -> int:
         return sum(self.counts.values())
@@ -272,7 +290,8 @@ class DaskSyncReport:
         rate = f", {sent / self.elapsed:,.0f} rows/s" if sent and self.elapsed > 0 else ""
         lost = f", {len(self.lost_partitions)} partitions lost" if self.lost_partitions else ""
         flags = " (dry run)" if self.dry_run else ""
-        return f"{len(self):,} rows: {parts or 'no rows'} in {self.elapsed:.1f} s{rate}{lost}{flags}"
+        changes = f"; {self.changes.sentence()}" if self.changes is not None else ""
+        return f"{len(self):,} rows: {parts or 'no rows'} in {self.elapsed:.1f} s{rate}{lost}{flags}{changes}"
 
     def __repr__(self) -> str:
         return f"DaskSyncReport: {self.describe()}"
@@ -477,11 +496,22 @@ def run_dask(
             pieces[number] = dask.delayed(lost_partition)(inputs[number], lead_mapping.email, reason)
     table = dd.from_delayed(pieces, meta=results._meta, verify_meta=False)
     path = None if results_path is None else os.fspath(results_path)
+    tallies = (
+        table["status"].value_counts(),
+        table["change"].value_counts(),
+        table["previously_failed"].sum(),
+    )
     if path is not None:
-        _, tally = dask.compute(table.to_parquet(path, compute=False), table["status"].value_counts())
+        _, tally, by_change, previously_failed = dask.compute(table.to_parquet(path, compute=False), *tallies)
         table = dd.read_parquet(path)
     else:
-        (tally,) = dask.compute(table["status"].value_counts())
+        tally, by_change, previously_failed = dask.compute(*tallies)
+    changes = None
+    if settings.ledger is not False and not settings.dry_run:
+        changes = ChangeCounts(
+            **{name: int(by_change.get(name, 0)) for name in CHANGES},
+            previously_failed_now_sent=int(previously_failed),
+        )
     report = DaskSyncReport(
         table,
         {str(name): int(count) for name, count in tally.items()},
@@ -489,6 +519,7 @@ def run_dask(
         results_path=path,
         dry_run=bool(settings.dry_run),
         elapsed=time.perf_counter() - started,
+        changes=changes,
     )
     if stopping is not None:
         stopping.report = report  # type: ignore[assignment]
