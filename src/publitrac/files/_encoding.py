@@ -486,7 +486,7 @@ def _one_language(word: str) -> bool:
     letters = {_letter_key(char) for char in word if char >= "\x80" and char.isalpha()}
     if len(letters) < 2:
         return True
-    return any(letters <= language.keys() for language in _NORMALISED[:-1])  # the last one: symbols
+    return any(letters <= language for language in _LANGUAGE_LETTERS)
 
 
 def _letter_key(char: str) -> str:
@@ -525,6 +525,10 @@ def _normalised() -> tuple[dict[str, float], ...]:
 
 
 _NORMALISED: Final = _normalised()
+# Each language's letters (the symbols are not a language: a word may hold them beside any letter).
+_LANGUAGE_LETTERS: Final = tuple(
+    frozenset(table) for name, table in zip(_LANGUAGES, _NORMALISED, strict=True) if name != "symbols"
+)
 
 
 def _script(char: str) -> str:
