@@ -206,12 +206,7 @@ class IncrementalRun:
 
     def change_counts(self, report: SyncReport) -> ChangeCounts:
         """What this run changed at the destination (rows), from the ledger as it was before the run."""
-        labels, previously_failed = self.row_changes(report)
-        counted = pd.Series(labels).value_counts()
-        return ChangeCounts(
-            **{name: int(counted.get(name, 0)) for name in ("added", "changed", "resent", "unchanged")},
-            previously_failed_now_sent=int(previously_failed.sum()),
-        )
+        return counted_changes(*self.row_changes(report))
 
     def row_changes(self, report: SyncReport) -> tuple[np.ndarray, np.ndarray]:
         """By position, what this run changed: `added`, `changed`, `resent`, `unchanged` or None (a row not
@@ -390,8 +385,8 @@ class IncrementalRun:
         try:
             self.flush()
             if self.run_id is not None and not report.dry_run:
-                report.changes = self.change_counts(report)
                 report._row_changes = self.row_changes(report)
+                report.changes = counted_changes(*report._row_changes)
                 self.record_outcomes(report)
             if self.run_id is not None:
                 errors = store_errors(self.ledger)
@@ -402,6 +397,15 @@ class IncrementalRun:
         finally:
             if self._owns:
                 self.ledger.close()
+
+
+def counted_changes(labels: np.ndarray, previously_failed: np.ndarray) -> ChangeCounts:
+    """The counts of `IncrementalRun.row_changes`."""
+    counted = pd.Series(labels, dtype=object).value_counts()
+    return ChangeCounts(
+        **{name: int(counted.get(name, 0)) for name in ("added", "changed", "resent", "unchanged")},
+        previously_failed_now_sent=int(previously_failed.sum()),
+    )
 
 
 def _unpacked(packed: bytes | None) -> dict[str, Any] | None:
