@@ -31,7 +31,6 @@ Results: a table on stdout and `benchmarks/results/adaptive.json` (`adaptive-qui
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import secrets
@@ -48,7 +47,7 @@ from typing import Any
 import httpx
 
 import measure
-from run import Sandbox, machine, versions
+from run import Sandbox, run_meta
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -322,14 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "retry_after_s": 1,
             "fixed_from": args.fixed_from or "engine switch (ADAPTIVE = False)",
         },
-        "meta": {
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "quick": args.quick,
-            "runtime_s": time.perf_counter() - started,
-            "machine": machine(),
-            "versions": versions(),
-            "load_average": os.getloadavg(),
-        },
+        "meta": run_meta(started, quick=args.quick),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -17,7 +17,6 @@ Results: a table on stdout and `benchmarks/results/kept-bodies.json`.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import secrets
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from adaptive import fixed_package
-from run import Sandbox, machine, versions
+from run import Sandbox, run_meta
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "results" / "kept-bodies.json"
@@ -137,14 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {
         "summary": summary,
         "runs": runs,
-        "meta": {
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "rows": args.rows,
-            "runtime_s": time.perf_counter() - started,
-            "machine": machine(),
-            "versions": versions(),
-            "load_average": os.getloadavg(),
-        },
+        "meta": run_meta(started, rows=args.rows),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -403,6 +403,19 @@ def machine() -> dict[str, Any]:
     }
 
 
+def run_meta(started: float, **extra: Any) -> dict[str, Any]:
+    """The `meta` of a benchmark's results: the date, what `extra` says of the run, its duration, the machine,
+    the versions and the load (other work on the machine shows there)."""
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **extra,
+        "runtime_s": time.perf_counter() - started,
+        "machine": machine(),
+        "versions": versions(),
+        "load_average": os.getloadavg(),
+    }
+
+
 def versions() -> dict[str, str]:
     found = {}
     for package in (
