@@ -162,6 +162,10 @@ class Engine:
             errors = [task.exception() for task in done if not task.cancelled() and task.exception()]
             if errors:
                 raise errors[0]  # type: ignore[misc]
+            if any(task.cancelled() for task in done):
+                # The items raised CancelledError: the thread that reads them stopped (Ctrl-C in a notebook
+                # while it read a batch). The items are over, but the run did not end: it was stopped.
+                raise asyncio.CancelledError
         finally:
             for task in workers:
                 task.cancel()
