@@ -1,10 +1,9 @@
 """Where a run's rows came from and how it ran, as the ledger keeps it for `publitrac retry`.
 
-The run record keeps the input file's absolute path and its SHA-256, how it was read (delimiter and encoding, when
-`input_file` is an `InputFile`), (one extra read of the file when the run
-starts: 0.3 to 0.6 s for a million-row CSV of 143 MB, the file being in the page cache after it was read), the
-resolved column mapping and the settings that decide how rows are sent, and the run it retries. Nothing secret:
-no API key, no ledger URL.
+The run record keeps the input file's absolute path and its SHA-256 (one extra read of the file when the run
+starts: 0.3 to 0.6 s for a million-row CSV of 143 MB, the file being in the page cache after it was read), how it
+was read (the delimiter and the encoding, when `input_file` is an `InputFile`), the resolved column mapping and
+the settings that decide how rows are sent, and the run it retries. Nothing secret: no API key, no ledger URL.
 """
 
 from __future__ import annotations
